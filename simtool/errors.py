@@ -1,0 +1,149 @@
+"""The exceptions simtool raises.  The CLI maps each class to one message and exit code.
+
+Exit codes (documented in README.md and ``simtool --help``):
+
+====  =====================================================================
+0     success
+1     a card answered with an error (wrong PIN, file not found, ...)
+2     usage error (bad option or argument; click's own code)
+3     no PC/SC service, no reader, no card, or the card was removed
+4     bad input data (a malformed file, hex string, profile or batch)
+5     a safety refusal (ADM tries too low, unknown card type, ...)
+====  =====================================================================
+"""
+
+from __future__ import annotations
+
+
+class SimtoolError(Exception):
+    """Base of every error simtool raises on purpose."""
+
+    exit_code = 1
+
+
+# --- input data ------------------------------------------------------------
+
+
+class DataError(SimtoolError, ValueError):
+    """Malformed input: a byte string, hex text, file or profile that cannot be used.
+
+    ``where`` names the file/line/field at fault when known.
+    """
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class DecodeError(DataError):
+    """Bytes that do not decode as the codec's spec says."""
+
+
+class EncodeError(DataError):
+    """A value that does not fit the encoding (too long, bad character, out of range)."""
+
+
+# --- transport ---------------------------------------------------------------
+
+
+class TransportError(SimtoolError):
+    """Nothing to talk to: PC/SC down, no reader, no card, card gone."""
+
+    exit_code = 3
+
+
+class PcscUnavailable(TransportError):
+    pass
+
+
+class NoReader(TransportError):
+    pass
+
+
+class NoCard(TransportError):
+    pass
+
+
+class CardRemoved(TransportError):
+    """The card went away in the middle of a command.  ``step`` names what was being done."""
+
+    def __init__(self, message: str = "card removed", *, step: str | None = None) -> None:
+        self.step = step
+        super().__init__(f"{message} during {step}" if step else message)
+
+
+# --- card answered with an error -----------------------------------------------
+
+
+class CardError(SimtoolError):
+    """The card answered a command with a status word that means failure."""
+
+    exit_code = 1
+
+    def __init__(self, sw: int, command: str, message: str | None = None) -> None:
+        from simtool.apdu.sw import describe  # local: errors must import without apdu
+
+        self.sw = sw
+        self.command = command
+        text = message or describe(sw)
+        super().__init__(f"{command}: {sw:04X} {text}")
+
+
+class WrongPin(CardError):
+    def __init__(self, sw: int, command: str, tries_left: int) -> None:
+        self.tries_left = tries_left
+        super().__init__(sw, command, f"wrong PIN/key, {tries_left} tries left")
+
+
+class PinBlocked(CardError):
+    def __init__(self, sw: int, command: str) -> None:
+        super().__init__(sw, command, "blocked: no tries left")
+
+
+class SecurityNotSatisfied(CardError):
+    pass
+
+
+class FileNotFound(CardError):
+    pass
+
+
+class RecordNotFound(CardError):
+    pass
+
+
+class WrongLength(CardError):
+    pass
+
+
+class NotSupported(CardError):
+    """INS or CLA not supported by the card."""
+
+
+class AuthenticationFailed(CardError):
+    """AUTHENTICATE failed with a MAC error (98 62)."""
+
+
+# --- safety refusals -----------------------------------------------------------
+
+
+class SafetyRefusal(SimtoolError):
+    """simtool refused to do something that could damage a card or leak a secret."""
+
+    exit_code = 5
+
+
+class AdmTriesTooLow(SafetyRefusal):
+    def __init__(self, tries_left: int, minimum: int) -> None:
+        self.tries_left = tries_left
+        self.minimum = minimum
+        super().__init__(
+            f"ADM1 has {tries_left} tries left, below the safe minimum of {minimum}: "
+            "refusing to VERIFY (a blocked ADM1 cannot be recovered)"
+        )
+
+
+class UnknownCardType(SafetyRefusal):
+    pass
