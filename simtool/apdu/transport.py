@@ -1,0 +1,171 @@
+"""The one seam between simtool and a card: ``transmit(apdu) -> response data + SW1 SW2``.
+
+Implementations: :class:`simtool.apdu.pcsc.PcscTransport` (a reader through pcscd),
+:class:`InProcessTransport` (any card object in this process, e.g. the virtual UICC), and the
+wrappers :class:`TracingTransport` (a redacted APDU log) and :class:`CountingTransport`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable, Protocol, runtime_checkable
+
+#: VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK PIN (TS 102 221 §11.1.9–§11.1.13): the command
+#: data is a PIN, PUK or ADM key.
+PIN_INS = frozenset({0x20, 0x24, 0x26, 0x28, 0x2C})
+#: AUTHENTICATE (TS 102 221 §11.1.16, both INS values) and RUN GSM ALGORITHM (TS 51.011, INS 88):
+#: the command carries RAND/AUTN and the response RES/CK/IK/Kc.
+AUTH_INS = frozenset({0x88, 0x89})
+#: SW1 values after which the card's answer continues in the next exchange (GET RESPONSE or a
+#: resend with the corrected Le): 61xx, 6Cxx (TS 102 221 Table 7.1), 9Fxx (TS 51.011 §9.4.1).
+_CONTINUES = frozenset({0x61, 0x6C, 0x9F})
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A link to one card.  ``secret=True`` tells wrappers that data and response are secret."""
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        """Send a command APDU; return the response data followed by SW1 SW2."""
+        ...
+
+    def atr(self) -> bytes:
+        """The card's answer to reset."""
+        ...
+
+    def reset(self) -> bytes:
+        """Warm-reset the card; return the ATR."""
+        ...
+
+    def close(self) -> None:
+        """Release the card/reader."""
+        ...
+
+
+class InProcessTransport:
+    """Drive a card object living in this process.
+
+    The card has ``.atr: bytes``, ``.process(apdu: bytes) -> bytes`` and
+    ``.reset() -> bytes``; ``.power_off()`` is called by :meth:`close` when present.
+    """
+
+    def __init__(self, card: Any) -> None:
+        self.card = card
+        self._process = card.process
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        return self._process(apdu)
+
+    def atr(self) -> bytes:
+        return bytes(self.card.atr)
+
+    def reset(self) -> bytes:
+        atr = self.card.reset()
+        return bytes(self.card.atr if atr is None else atr)
+
+    def close(self) -> None:
+        power_off = getattr(self.card, "power_off", None)
+        if power_off is not None:
+            power_off()
+
+
+def _hex(data: bytes) -> str:
+    return bytes(data).hex(" ").upper()
+
+
+def _redacted(n: int) -> str:
+    return f"[{n} byte{'' if n == 1 else 's'} redacted]"
+
+
+def format_command(apdu: bytes, *, redact: bool) -> str:
+    """Render a command APDU as spaced upper-case hex; with ``redact`` the data field is
+    replaced by its length: ``00 20 00 0A 08 [8 bytes redacted]``."""
+    if not redact or len(apdu) <= 5:
+        return _hex(apdu)
+    lc = apdu[4]
+    end = 5 + lc
+    rest = apdu[end:]
+    if end > len(apdu) or len(rest) > 1:
+        # Malformed: hide everything after the header rather than guess where data ends.
+        return f"{_hex(apdu[:5])} {_redacted(len(apdu) - 5)}"
+    line = f"{_hex(apdu[:5])} {_redacted(lc)}"
+    return f"{line} {_hex(rest)}" if rest else line
+
+
+def format_response(resp: bytes, *, redact: bool) -> str:
+    """Render a response (data + SW1 SW2); with ``redact`` the data shows as its length."""
+    if not redact or len(resp) == 2:
+        return _hex(resp)
+    if len(resp) < 2:  # no status word: show nothing of it
+        return _redacted(len(resp))
+    return f"{_redacted(len(resp) - 2)} {_hex(resp[-2:])}"
+
+
+class TracingTransport:
+    """Log every exchange as ``>> command`` / ``<< response`` lines, redacted.
+
+    Always redacted: the data of the PIN commands (INS 20 24 26 28 2C, any CLA), the data and
+    the response of AUTHENTICATE / RUN GSM ALGORITHM (INS 88/89), and both sides of every
+    ``secret=True`` exchange.  A GET RESPONSE or Le-corrected resend that continues a redacted
+    answer (after 61xx / 6Cxx / 9Fxx) is redacted too, so RES/CK/IK never reach the log.
+    """
+
+    def __init__(self, inner: Transport, log: Callable[[str], None]) -> None:
+        self.inner = inner
+        self._log = log
+        self._continues_secret = False
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        ins = apdu[1] if len(apdu) > 1 else -1
+        auth = ins in AUTH_INS
+        redact_cmd = secret or auth or ins in PIN_INS
+        redact_resp = secret or auth or self._continues_secret
+        self._log(">> " + format_command(apdu, redact=redact_cmd))
+        try:
+            resp = self.inner.transmit(apdu, secret=secret)
+        except Exception as exc:
+            self._continues_secret = False
+            self._log(f"!! {type(exc).__name__}: {exc}")
+            raise
+        self._log("<< " + format_response(resp, redact=redact_resp))
+        self._continues_secret = (
+            redact_resp and len(resp) >= 2 and resp[-2] in _CONTINUES
+        )
+        return resp
+
+    def atr(self) -> bytes:
+        return self.inner.atr()
+
+    def reset(self) -> bytes:
+        self._continues_secret = False
+        atr = self.inner.reset()
+        self._log(f"-- reset, ATR {_hex(atr)}")
+        return atr
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class CountingTransport:
+    """Count the APDUs sent through ``inner`` (benchmarks, tests of APDU economy)."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.count = 0
+        #: APDUs per INS byte, e.g. ``by_ins[0xC0]`` = number of GET RESPONSEs.
+        self.by_ins: Counter[int] = Counter()
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        self.count += 1
+        if len(apdu) > 1:
+            self.by_ins[apdu[1]] += 1
+        return self.inner.transmit(apdu, secret=secret)
+
+    def atr(self) -> bytes:
+        return self.inner.atr()
+
+    def reset(self) -> bytes:
+        return self.inner.reset()
+
+    def close(self) -> None:
+        self.inner.close()
