@@ -1,0 +1,101 @@
+"""The provisioning journal in PostgreSQL (psycopg 3), for stations on several machines.
+
+Same tables and behaviour as the SQLite journal (see :mod:`simtool.provision.journal`); what
+differs is how a claim is made safe.  Transactions run at READ COMMITTED and the claim reads the
+next pending row with ``SELECT ... FOR UPDATE SKIP LOCKED``: a row that another station's open
+transaction has locked is skipped rather than waited for, so N stations claiming at once each get
+a different row without queueing, and a row that was claimed and committed after this
+transaction's snapshot is re-checked against its newest version and no longer matches
+``state = 'pending'`` (PostgreSQL manual, "The Locking Clause" and "Read Committed Isolation
+Level").  Reads that modify one known record use plain ``FOR UPDATE`` (waiting is right there:
+the other holder is the same record's card).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import conninfo
+
+from simtool.errors import DataError
+from simtool.provision.journal import Journal, JournalError, schema_ddl
+
+# pg_advisory_xact_lock key serialising CREATE TABLE IF NOT EXISTS between stations that open
+# the same fresh database at once (two concurrent creations would clash in pg_type).
+_SCHEMA_LOCK = 0x73696D746F6F6C  # "simtool"
+
+_PG_TRIGGER = """
+CREATE OR REPLACE FUNCTION journal_events_append_only() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN RAISE EXCEPTION 'journal_events is append-only'; END $$;
+CREATE OR REPLACE TRIGGER journal_events_append_only BEFORE UPDATE OR DELETE ON journal_events
+    FOR EACH ROW EXECUTE FUNCTION journal_events_append_only();
+"""
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+class PostgresJournal(Journal):
+    """The journal in a PostgreSQL database.  The connection is autocommit; every operation is
+    one explicit transaction.  A connection broken by a server restart fails the operation in
+    progress with :class:`JournalError` (its transaction was rolled back or its outcome is
+    unknown to the caller) and is replaced on the next operation."""
+
+    _PLACEHOLDER = "%s"
+    _FOR_UPDATE = " FOR UPDATE"
+    _SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        try:
+            conninfo.conninfo_to_dict(url)
+        except psycopg.Error:
+            raise DataError(f"malformed PostgreSQL URL {_redacted(url)}",
+                            where="journal URL") from None
+        self._url = url
+        self._conn: psycopg.Connection | None = None
+        with self._transaction() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            for statement in schema_ddl(
+                    timestamp="timestamptz",
+                    serial_key="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"):
+                cur.execute(statement)
+            cur.execute(_PG_TRIGGER)
+
+    def _connect(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                self._conn.close()
+            try:
+                self._conn = psycopg.connect(self._url, autocommit=True,
+                                             application_name="simtool-journal")
+            except psycopg.Error as exc:
+                raise JournalError(f"cannot connect to the journal at {_redacted(self._url)}:"
+                                   f" {exc}") from exc
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor]:
+        conn = self._connect()
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            raise JournalError(f"journal database error: {exc}") from exc
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()

@@ -1,0 +1,156 @@
+"""A private PostgreSQL 15 server for tests, from Debian's ``postgresql-15`` package.
+
+The server lives in a temporary directory (data directory + unix socket directory), listens on
+its socket only (``listen_addresses=''``), runs with ``fsync=off`` (a test cluster need not
+survive a power cut) and trusts local connections.  PostgreSQL refuses to run as root, so under
+root ``initdb`` and ``postgres`` run as the ``postgres`` system user (``subprocess`` switches
+user in the child, so the PID we hold is the postmaster's own).  It is stopped by that PID with
+SIGINT, PostgreSQL's "fast" shutdown, never by process name.
+
+Use it through the session fixture (import it into a test module or conftest)::
+
+    from tests.pg import postgres_server  # noqa: F401
+
+    def test_x(postgres_server):
+        url = postgres_server.create_database()   # a fresh, empty database
+        ...
+        postgres_server.restart()                 # fault tests: drop every connection
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SUPERUSER = "simtool"
+PORT = 5432  # names the socket file (.s.PGSQL.5432) inside our private socket directory
+START_WAIT = 60.0  # seconds for the postmaster to accept connections before we give up
+
+
+class PostgresServer:
+    """One postmaster over one data directory under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.sockets = root / "sockets"
+        self.log = root / "postgres.log"
+        self.process: subprocess.Popen | None = None
+        self._databases = 0
+        self._as_user: dict = {}
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")  # KeyError handled by the fixture
+            self._as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+            for path in (root, *root.rglob("*")):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def url_for(self, dbname: str) -> str:
+        """A libpq connection URI reaching ``dbname`` through the socket directory."""
+        return (f"postgresql:///{dbname}?host={quote(str(self.sockets), safe='')}"
+                f"&port={PORT}&user={SUPERUSER}")
+
+    @property
+    def url(self) -> str:
+        return self.url_for("postgres")
+
+    def initdb(self) -> None:
+        self.sockets.mkdir()
+        if self._as_user:
+            os.chown(self.sockets, self._as_user["user"], self._as_user["group"])
+        done = subprocess.run(
+            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
+             "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+            cwd=self.root, capture_output=True, text=True, **self._as_user)
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+
+    def start(self) -> None:
+        import psycopg
+
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(PG_BIN / "postgres"), "-D", str(self.data), "-k", str(self.sockets),
+                 "-p", str(PORT), "-c", "listen_addresses=", "-c", "fsync=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=30"],
+                cwd=self.root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                **self._as_user)
+        deadline = time.monotonic() + START_WAIT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited with {self.process.returncode}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            try:
+                psycopg.connect(self.url, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("postgres did not accept connections:\n"
+                                       + self.log.read_text(errors="replace")[-3000:]) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Fast shutdown by PID: SIGINT makes the postmaster end every session, checkpoint and
+        exit; SIGQUIT (immediate shutdown) only if that does not happen in time."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.kill(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGQUIT)
+            proc.wait(timeout=60)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create an empty database (named ``t1``, ``t2``, ... by default); return its URL."""
+        import psycopg
+
+        self._databases += 1
+        name = name or f"t{self._databases}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url_for(name)
+
+
+def _unavailable() -> str | None:
+    if not (PG_BIN / "postgres").exists() or not (PG_BIN / "initdb").exists():
+        return f"no PostgreSQL 15 server binaries in {PG_BIN} (apt-get install postgresql-15)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no 'postgres' user to run the server as"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A running private PostgreSQL server for the whole test session (skips if not installed)."""
+    why = _unavailable()
+    if why:
+        pytest.skip(why)
+    # Not pytest's tmp_path: its parents are mode 0700 root, which the postgres user cannot cross.
+    root = Path(tempfile.mkdtemp(prefix="simtool-pg-"))
+    server = PostgresServer(root)
+    try:
+        server.initdb()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,420 @@
+"""The provisioning journal on both backends: SQLite (WAL) and a private PostgreSQL 15 server.
+
+Every behaviour test runs on both through the ``journals`` fixture; the state machine is walked
+from a data table (every state x every action); the concurrency tests race several processes
+claiming from one batch and check from the tables that each record went to exactly one of them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from simtool.errors import DataError
+from simtool.provision.journal import (
+    JournalError,
+    RecordState,
+    open_journal,
+)
+from simtool.secret import Secret
+from tests.pg import postgres_server  # noqa: F401  (registers the session fixture)
+
+S = RecordState
+
+
+def make_records(n: int, batch: int = 1, msisdn: bool = True) -> list[tuple]:
+    """n records of distinct identifiers; ``batch`` keeps different batches apart."""
+    return [(i, f"894801{batch:03d}{i:09d}0", f"2600{batch:02d}{i:09d}",
+             f"+4860{batch:02d}{i:05d}" if msisdn else None) for i in range(n)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """(url, raw) for a fresh empty journal database; ``raw(sql)`` runs SQL outside the journal."""
+    if request.param == "sqlite":
+        def raw(sql: str) -> list[tuple]:
+            with sqlite3.connect(tmp_path / "journal.sqlite", isolation_level=None) as conn:
+                return conn.execute(sql).fetchall()
+        return None, raw
+    url = request.getfixturevalue("postgres_server").create_database()
+
+    def raw(sql: str) -> list[tuple]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else []
+    return url, raw
+
+
+@pytest.fixture
+def journals(backend, tmp_path):
+    """Open journal objects (one per station) on the same database; all closed afterwards."""
+    opened = []
+
+    def open_(batch_id: str | None = None):
+        journal = open_journal(backend[0], tmp_path, batch_id=batch_id)
+        opened.append(journal)
+        return journal
+    yield open_
+    for journal in opened:
+        journal.close()
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "mysql://host/db", "journal.sqlite", "sqlite://host/journal.sqlite",
+    "sqlite:///journal.sqlite?mode=ro", "postgresql://u@[::1/db",
+    "postgresql:///db?host=/x&bogus=1", "postgresql://a b/db", 42,
+])
+def test_bad_url_is_a_data_error(url, tmp_path):
+    with pytest.raises(DataError):
+        open_journal(url, tmp_path)
+
+
+@pytest.mark.parametrize("url, name", [
+    (None, "journal.sqlite"), ("sqlite://", "journal.sqlite"),
+    ("sqlite:///other.sqlite", "other.sqlite"), ("sqlite:///sub/dir.sqlite", "sub/dir.sqlite"),
+])
+def test_sqlite_path_and_wal_mode(url, name, tmp_path):
+    (tmp_path / "sub").mkdir()
+    open_journal(url, tmp_path).close()
+    with sqlite3.connect(tmp_path / name) as conn:  # WAL mode is stored in the file itself
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sqlite_absolute_path(tmp_path):
+    target = tmp_path / "elsewhere.sqlite"
+    open_journal(f"sqlite:///{target}", tmp_path / "batch").close()
+    assert target.exists()
+
+
+def test_sqlite_unopenable_file_is_a_journal_error(tmp_path):
+    with pytest.raises(JournalError):
+        open_journal("sqlite:///missing/dir/journal.sqlite", tmp_path)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+def test_load_batch_is_idempotent(journals):
+    a, b = journals(), journals()
+    a.load_batch("b1", make_records(4))
+    b.load_batch("b1", make_records(4))  # a second station loading the same file
+    a.load_batch("b1", make_records(6))  # later lines appended to the batch
+    assert a.status_counts() == {**dict.fromkeys(S, 0), S.PENDING: 6}
+    rec = b.record(3)
+    assert (rec.batch_id, rec.index, rec.iccid, rec.imsi, rec.msisdn, rec.state, rec.steps) == (
+        "b1", 3, "8948010010000000030", "260001000000003", "+48600100003", S.PENDING, ())
+
+
+def test_load_conflicts_load_nothing(journals):
+    j = journals()
+    j.load_batch("b1", make_records(3))
+    changed = make_records(5)
+    changed[1] = (1, changed[1][1], "260019999999999", changed[1][3])
+    with pytest.raises(JournalError, match="record 1"):
+        j.load_batch("b1", changed)
+    assert j.status_counts()[S.PENDING] == 3  # records 3 and 4 of that call were rolled back
+    other = journals()
+    reused = make_records(3, batch=2)
+    reused[2] = (2, reused[2][1], make_records(3)[0][2], None)  # the IMSI of b1 record 0
+    with pytest.raises(JournalError, match="record 0 of batch b1"):
+        other.load_batch("b2", reused)
+    assert journals("b2").status_counts() == dict.fromkeys(S, 0)
+    with pytest.raises(JournalError, match="bound to batch b1"):
+        j.load_batch("b2", make_records(1, batch=2))
+
+
+BAD_RECORDS = [
+    [(0, "894801", "260010000000001", None)],  # ICCID too short
+    [(0, "89480100100000000A0", "260010000000001", None)],  # ICCID not digits
+    [(0, "8948010010000000010", "26001", None)],  # IMSI too short
+    [(0, "8948010010000000010", "2600100000000012", None)],  # IMSI of 16 digits
+    [(0, "8948010010000000010", "260010000000001", "48-601")],  # MSISDN not digits
+    [(-1, "8948010010000000010", "260010000000001", None)],  # negative index
+    [(True, "8948010010000000010", "260010000000001", None)],  # bool is not an index
+    [(0, "8948010010000000010", "260010000000001")],  # 3-tuple
+    [(0, "8948010010000000010", "260010000000001", None),
+     (1, "8948010010000000010", "260010000000002", None)],  # the same ICCID twice
+    [(0, "8948010010000000010", "260010000000001", None),
+     (0, "8948010010000000020", "260010000000002", None)],  # the same index twice
+]
+
+
+@pytest.mark.parametrize("records", BAD_RECORDS)
+def test_bad_records_are_data_errors(records, tmp_path):
+    with open_journal(None, tmp_path) as j:
+        with pytest.raises(DataError):
+            j.load_batch("b1", records)
+
+
+def test_queries_need_a_batch(journals):
+    j = journals()
+    with pytest.raises(JournalError, match="load_batch"):
+        j.claim_next("A")
+    with pytest.raises(JournalError, match="no record 7"):
+        journals("b1").record(7)
+
+
+# --- the state machine -----------------------------------------------------------------------
+
+# How to bring a freshly claimed record into each state (after claim_for_card with a blank card).
+REACH = {
+    S.CLAIMED: [],
+    S.WRITING: [("mark_step", "iccid")],
+    S.WRITTEN: [("mark_step", "iccid"), ("mark_written",)],
+    S.VERIFIED: [("mark_step", "iccid"), ("mark_written",), ("mark_verified",)],
+    S.PARTIAL: [("mark_step", "iccid"), ("mark_partial", "card removed")],
+    S.FAILED: [("mark_failed", "6F00 on UPDATE")],
+}
+ACTIONS = [("mark_step", "imsi"), ("mark_written",), ("mark_verified",),
+           ("mark_partial", "card removed"), ("mark_failed", "broken"), ("release",)]
+# (state, action name) -> the state after it; every pair not listed must be refused.
+ALLOWED = {
+    (S.CLAIMED, "mark_step"): S.WRITING, (S.CLAIMED, "mark_partial"): S.PARTIAL,
+    (S.CLAIMED, "mark_failed"): S.FAILED, (S.CLAIMED, "release"): S.PENDING,
+    (S.WRITING, "mark_step"): S.WRITING, (S.WRITING, "mark_written"): S.WRITTEN,
+    (S.WRITING, "mark_partial"): S.PARTIAL, (S.WRITING, "mark_failed"): S.FAILED,
+    (S.WRITTEN, "mark_written"): S.WRITTEN, (S.WRITTEN, "mark_verified"): S.VERIFIED,
+    (S.WRITTEN, "mark_partial"): S.PARTIAL, (S.WRITTEN, "mark_failed"): S.FAILED,
+    (S.PARTIAL, "mark_failed"): S.FAILED,
+}
+
+
+def test_every_state_and_action(journals):
+    j = journals()
+    cases = [(state, action) for state in [S.PENDING, *REACH] for action in ACTIONS]
+    j.load_batch("b1", make_records(len(cases)))
+    # pending cases use the highest indexes, which claim_for_card (lowest first) never reaches
+    pending_index = iter(range(len(cases) - 1, -1, -1))
+    for n, (state, (name, *args)) in enumerate(cases):
+        if state is S.PENDING:
+            index = next(pending_index)
+        else:
+            index = j.claim_for_card("A", f"8999{n:015d}").index
+            for step, *step_args in REACH[state]:
+                getattr(j, step)(index, *step_args)
+        assert j.record(index).state is state
+        expected = ALLOWED.get((state, name))
+        if expected is None:
+            with pytest.raises(JournalError, match=f"record {index} is {state}"):
+                getattr(j, name)(index, *args)
+            assert j.record(index).state is state, (state, name)
+        else:
+            getattr(j, name)(index, *args)
+            assert j.record(index).state is expected, (state, name)
+
+
+def test_programming_one_card(journals):
+    j = journals()
+    j.load_batch("b1", make_records(3))
+    claim = j.claim_for_card("station-1", "8999000000000000042")
+    assert (claim.index, claim.state, claim.resumed, claim.station) == (
+        0, S.CLAIMED, False, "station-1")
+    for step in ("iccid", "imsi", "ki-opc"):
+        j.mark_step(0, step)
+    j.mark_written(0)
+    j.mark_verified(0)
+    rec = j.record(0)
+    assert (rec.state, rec.steps, rec.station, rec.card_iccid) == (
+        S.VERIFIED, ("iccid", "imsi", "ki-opc"), "station-1", "8999000000000000042")
+    events = j.events(0)
+    assert [(e.event, e.station, e.detail) for e in events] == [
+        ("claim", "station-1", "card 8999000000000000042"), ("step", "station-1", "iccid"),
+        ("step", "station-1", "imsi"), ("step", "station-1", "ki-opc"),
+        ("written", "station-1", None), ("verified", "station-1", None)]
+    assert [e.at for e in events] == sorted(e.at for e in events)
+    assert [e.event for e in j.events()] == ["load"] + [e.event for e in events]
+    assert j.status_counts() == {**dict.fromkeys(S, 0), S.PENDING: 2, S.VERIFIED: 1}
+
+
+def test_release_hands_the_record_out_again(journals):
+    j = journals()
+    j.load_batch("b1", make_records(2))
+    first = j.claim_next("A")
+    j.release(first.index)
+    assert j.record(first.index).station is None
+    assert j.claim_next("B").index == first.index
+
+
+def test_claims_run_out(journals):
+    j = journals()
+    j.load_batch("b1", make_records(2))
+    assert [j.claim_next("A").index, j.claim_for_card("A", "8999000000000000001").index] == [0, 1]
+    assert j.claim_next("A") is None
+    assert j.claim_for_card("A", "8999000000000000002") is None
+
+
+# --- resume and refusals -------------------------------------------------------------------
+
+def test_partial_card_resumes_its_own_record(journals):
+    a, b = journals(), journals()
+    a.load_batch("b1", make_records(4))
+    b.load_batch("b1", make_records(4))
+    blank = "8999000000000000077"
+    claim = a.claim_for_card("A", blank)
+    a.mark_partial(claim.index)  # pulled before any write: still known by its factory ICCID
+    again = b.claim_for_card("B", blank)
+    assert (again.index, again.resumed, again.steps_done) == (claim.index, True, ())
+    b.mark_step(claim.index, "iccid")
+    b.mark_step(claim.index, "imsi")
+    b.mark_partial(claim.index, "card removed during UPDATE EF.ACC")
+    rec = a.record(claim.index)
+    assert (rec.state, rec.last_step, rec.reason) == (
+        S.PARTIAL, "imsi", "card removed during UPDATE EF.ACC")
+    assert a.claim_for_card("A", "8999000000000000078").index != claim.index  # another card
+    # re-inserted: the card now carries the record's ICCID
+    resumed = a.claim_for_card("A", rec.iccid)
+    assert (resumed.index, resumed.resumed, resumed.state, resumed.steps_done) == (
+        claim.index, True, S.WRITING, ("iccid", "imsi"))
+    a.mark_step(claim.index, "imsi")  # repeating a done step changes nothing
+    a.mark_step(claim.index, "acc")
+    a.mark_written(claim.index)
+    a.mark_verified(claim.index)
+    rec = b.record(claim.index)
+    assert (rec.state, rec.steps, rec.station) == (S.VERIFIED, ("iccid", "imsi", "acc"), "A")
+    assert [e.event for e in a.events(claim.index)] == [
+        "claim", "partial", "resume", "step", "step", "partial", "resume", "step",
+        "written", "verified"]
+
+
+def test_card_is_never_given_a_second_iccid(journals):
+    j = journals()
+    j.load_batch("b1", make_records(5))
+    done = j.claim_next("A").index
+    for step in (("mark_step", "iccid"), ("mark_written",), ("mark_verified",)):
+        getattr(j, step[0])(done, *step[1:])
+    failed = j.claim_next("A").index
+    j.mark_failed(failed, "6581 memory problem")
+    iccids = {i: j.record(i).iccid for i in range(5)}
+    for index in (done, failed):
+        with pytest.raises(JournalError, match=f"record {index}, already"):
+            j.claim_for_card("B", iccids[index])
+    # a blank card takes record 2; a card that already carries record 2's ICCID is another card
+    assert j.claim_for_card("B", "8999000000000000009").index == 2
+    with pytest.raises(JournalError, match="claimed for card 8999000000000000009"):
+        j.claim_for_card("C", iccids[2])
+    # a card pre-personalised with record 4's ICCID gets record 4, not the next pending one
+    assert j.claim_for_card("B", iccids[4]).index == 4
+    assert j.claim_for_card("C", iccids[4]).resumed  # the same card, re-inserted
+    # a card of another batch in the same database is refused, and so is its unfinished blank
+    other = journals()
+    other.load_batch("b2", make_records(2, batch=2))
+    other.claim_for_card("C", "8999000000000000555")
+    for card in (make_records(2, batch=2)[0][1], "8999000000000000555"):
+        with pytest.raises(JournalError, match="batch b2"):
+            j.claim_for_card("B", card)
+    assert j.status_counts() == {**dict.fromkeys(S, 0), S.PENDING: 1, S.CLAIMED: 2,
+                                 S.VERIFIED: 1, S.FAILED: 1}
+
+
+def test_no_secret_reaches_the_journal(journals):
+    j = journals()
+    j.load_batch("b1", make_records(1))
+    index = j.claim_next("A").index
+    with pytest.raises(DataError):
+        j.mark_failed(index, Secret("12345678"))  # a reason is text, never a secret value
+    with pytest.raises(DataError):
+        j.claim_next(Secret("station"))
+
+
+def test_issued_values_span_every_batch(journals):
+    a, b = journals(), journals()
+    a.load_batch("b1", make_records(3))
+    b.load_batch("b2", make_records(2, batch=2, msisdn=False))
+    records = make_records(3) + make_records(2, batch=2, msisdn=False)
+    issued = a.issued_values()
+    assert issued == b.issued_values()
+    assert issued.iccids == {r[1] for r in records}
+    assert issued.imsis == {r[2] for r in records}
+    assert issued.msisdns == {r[3] for r in records if r[3]} and len(issued.msisdns) == 3
+
+
+def test_event_log_is_append_only(journals, backend):
+    j = journals()
+    j.load_batch("b1", make_records(1))
+    j.claim_next("A")
+    raw = backend[1]
+    for sql in ("UPDATE journal_events SET station = 'X'", "DELETE FROM journal_events"):
+        with pytest.raises((sqlite3.Error, psycopg.Error), match="append-only"):
+            raw(sql)
+    assert [e.event for e in j.events()] == ["load", "claim"]
+
+
+# --- PostgreSQL faults -----------------------------------------------------------------------
+
+def test_postgres_restart_keeps_state_and_reconnects(postgres_server, tmp_path):  # noqa: F811
+    url = postgres_server.create_database()
+    with open_journal(url, tmp_path) as j:
+        j.load_batch("b1", make_records(3))
+        first = j.claim_next("A")
+        j.mark_step(first.index, "iccid")
+        postgres_server.restart()
+        with pytest.raises(JournalError):  # the connection the server dropped
+            j.record(first.index)
+        rec = j.record(first.index)  # a new connection; the committed state survived
+        assert (rec.state, rec.steps, rec.station) == (S.WRITING, ("iccid",), "A")
+        assert j.claim_next("A").index == 1
+
+
+# --- races ---------------------------------------------------------------------------------
+
+def _race_worker(url, batch_dir, station, barrier, results) -> None:
+    """One station claiming until the batch is exhausted (runs in a forked process)."""
+    try:
+        with open_journal(url, batch_dir, batch_id="race") as journal:
+            claimed = []
+            barrier.wait()
+            while (claim := journal.claim_next(station)) is not None:
+                journal.mark_step(claim.index, "iccid")
+                claimed.append(claim.index)
+        results.put((station, claimed))
+    except BaseException as exc:
+        results.put((station, repr(exc)))
+        raise
+
+
+def _race(url, raw, batch_dir: Path, records: int, workers: int) -> None:
+    with open_journal(url, batch_dir) as journal:
+        journal.load_batch("race", make_records(records))
+    # fork: the parent holds no open connection now, and the worker needs no re-import
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    stations = [f"station-{n}" for n in range(workers)]
+    procs = [ctx.Process(target=_race_worker, args=(url, batch_dir, s, barrier, results))
+             for s in stations]
+    for proc in procs:
+        proc.start()
+    reports = dict(results.get(timeout=300) for _ in procs)
+    for proc in procs:
+        proc.join()
+    assert all(isinstance(v, list) for v in reports.values()), reports
+    assert [p.exitcode for p in procs] == [0] * workers
+    # every record claimed by exactly one worker, as the workers saw it ...
+    assert sorted(i for claimed in reports.values() for i in claimed) == list(range(records))
+    owner = {i: s for s, claimed in reports.items() for i in claimed}
+    # ... and as the tables recorded it
+    rows = raw("SELECT idx, state, station FROM journal_records WHERE batch_id = 'race'")
+    assert sorted(rows) == [(i, "writing", owner[i]) for i in range(records)]
+    claims = raw("SELECT idx, station FROM journal_events"
+                 " WHERE batch_id = 'race' AND event = 'claim'")
+    assert sorted(claims) == [(i, owner[i]) for i in range(records)]
+
+
+def test_race_postgres_four_stations(postgres_server, tmp_path):  # noqa: F811
+    url = postgres_server.create_database()
+
+    def raw(sql):
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql).fetchall()
+    _race(url, raw, tmp_path, records=500, workers=4)
+
+
+def test_race_sqlite_two_processes(tmp_path):
+    def raw(sql):
+        with sqlite3.connect(tmp_path / "journal.sqlite") as conn:
+            return conn.execute(sql).fetchall()
+    _race(None, raw, tmp_path, records=200, workers=2)
