@@ -1,0 +1,165 @@
+"""``simtool batch``: generate provisioning batches and decrypt their HSS imports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+
+from simtool.errors import SafetyRefusal
+
+_PHASES = {"generate": "Generating cards", "hash": "Hashing panel credentials"}
+
+
+def _want_json(ctx: click.Context, flag: bool) -> bool:
+    return flag or bool(getattr(ctx.obj, "json", False))
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class _ProgressBars:
+    """One click progress bar per phase, on stderr; a new phase closes the previous bar."""
+
+    def __init__(self) -> None:
+        self._phase: str | None = None
+        self._bar: Any = None
+        self._inner: ExitStack | None = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self._phase:
+            self.close()
+            self._inner = ExitStack()
+            self._bar = self._inner.enter_context(click.progressbar(
+                length=total, label=_PHASES.get(phase, phase), show_pos=True,
+                file=sys.stderr))
+            self._phase = phase
+        self._bar.update(done)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+            self._inner = None
+
+
+@click.group()
+def batch() -> None:
+    """Provisioning batches: generate cards' data and exports, decrypt HSS imports.
+
+    \b
+    Examples:
+      simtool batch generate --profile milo --count 500 --out batches/milo-01 \\
+          --op-key-file keys/milo-op.key --transport-key-file keys/transport.key
+      simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
+          --transport-key-file keys/transport.key --out /secure/osmo-hlr.vty
+    """
+
+
+@batch.command()
+@click.option("--profile", "profile_name", required=True, metavar="NAME|FILE",
+              help="Operator profile: a name from provisioning/profiles/ or a TOML file.")
+@click.option("--count", required=True, type=click.IntRange(1, 10_000_000),
+              help="Number of cards.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Batch folder to create (must not exist or be empty).")
+@click.option("--first-serial", type=click.IntRange(min=0), default=None,
+              help="First card serial (the ICCID's account number); default 1.")
+@click.option("--op-key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The operator's OP (16 bytes hex, mode 0600); OPc = Milenage OPc(K, OP). "
+                   "Without it every card gets a random OPc.")
+@click.option("--transport-key-file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="AES-256 transport key (32 bytes hex, mode 0600) that "
+                                 "encrypts the HSS imports; without it they are not written.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes for Argon2id hashing (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
+             first_serial: int | None, op_key_file: Path | None,
+             transport_key_file: Path | None, workers: int | None, as_json: bool) -> None:
+    """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
+
+    Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
+    The summary names files and counts only; it never shows a key, PIN or password.
+
+    \b
+    Examples:
+      simtool batch generate --profile plus --count 30 --out /tmp/plus-test
+      simtool batch generate --profile milo --count 100000 --first-serial 2000000 \\
+          --out batches/milo-2025-06 --op-key-file op.key --transport-key-file transport.key --json
+    """
+    from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file
+    from simtool.provision.generate import generate_batch
+    from simtool.provision.profile import load_profile
+
+    profile = load_profile(profile_name)
+    op = read_key_file(op_key_file, OP_LEN, what="OP key") if op_key_file else None
+    transport = (read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
+                 if transport_key_file else None)
+    bars = _ProgressBars()
+    try:
+        result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
+                                transport_key=transport, workers=workers, progress=bars)
+    finally:
+        bars.close()
+    for warning in result.warnings:
+        click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
+    if _want_json(ctx, as_json):
+        _emit_json(result.to_json())
+        return
+    lines = [f"batch {result.batch_id}: {result.count} cards, profile {result.profile}",
+             f"  folder:     {result.out_dir}",
+             f"  ICCIDs:     {result.first_iccid} .. {result.last_iccid}",
+             f"  OPc:        {result.opc_source}",
+             f"  generation: {result.generation_seconds:.2f} s "
+             f"({result.cards_per_second:,.0f} cards/s)"]
+    if result.hashing:
+        h = result.hashing
+        lines.append(f"  hashing:    {h.count} Argon2id hashes on {h.workers} processes in "
+                     f"{h.seconds:.2f} s ({h.rate:,.1f}/s)")
+    lines.append("  files:")
+    lines += [f"    {f}" for f in result.files]
+    lines += [f"  note: {n}" for n in result.notes]
+    click.echo("\n".join(lines))
+
+
+@batch.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--transport-key-file", required=True,
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="The AES-256 transport key the batch was generated with.")
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Plaintext file to create (mode 0600; an existing file is refused).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: Path,
+            as_json: bool) -> None:
+    """Decrypt an encrypted HSS import (*.enc) into a plaintext file (mode 0600).
+
+    Fails, writing nothing, when the key is wrong or the file was modified.
+
+    \b
+    Example:
+      simtool batch decrypt batches/milo-01/exports/open5gs-dbctl.sh.enc \\
+          --transport-key-file transport.key --out /secure/open5gs-dbctl.sh
+    """
+    from simtool.provision.batchdir import atomic_write
+    from simtool.provision.crypto import TRANSPORT_KEY_LEN, decrypt_export, read_key_file
+
+    key = read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
+    if out_file.exists():
+        raise SafetyRefusal(f"{out_file} exists; refusing to overwrite it")
+    result = decrypt_export(file.read_bytes(), key, where=str(file))
+    atomic_write(out_file, result.plaintext.reveal())
+    summary = {"file": str(file), "name": result.name, "batch_id": result.batch_id,
+               "out": str(out_file), "bytes": len(result.plaintext)}
+    if _want_json(ctx, as_json):
+        _emit_json(summary)
+    else:
+        click.echo(f"decrypted {result.name} of batch {result.batch_id} to {out_file} "
+                   f"({len(result.plaintext)} bytes, mode 0600)")

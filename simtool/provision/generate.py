@@ -1,0 +1,362 @@
+"""Batch generation: a profile and a count in, a complete batch folder out.
+
+:func:`generate_cards` is the sans-I/O core: it yields one :class:`CardRecord` per card, with
+ICCID (E.118 + Luhn), IMSI, Ki, OPc, PINs/PUKs, ADM1, MSISDN, the printed barcode number and the
+customer credentials, every ICCID/IMSI/MSISDN unique in the batch and outside ``exclude`` (the
+values the journal says were already issued).  :func:`generate_batch` writes the folder.
+
+OPc: with the operator's OP (``op``), OPc = E_K(OP) ⊕ OP (3GPP TS 35.206 §4.1, via
+:func:`simtool.milenage.opc`); without it every card gets an independent random OPc, which an
+HSS accepts as it is (it never needs OP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Container, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from simtool.errors import DataError
+from simtool.pin import AdmFormat
+from simtool.provision import exports
+from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter, CardRecord,
+                                        abort_staging, atomic_open, atomic_write,
+                                        commit_staging, create_staging, record_to_json,
+                                        write_batch_toml)
+from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, PrintedNumbers,
+                                           RandomSource, SystemRandomSource, iccid_for_serial,
+                                           random_code, random_digits)
+from simtool.provision.crypto import encrypt_export, key_id
+from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
+from simtool.provision.profile import BarcodeScheme, Profile
+from simtool.secret import Secret
+
+log = logging.getLogger(__name__)
+
+MAX_COUNT = 10_000_000
+LEGACY_WARNING = (
+    "LEGACY BARCODE SCHEME: the number printed under the barcode is the ICCID, so anyone who "
+    "reads the ICCID (any handset can, without a PIN) knows the panel password (its last 10 "
+    "digits). Use [barcode] scheme = \"hmac\" for new batches.")
+NO_TRANSPORT_KEY_WARNING = (
+    "HSS imports (osmo-hlr.vty, open5gs-dbctl.sh) were not written: they are only written "
+    "encrypted, and no transport key was given (--transport-key-file).")
+
+
+class IssuedValues(Protocol):
+    """Values a new batch must not reuse (the journal's ``issued_values()`` fits)."""
+
+    iccids: Container[str]
+    imsis: Container[str]
+    msisdns: Container[str]
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    iccids: Container[str] = frozenset()
+    imsis: Container[str] = frozenset()
+    msisdns: Container[str] = frozenset()
+
+
+Progress = Callable[[str, int, int], None]  # (phase, done since last call, phase total)
+
+
+def _msisdns(profile: Profile, exclude: Container[str]) -> Iterator[str]:
+    for rng in profile.msisdn_pool:
+        for n in range(rng.first, rng.last + 1):
+            msisdn = f"{n:0{rng.digits}d}"
+            if msisdn not in exclude:
+                yield msisdn
+
+
+def _opc_function(op: Secret[bytes] | None, rng: RandomSource) -> Callable[[bytes], bytes]:
+    if op is None:
+        return lambda _ki: rng.token_bytes(16)
+    if len(op) != 16:
+        raise DataError("the operator's OP must be 16 bytes (3GPP TS 35.206 §4.1)")
+    from simtool.milenage import opc  # only needed when an OP is given
+
+    op_bytes = op.reveal()
+    return lambda ki: opc(ki, op_bytes)
+
+
+def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial: int = 1,
+                   op: Secret[bytes] | None = None, exclude: IssuedValues = Exclusions(),
+                   rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
+                   ) -> Iterator[CardRecord]:
+    """Yield ``count`` card records (sans I/O).  DataError when the serial space or the MSISDN
+    pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded."""
+    if not 1 <= count <= MAX_COUNT:
+        raise DataError(f"count must be 1..{MAX_COUNT}")
+    if first_serial < 0 or first_serial > profile.max_serial:
+        raise DataError(f"first serial must be 0..{profile.max_serial} for this profile")
+    if profile.msisdn_capacity < count:
+        raise DataError(f"the MSISDN pool of profile {profile.name} holds "
+                        f"{profile.msisdn_capacity} numbers, fewer than {count}")
+    rng = rng or SystemRandomSource()
+    if batch_secret is None and profile.barcode is BarcodeScheme.HMAC:
+        batch_secret = Secret(rng.token_bytes(32))
+    numbers = PrintedNumbers(profile.barcode, batch_secret)
+    deriver = CredentialDeriver(profile.credentials,
+                                numbers_per_account=profile.numbers_per_account,
+                                account_prefix=f"{batch_id}-A", rng=rng,
+                                reject_trivial=profile.pin.reject_trivial)
+    make_opc = _opc_function(op, rng)
+    msisdns = _msisdns(profile, exclude.msisdns)
+    plmn = profile.mcc + profile.mnc + profile.msin_prefix
+    msin_width = 15 - len(plmn)
+    pin_len, trivial = profile.pin.pin_length, profile.pin.reject_trivial
+    serial_start = len(profile.iccid_prefix)
+    serial = first_serial
+    for index in range(count):
+        while True:
+            if serial > profile.max_serial:
+                raise DataError(f"serial space of profile {profile.name} exhausted after "
+                                f"{index} cards (last serial {profile.max_serial})")
+            iccid = iccid_for_serial(profile.iccid_prefix, serial, profile.iccid_length)
+            imsi = f"{plmn}{serial:0{msin_width}d}"
+            serial += 1
+            if iccid not in exclude.iccids and imsi not in exclude.imsis:
+                break
+        msisdn = next(msisdns, None)
+        if msisdn is None:
+            raise DataError(f"MSISDN pool of profile {profile.name} exhausted after {index} "
+                            "cards (the rest is already issued)")
+        ki = rng.token_bytes(16)
+        puk1 = Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial))
+        adm1 = (random_digits(rng, 8) if profile.adm_format is AdmFormat.DECIMAL8
+                else rng.token_bytes(8).hex().upper())
+        printed = numbers.allocate(iccid, iccid[serial_start:-1])
+        account, creds = deriver.next_card(printed=printed, puk1=puk1)
+        yield CardRecord(
+            index=index, iccid=iccid, imsi=imsi, msisdn=msisdn, acc=1 << int(imsi[-1]),
+            ki=Secret(ki), opc=Secret(make_opc(ki)),
+            pin1=Secret(random_code(rng, pin_len, reject_trivial=trivial)), puk1=puk1,
+            pin2=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
+            puk2=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
+            adm1=Secret(adm1), barcode=printed, account=account, credentials=creds)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    profile: str
+    out_dir: Path
+    count: int
+    first_iccid: str
+    last_iccid: str
+    files: tuple[str, ...]
+    warnings: tuple[str, ...]
+    generation_seconds: float
+    hashing: HashReport | None
+    opc_source: str
+    transport_key_id: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def cards_per_second(self) -> float:
+        return self.count / self.generation_seconds if self.generation_seconds else float("inf")
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary: identifiers, counts and file names only, never a secret."""
+        out: dict[str, Any] = {
+            "batch_id": self.batch_id, "profile": self.profile, "out": str(self.out_dir),
+            "count": self.count, "first_iccid": self.first_iccid, "last_iccid": self.last_iccid,
+            "files": list(self.files), "warnings": list(self.warnings), "notes": list(self.notes),
+            "opc_source": self.opc_source, "transport_key_id": self.transport_key_id,
+            "generation_seconds": round(self.generation_seconds, 3),
+            "cards_per_second": round(self.cards_per_second, 1),
+        }
+        if self.hashing:
+            out["hashing"] = {"count": self.hashing.count, "workers": self.hashing.workers,
+                              "seconds": round(self.hashing.seconds, 3),
+                              "hashes_per_second": round(self.hashing.rate, 2)}
+        return out
+
+
+def new_batch_id(profile: Profile, now: datetime, rng: RandomSource) -> str:
+    return f"{profile.name}-{now:%Y%m%dT%H%M%SZ}-{rng.token_bytes(3).hex()}"
+
+
+def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
+                   first_serial: int | None = None, op: Secret[bytes] | None = None,
+                   transport_key: Secret[bytes] | None = None,
+                   exclude: IssuedValues = Exclusions(), hash_params: HashParams = DEFAULT_PARAMS,
+                   workers: int | None = None, panel_import: bool = True,
+                   rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
+                   now: datetime | None = None, progress: Progress | None = None,
+                   clock: Callable[[], float] = time.perf_counter) -> BatchResult:
+    """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
+
+    ``panel_import=False`` skips the Argon2id panel import (benchmarks).  The batch secret of
+    the barcode scheme is random and never stored: the printed numbers and passwords it
+    produced are in ``records.jsonl``.
+    """
+    rng = rng or SystemRandomSource()
+    now = now or datetime.now(UTC)
+    batch_id = new_batch_id(profile, now, rng)
+    out_dir = Path(out_dir)
+    staging = create_staging(out_dir)
+    try:
+        result = _write(staging, out_dir, profile, count, batch_id=batch_id,
+                        first_serial=1 if first_serial is None else first_serial, op=op,
+                        transport_key=transport_key, exclude=exclude, hash_params=hash_params,
+                        workers=workers, panel_import=panel_import, rng=rng,
+                        batch_secret=batch_secret, now=now, progress=progress, clock=clock)
+        commit_staging(staging, out_dir)
+    except BaseException:
+        abort_staging(staging)
+        raise
+    log.info("batch %s: %d cards in %.2f s", batch_id, count, result.generation_seconds)
+    return result
+
+
+def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_id: str,
+           first_serial: int, op: Secret[bytes] | None, transport_key: Secret[bytes] | None,
+           exclude: IssuedValues, hash_params: HashParams, workers: int | None,
+           panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
+           now: datetime, progress: Progress | None, clock: Callable[[], float]) -> BatchResult:
+    exp = staging / EXPORTS
+    printer = exp / "printer"
+    barcodes = printer / "barcodes"
+    for folder in (exp, printer, barcodes):
+        folder.mkdir(mode=0o700)
+    warnings: list[str] = []
+    notes: list[str] = []
+    if profile.barcode is BarcodeScheme.LEGACY_ICCID:
+        warnings.append(LEGACY_WARNING)
+    if transport_key is None:
+        warnings.append(NO_TRANSPORT_KEY_WARNING)
+    if not profile.spn.isascii():
+        notes.append("pysim.csv has no 'name' column: the SPN is not ASCII (simtool programs "
+                     "EF.SPN itself)")
+
+    hlr = [exports.osmo_hlr_header(batch_id, count)]
+    o5gs = [exports.open5gs_header(batch_id, count)]
+    panel_entries: list[exports.PanelEntry] = []
+    panel_values: list[Secret[str]] = []
+    subscribers: list[tuple[str, str, str]] = []
+    first = last = None
+    start = clock()
+    with ExitStack() as stack:
+        records = stack.enter_context(atomic_open(staging / RECORDS))
+        pysim = exports.PysimCsv(stack.enter_context(atomic_open(exp / "pysim.csv", newline="")),
+                                 profile)
+        cards_csv = stack.enter_context(atomic_open(printer / "cards.csv"))
+        labels = stack.enter_context(atomic_open(printer / "labels.html"))
+        bulk = stack.enter_context(BulkWriter())
+        cards_csv.write(exports.printer_header())
+        labels.write(exports.labels_head(profile.operator, batch_id, count))
+        previous_account = None
+        step = 0
+        for rec in generate_cards(profile, count, batch_id=batch_id, first_serial=first_serial,
+                                  op=op, exclude=exclude, rng=rng, batch_secret=batch_secret):
+            first = first or rec.iccid
+            last = rec.iccid
+            records.write(record_to_json(rec) + "\n")
+            pysim.write(rec)
+            cards_csv.write(exports.printer_line(rec))
+            labels.write(exports.label_html(rec, profile.operator))
+            bulk.write(barcodes / f"{rec.iccid}.svg",
+                       exports.barcode_svg(rec.barcode.reveal()).encode())
+            if transport_key is not None:
+                hlr.append(exports.osmo_hlr_lines(rec))
+                o5gs.append(exports.open5gs_line(rec))
+            if panel_import and rec.credentials:
+                for entry, i in exports.panel_entries(rec, rec.account != previous_account):
+                    panel_entries.append(entry)
+                    panel_values.append(rec.credentials[i].value)
+                subscribers.append((rec.panel_login, rec.iccid, rec.account))
+            previous_account = rec.account
+            step += 1
+            if progress and step == 256:
+                progress("generate", step, count)
+                step = 0
+        if progress and step:
+            progress("generate", step, count)
+        labels.write(exports.LABELS_TAIL)
+
+    if transport_key is not None:
+        for name, lines in (("osmo-hlr.vty", hlr), ("open5gs-dbctl.sh", o5gs)):
+            blob = encrypt_export("".join(lines).encode(), name=name, batch_id=batch_id,
+                                  key=transport_key)
+            atomic_write(exp / f"{name}.enc", blob)
+        hlr.clear()
+        o5gs.clear()
+    generation_seconds = clock() - start
+
+    report = None
+    if panel_values:
+        total = len(panel_values)
+        hashes, report = hash_secrets(
+            panel_values, hash_params, workers=workers,
+            progress=(lambda n: progress("hash", n, total)) if progress else None, clock=clock)
+        atomic_write(exp / "panel.csv", exports.panel_csv(panel_entries, hashes))
+        atomic_write(exp / "panel.json", exports.panel_json(
+            panel_entries, hashes, batch_id=batch_id, profile=profile, subscribers=subscribers,
+            hash_params=hash_params.describe()))
+
+    files = []
+    for folder, subdirs, names in os.walk(staging):
+        subdirs[:] = [d for d in subdirs if Path(folder, d) != barcodes]  # 1 file per card
+        files += [os.path.relpath(os.path.join(folder, n), staging) for n in names]
+    files.sort()
+    files.append(f"{EXPORTS}/printer/barcodes/*.svg ({count} files)")
+    info = _batch_info(profile, count, batch_id=batch_id, now=now, first=first, last=last,
+                       first_serial=first_serial, op=op, transport_key=transport_key,
+                       warnings=warnings, hashing=report, hash_params=hash_params)
+    write_batch_toml(staging / BATCH_TOML, info)
+    files.insert(0, BATCH_TOML)
+    return BatchResult(
+        batch_id=batch_id, profile=profile.name, out_dir=out_dir.absolute(), count=count,
+        first_iccid=first or "", last_iccid=last or "", files=tuple(files),
+        warnings=tuple(warnings), notes=tuple(notes), generation_seconds=generation_seconds,
+        hashing=report, opc_source="op-key-file" if op is not None else "random-per-card",
+        transport_key_id=key_id(transport_key) if transport_key is not None else None)
+
+
+def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, first: str | None,
+                last: str | None, first_serial: int, op: Secret[bytes] | None,
+                transport_key: Secret[bytes] | None, warnings: list[str],
+                hashing: HashReport | None, hash_params: HashParams) -> dict[str, Any]:
+    """batch.toml: what the batch is and how it was made; identifiers only, no secrets."""
+    try:
+        profile_sha = hashlib.sha256(Path(profile.source).read_bytes()).hexdigest()
+    except OSError:
+        profile_sha = ""
+    card = {"mcc": profile.mcc, "mnc": profile.mnc, "spn": profile.spn,
+            "spn_display_condition": profile.spn_display_condition,
+            "pin1_enabled": profile.pin.pin1_enabled, "adm_format": profile.adm_format.value}
+    for key, value in (("type", profile.card_type), ("menu", profile.menu),
+                       ("services", profile.services)):
+        if value is not None:
+            card[key] = value
+    info: dict[str, Any] = {
+        "format": 1, "batch_id": batch_id, "profile": profile.name,
+        "profile_source": str(profile.source), "profile_sha256": profile_sha,
+        "operator": profile.operator, "created": now.replace(microsecond=0), "count": count,
+        "first_serial": first_serial, "first_iccid": first or "", "last_iccid": last or "",
+        "barcode_scheme": profile.barcode.value,
+        "credentials": [k.value for k in profile.credentials],
+        "numbers_per_account": profile.numbers_per_account,
+        "opc_source": "op-key-file" if op is not None else "random-per-card",
+        "warnings": warnings, "card": card,
+    }
+    if op is not None:
+        info["op_key_id"] = key_id(op)
+    if transport_key is not None:
+        info["transport_key_id"] = key_id(transport_key)
+    if hashing is not None:
+        info["panel_hash"] = {**hash_params.describe(), "count": hashing.count}
+    return info
+
+
+__all__ = ["BatchResult", "Exclusions", "IssuedValues", "generate_batch",
+           "generate_cards", "new_batch_id"]

@@ -1,0 +1,132 @@
+"""Argon2id hashes of customer credentials for the panel import, spread over all cores.
+
+Parameters: Argon2id (RFC 9106) with m = 19 MiB (19456 KiB), t = 2, p = 1, a 16-byte random salt
+per hash and a 32-byte tag.  This is the OWASP Password Storage Cheat Sheet's baseline for
+Argon2id; it is the floor here, and :class:`HashParams` refuses anything weaker in any of the
+three costs.  p = 1 because batch hashing already keeps every core busy with one hash each (a
+process pool), and the panel that verifies a login spends one core for ~20 ms, which it can
+afford under load; the memory cost is what makes GPU/ASIC guessing expensive.
+
+Short codes stay weak whatever the hash: a 4-digit Plus Kod 4 has 10**4 candidates, so the panel
+import is a secret file (mode 0600) even though it holds no credential in the clear.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from simtool.errors import DataError
+from simtool.secret import Secret
+
+# OWASP Password Storage Cheat Sheet, Argon2id baseline: m=19 MiB, t=2, p=1.
+MIN_MEMORY_KIB = 19 * 1024
+MIN_TIME_COST = 2
+MIN_PARALLELISM = 1
+_CHUNK = 32  # hashes per task: few enough to keep the progress bar moving
+
+
+@dataclass(frozen=True)
+class HashParams:
+    memory_kib: int = MIN_MEMORY_KIB
+    time_cost: int = MIN_TIME_COST
+    parallelism: int = MIN_PARALLELISM
+    hash_len: int = 32
+    salt_len: int = 16
+
+    def __post_init__(self) -> None:
+        if (self.memory_kib < MIN_MEMORY_KIB or self.time_cost < MIN_TIME_COST
+                or self.parallelism < MIN_PARALLELISM or self.hash_len < 16
+                or self.salt_len < 16):
+            raise DataError(
+                f"Argon2id parameters below the floor (m >= {MIN_MEMORY_KIB} KiB, "
+                f"t >= {MIN_TIME_COST}, p >= {MIN_PARALLELISM}, 16-byte salt and tag): "
+                "simtool never weakens password hashing")
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_kib,
+                              parallelism=self.parallelism, hash_len=self.hash_len,
+                              salt_len=self.salt_len, type=Type.ID)
+
+    def describe(self) -> dict[str, int | str]:
+        return {"algorithm": "argon2id", "memory_kib": self.memory_kib,
+                "time_cost": self.time_cost, "parallelism": self.parallelism,
+                "salt_bytes": self.salt_len, "hash_bytes": self.hash_len}
+
+
+DEFAULT_PARAMS = HashParams()
+
+
+@dataclass(frozen=True)
+class HashReport:
+    count: int
+    workers: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        """Hashes per second."""
+        return self.count / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _hash_chunk(params: HashParams, values: list[str]) -> list[str]:
+    """Worker: hash plain values (they cross the process boundary unwrapped, in memory only)."""
+    hasher = params.hasher()
+    return [hasher.hash(v) for v in values]
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def hash_secrets(values: Sequence[Secret[str]], params: HashParams = DEFAULT_PARAMS, *,
+                 workers: int | None = None, progress: Callable[[int], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter,
+                 ) -> tuple[list[str], HashReport]:
+    """Argon2id-hash every value (PHC strings ``$argon2id$v=19$m=...``), in order.
+
+    ``workers`` processes (default: every core this process may use) each hash chunks of
+    values; ``progress(n)`` is called with the number of hashes finished since the last call.
+    """
+    workers = max(1, workers or default_workers())
+    plain = [v.reveal() for v in values]
+    size = max(1, min(_CHUNK, -(-len(plain) // (4 * workers))))  # ≥ 4 chunks per worker
+    chunks = [plain[i:i + size] for i in range(0, len(plain), size)]
+    start = clock()
+    results: list[list[str] | None] = [None] * len(chunks)
+    workers = min(workers, max(1, len(chunks)))
+    if workers == 1:
+        for i, chunk in enumerate(chunks):
+            results[i] = _hash_chunk(params, chunk)
+            if progress:
+                progress(len(chunk))
+    else:
+        # forkserver: workers never inherit the caller's threads (or its secrets in memory)
+        context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(_hash_chunk, params, chunk): i for i, chunk in enumerate(chunks)}
+            for future in as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                if progress:
+                    progress(len(chunks[i]))
+    hashes = [h for chunk in results for h in chunk]  # type: ignore[union-attr]
+    return hashes, HashReport(len(hashes), workers, clock() - start)
+
+
+def verify(phc: str, value: Secret[str]) -> bool:
+    """True when ``value`` matches the PHC-format Argon2 hash ``phc``."""
+    try:
+        return PasswordHasher().verify(phc, value.reveal())
+    except (VerificationError, InvalidHashError):
+        return False

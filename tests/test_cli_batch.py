@@ -1,0 +1,142 @@
+"""``simtool batch generate`` / ``decrypt`` through click, with the exit codes of simtool.errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from simtool import milenage
+from simtool.cli.batch import batch
+from simtool.errors import SimtoolError
+from simtool.provision.batchdir import read_records
+from simtool.provision.profile import profile_path
+
+OP_HEX = "CDC202D5123E20F62B6D676AC72CB318"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    """Invoke the group as ``simtool batch``; map SimtoolError to its exit code as
+    simtool.cli.main does."""
+    result = CliRunner().invoke(batch, list(args))
+    code = result.exit_code
+    stderr = result.stderr
+    if isinstance(result.exception, SimtoolError):
+        code = result.exception.exit_code
+        stderr += f"error: {result.exception}\n"
+    elif result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return code, result.stdout, stderr
+
+
+@pytest.fixture
+def keys(tmp_path):
+    op = tmp_path / "op.key"
+    op.write_text(OP_HEX + "\n")
+    transport = tmp_path / "transport.key"
+    transport.write_text("# test transport key\n" + "42" * 32 + "\n")
+    for path in (op, transport):
+        os.chmod(path, 0o600)
+    return op, transport
+
+
+def _secrets(out) -> set[str]:
+    found = set()
+    for rec in read_records(out / "records.jsonl"):
+        found |= {rec.ki.reveal().hex(), rec.opc.reveal().hex(), rec.puk1.reveal(),
+                  rec.puk2.reveal(), rec.adm1.reveal(), rec.barcode.reveal()}
+        found |= {c.value.reveal() for c in rec.credentials if len(c.value) >= 8}
+    return found
+
+
+def test_generate_json_summary_and_decrypt_round_trip(tmp_path, keys):
+    op, transport = keys
+    out = tmp_path / "milo-01"
+    code, stdout, stderr = run("generate", "--profile", "milo", "--count", "5", "--out", str(out),
+                               "--first-serial", "1000", "--op-key-file", str(op),
+                               "--transport-key-file", str(transport), "--workers", "1",
+                               "--json")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["count"] == 5 and summary["profile"] == "milo"
+    assert summary["first_iccid"].startswith("894897000000001000")
+    assert summary["opc_source"] == "op-key-file" and summary["warnings"] == []
+    assert summary["hashing"]["count"] == 5
+    for secret in _secrets(out):
+        assert secret.lower() not in (stdout + stderr).lower()
+    recs = list(read_records(out / "records.jsonl"))
+    op_bytes = bytes.fromhex(OP_HEX)
+    assert all(r.opc.reveal() == milenage.opc(r.ki.reveal(), op_bytes) for r in recs)
+
+    plain = tmp_path / "hlr.vty"
+    code, stdout, stderr = run("decrypt", str(out / "exports/osmo-hlr.vty.enc"),
+                               "--transport-key-file", str(transport), "--out", str(plain))
+    assert code == 0, stderr
+    assert "osmo-hlr.vty" in stdout and summary["batch_id"] in stdout
+    assert stat.S_IMODE(os.stat(plain).st_mode) == 0o600
+    text = plain.read_text()
+    for r in recs:
+        assert (f"subscriber imsi {r.imsi} update aud3g milenage k {r.ki.reveal().hex()} "
+                f"opc {r.opc.reveal().hex()}\n") in text
+        assert f"subscriber imsi {r.imsi} update msisdn {r.msisdn}\n" in text
+
+    # the output file exists now: refused (5); a wrong key fails (4) and writes nothing
+    code, _, stderr = run("decrypt", str(out / "exports/osmo-hlr.vty.enc"),
+                          "--transport-key-file", str(transport), "--out", str(plain))
+    assert code == 5 and "refusing to overwrite" in stderr
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text("00" * 32)
+    os.chmod(wrong, 0o600)
+    code, _, stderr = run("decrypt", str(out / "exports/open5gs-dbctl.sh.enc"),
+                          "--transport-key-file", str(wrong), "--out", str(tmp_path / "o.sh"))
+    assert code == 4 and "authentication failed" in stderr
+    assert not (tmp_path / "o.sh").exists()
+
+
+def test_generate_text_output_warns_without_transport_key(tmp_path):
+    code, stdout, stderr = run("generate", "--profile", "idea24", "--count", "3", "--out",
+                               str(tmp_path / "b"), "--workers", "1")
+    assert code == 0, stderr
+    assert "3 cards, profile idea24" in stdout and "records.jsonl" in stdout
+    assert "WARNING: HSS imports" in stderr
+    for secret in _secrets(tmp_path / "b"):
+        assert secret.lower() not in (stdout + stderr).lower()
+
+
+def test_legacy_profile_warns_loudly(tmp_path):
+    src = profile_path("milo").read_text(encoding="utf-8")
+    profile = tmp_path / "legacy.toml"
+    profile.write_text(src.replace('scheme = "hmac"', 'scheme = "legacy-iccid"'))
+    code, stdout, stderr = run("generate", "--profile", str(profile), "--count", "2", "--out",
+                               str(tmp_path / "b"), "--workers", "1", "--json")
+    assert code == 0, stderr
+    assert "WARNING: LEGACY BARCODE SCHEME" in stderr
+    assert json.loads(stdout)["warnings"][0].startswith("LEGACY BARCODE SCHEME")
+
+
+def test_errors_map_to_exit_codes(tmp_path, keys):
+    op, _ = keys
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    code, _, stderr = run("generate", "--profile", "milo", "--count", "1", "--out",
+                          str(tmp_path / "full"))
+    assert code == 5 and "not empty" in stderr
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\noperator = "x"\n[network]\nmcc = "26"\n')
+    code, _, stderr = run("generate", "--profile", str(bad), "--count", "1", "--out",
+                          str(tmp_path / "b1"))
+    assert code == 4 and f"{bad}:4: network.mcc" in stderr
+
+    os.chmod(op, 0o644)
+    code, _, stderr = run("generate", "--profile", "milo", "--count", "1", "--out",
+                          str(tmp_path / "b2"), "--op-key-file", str(op))
+    assert code == 5 and "chmod 600" in stderr
+    assert not (tmp_path / "b1").exists() and not (tmp_path / "b2").exists()
+
+    code, _, _ = run("generate", "--profile", "milo", "--count", "0", "--out",
+                     str(tmp_path / "b3"))
+    assert code == 2  # usage error

@@ -1,0 +1,201 @@
+"""ICCID + Luhn, printed barcode numbers and the customer credentials derived from them."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum import luhn
+
+from simtool.errors import DataError
+from simtool.provision.credentials import (PASSWORD_DIGITS, CredentialDeriver, PrintedNumbers,
+                                           Scope, hmac_digits, iccid_for_serial, iccid_serial,
+                                           is_trivial, panel_password, random_code,
+                                           subscriber_code, uniform_digits)
+from simtool.provision.profile import BarcodeScheme, CredentialKind
+from simtool.secret import Secret
+
+
+class SeededRandom:
+    """A reproducible RandomSource for tests (production uses ``secrets``)."""
+
+    def __init__(self, seed: int) -> None:
+        self._r = random.Random(seed)
+
+    def token_bytes(self, n: int) -> bytes:
+        return self._r.randbytes(n)
+
+    def randbelow(self, n: int) -> int:
+        return self._r.randrange(n)
+
+
+# sim-facts §3.1: (ICCID prefix, serial, length, ICCID) — the worked example and two real cards.
+ICCID_VECTORS = [
+    ("894801", 123456789012, 19, "8948011234567890128"),
+    ("898821", 100000046734, 19, "8988211000000467343"),
+    ("89445310", 15001101367, 20, "89445310150011013678"),
+]
+
+
+@pytest.mark.parametrize("prefix,serial,length,iccid", ICCID_VECTORS)
+def test_iccid_luhn_vectors(prefix, serial, length, iccid):
+    assert iccid_for_serial(prefix, serial, length) == iccid
+    assert iccid_serial(iccid, prefix) == f"{serial:0{length - 1 - len(prefix)}d}"
+
+
+@given(st.integers(0, 10**12 - 1))
+def test_every_iccid_passes_luhn(serial):
+    iccid = iccid_for_serial("894897", serial, 19)
+    assert len(iccid) == 19 and luhn.is_valid(iccid)
+
+
+def test_serial_too_large_is_refused():
+    with pytest.raises(DataError):
+        iccid_for_serial("894897", 10**12, 19)
+
+
+TRIVIAL = [("0000", True), ("1111", True), ("1234", True), ("0123", True), ("9876", True),
+           ("1212", True), ("123456", True), ("1235", False), ("5821", False), ("1121", False),
+           ("90123", False), ("7031", False)]
+
+
+@pytest.mark.parametrize("code,trivial", TRIVIAL)
+def test_trivial_codes(code, trivial):
+    assert is_trivial(code) is trivial
+
+
+@given(st.integers(0, 2**32), st.integers(4, 8))
+def test_random_codes_are_never_trivial(seed, length):
+    code = random_code(SeededRandom(seed), length)
+    assert len(code) == length and code.isdigit() and not is_trivial(code)
+
+
+# --- rejection sampling --------------------------------------------------------------------------
+
+LIMIT_10 = (2**40 // 10**10) * 10**10
+
+
+def test_sampler_rejects_the_biased_top_of_the_range():
+    at_limit = LIMIT_10.to_bytes(5, "big")  # first value that would bias the residues
+    below = (LIMIT_10 - 1).to_bytes(5, "big")
+    accepted = (234567890123).to_bytes(5, "big")  # < LIMIT_10
+    assert uniform_digits(below, 10) == "9999999999"
+    assert uniform_digits(at_limit + accepted, 10) == "4567890123"
+    assert uniform_digits(b"\xff" * 30, 10) is None  # every candidate rejected
+    assert LIMIT_10 % 10**10 == 0  # accepted range holds each residue equally often
+
+
+@given(st.binary(min_size=32, max_size=32), st.integers(1, 12))
+def test_sampler_result_is_in_range(stream, digits):
+    value = uniform_digits(stream, digits)
+    if value is not None:
+        assert len(value) == digits and value.isdigit()
+
+
+# --- printed numbers -----------------------------------------------------------------------------
+
+secrets_st = st.binary(min_size=16, max_size=64)
+iccids_st = st.integers(0, 10**12 - 1).map(lambda s: iccid_for_serial("894897", s, 19))
+
+
+@given(secrets_st, iccids_st)
+def test_hmac_digits_deterministic_for_a_fixed_secret(secret, iccid):
+    a = hmac_digits(secret, iccid)
+    assert a == hmac_digits(secret, iccid)
+    assert len(a) == PASSWORD_DIGITS and a.isdigit()
+
+
+@given(secrets_st, secrets_st, iccids_st)
+def test_different_secrets_give_different_passwords(s1, s2, iccid):
+    if s1 != s2:
+        assert hmac_digits(s1, iccid) != hmac_digits(s2, iccid)
+
+
+@given(secrets_st, st.lists(st.integers(0, 10**12 - 1), min_size=1, max_size=40, unique=True))
+def test_printed_number_is_serial_plus_password(secret, serials):
+    numbers = PrintedNumbers(BarcodeScheme.HMAC, Secret(secret))
+    passwords = []
+    for serial in serials:
+        iccid = iccid_for_serial("894897", serial, 19)
+        printed = numbers.allocate(iccid, iccid_serial(iccid, "894897")).reveal()
+        assert printed.startswith(iccid_serial(iccid, "894897"))
+        assert len(printed) == 12 + PASSWORD_DIGITS
+        pw = panel_password(Secret(printed)).reveal()
+        assert pw == printed[-10:]
+        # the password is not a function of the ICCID alone
+        assert pw not in iccid
+        passwords.append(pw)
+    assert len(set(passwords)) == len(passwords)
+
+
+def test_colliding_passwords_are_redrawn_until_unique():
+    # 2-digit "passwords" collide quickly: all 100 values must come out exactly once
+    numbers = PrintedNumbers(BarcodeScheme.HMAC, Secret(b"k" * 32), digits=2)
+    tails = [numbers.allocate(iccid_for_serial("894897", s, 19), "s").reveal()[1:]
+             for s in range(100)]
+    assert sorted(tails) == [f"{i:02d}" for i in range(100)]
+    with pytest.raises(DataError, match="all 100"):
+        numbers.allocate(iccid_for_serial("894897", 100, 19), "s")
+
+
+def test_legacy_scheme_prints_the_iccid():
+    numbers = PrintedNumbers(BarcodeScheme.LEGACY_ICCID)
+    iccid = "8948011234567890128"
+    printed = numbers.allocate(iccid, "123456789012")
+    assert printed.reveal() == iccid
+    assert panel_password(printed).reveal() == "1234567890128"[-10:]
+    other = "8948021234567890128"  # same last 10 digits: two cards, one password
+    with pytest.raises(DataError, match="same 10 digits"):
+        numbers.allocate(other, "x")
+
+
+def test_hmac_scheme_needs_a_secret():
+    with pytest.raises(DataError):
+        PrintedNumbers(BarcodeScheme.HMAC, None)
+    with pytest.raises(DataError):
+        PrintedNumbers(BarcodeScheme.HMAC, Secret(b"short"))
+
+
+# --- customer credentials ------------------------------------------------------------------------
+
+
+@given(st.text("0123456789", min_size=8, max_size=8))
+def test_idea24_subscriber_code_is_last_six_of_puk(puk):
+    assert subscriber_code(Secret(puk)).reveal() == puk[-6:]
+
+
+@settings(max_examples=50)
+@given(st.integers(1, 6), st.integers(1, 30), st.integers(0, 2**32))
+def test_plus_codes_and_account_grouping(per_account, count, seed):
+    d = CredentialDeriver([CredentialKind.PLUS_KOD5, CredentialKind.PLUS_KOD4],
+                          numbers_per_account=per_account, account_prefix="B-A",
+                          rng=SeededRandom(seed))
+    cards = [d.next_card(printed=Secret("0" * 20), puk1=Secret("12345678")) for _ in range(count)]
+    accounts = [a for a, _ in cards]
+    assert accounts == [f"B-A{i // per_account + 1:06d}" for i in range(count)]
+    by_account: dict[str, list] = {}
+    for account, creds in cards:
+        kod5, kod4 = creds
+        assert kod5.kind is CredentialKind.PLUS_KOD5 and kod5.scope is Scope.ACCOUNT
+        assert len(kod5.value.reveal()) == 5 and kod5.must_change and not kod5.read_only
+        assert kod4.kind is CredentialKind.PLUS_KOD4 and kod4.scope is Scope.NUMBER
+        assert len(kod4.value.reveal()) == 4 and kod4.read_only and not kod4.must_change
+        by_account.setdefault(account, []).append((kod5.value.reveal(), kod4.value.reveal()))
+    for members in by_account.values():
+        assert len({k5 for k5, _ in members}) == 1  # one Kod 5 for the account
+        assert len({k4 for _, k4 in members}) == len(members)  # a different Kod 4 per number
+
+
+def test_milo_and_idea24_derivations():
+    d = CredentialDeriver([CredentialKind.PANEL_PASSWORD, CredentialKind.SUBSCRIBER_CODE,
+                           CredentialKind.VOICEMAIL_PIN], numbers_per_account=1,
+                          account_prefix="A", rng=SeededRandom(1))
+    account, creds = d.next_card(printed=Secret("12345678901299887766554433"),
+                                 puk1=Secret("31415926"))
+    values = {c.kind: c.value.reveal() for c in creds}
+    assert values[CredentialKind.PANEL_PASSWORD] == "7766554433"
+    assert values[CredentialKind.SUBSCRIBER_CODE] == "415926"
+    assert len(values[CredentialKind.VOICEMAIL_PIN]) == 4
+    assert "7766554433" not in repr(creds) and "415926" not in repr(creds)
