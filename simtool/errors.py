@@ -94,7 +94,9 @@ class CardError(SimtoolError):
 class WrongPin(CardError):
     def __init__(self, sw: int, command: str, tries_left: int) -> None:
         self.tries_left = tries_left
-        super().__init__(sw, command, f"wrong PIN/key, {tries_left} tries left")
+        text = (f"wrong PIN/key, {tries_left} tries left" if tries_left
+                else "wrong PIN/key, now blocked (no tries left; unblock with the PUK)")
+        super().__init__(sw, command, text)
 
 
 class PinBlocked(CardError):

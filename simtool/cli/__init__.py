@@ -1,0 +1,1 @@
+"""The click command-line interface: one small module per area, wired in simtool.cli.main."""

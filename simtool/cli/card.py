@@ -1,0 +1,102 @@
+"""``simtool readers``, ``simtool info``, ``simtool apdu``: looking at a card."""
+
+from __future__ import annotations
+
+import click
+
+from simtool.errors import DataError
+
+
+@click.command()
+@click.pass_obj
+def readers(obj) -> None:
+    """List PC/SC readers and whether a card is present.
+
+    \b
+    Example:
+      simtool readers
+    """
+    from simtool.apdu.pcsc import PcscTransport, list_readers
+    from simtool.errors import NoCard
+
+    rows = []
+    for i, name in enumerate(list_readers()):
+        try:
+            transport = PcscTransport.connect(name)
+            atr = transport.atr()
+            transport.close()
+        except NoCard:
+            atr = None
+        rows.append({"index": i, "name": name, "card_present": atr is not None,
+                     "atr": atr.hex().upper() if atr else None})
+
+    def text() -> str:
+        if not rows:
+            return ("no PC/SC readers: plug in a reader (or start the virtual card, see README); "
+                    "pcscd is running")
+        return "\n".join(f"{r['index']}: {r['name']}  " +
+                         (f"card ATR {r['atr']}" if r["card_present"] else "(no card)")
+                         for r in rows)
+
+    obj.emit(rows, text)
+
+
+@click.command()
+@click.option("--pin1", "ask_pin1", is_flag=True,
+              help="Ask for PIN1 (no echo) and verify it first, so PIN-protected files "
+                   "(IMSI, MSISDN) can be read when PIN1 is enabled.")
+@click.pass_obj
+def info(obj, ask_pin1: bool) -> None:
+    """ATR, card type, ICCID, IMSI, MSISDN, SPN and PIN/PUK/ADM1 tries left.
+
+    Reading the counters never spends a try (VERIFY/UNBLOCK with no data).
+
+    \b
+    Examples:
+      simtool info
+      simtool -r "Virtual PCD 00 00" --json info --pin1
+    """
+    from simtool.info import read_card_info
+    from simtool.pin import encode_pin
+    from simtool.secret import Secret
+
+    card = obj.open_card()
+    if ask_pin1:
+        pin = Secret(click.prompt("PIN1", hide_input=True, err=True))
+        card.verify_pin(0x01, encode_pin(pin))
+    result = read_card_info(card)
+    obj.emit(result.to_json(), result.render)
+
+
+@click.command()
+@click.argument("apdus", nargs=-1, required=True, metavar="HEX...")
+@click.pass_obj
+def apdu(obj, apdus: tuple[str, ...]) -> None:
+    """Send raw APDUs (hex, spaces allowed inside quotes) and show each response.
+
+    61xx / 6Cxx / 9Fxx are followed up (GET RESPONSE / resend with Le); the status word is
+    shown with its meaning and is not treated as an error.
+
+    \b
+    Examples:
+      simtool apdu 00A40004023F00
+      simtool --json apdu "00 A4 00 04 02 2F E2" 00B000000A
+    """
+    from simtool.apdu.sw import describe
+
+    raws = []
+    for i, text in enumerate(apdus, 1):
+        cleaned = "".join(text.split())
+        try:
+            raws.append(bytes.fromhex(cleaned))
+        except ValueError:
+            raise DataError(f"not hex: {text!r}", where=f"APDU #{i}") from None
+    channel = obj.open_card().channel
+    results = []
+    for raw in raws:
+        resp = channel.send_raw(raw)
+        results.append({"command": raw.hex().upper(), "data": resp.data.hex().upper(),
+                        "sw": f"{resp.sw:04X}", "meaning": describe(resp.sw)})
+    obj.emit(results, lambda: "\n".join(
+        f"> {r['command']}\n< {r['data']} {r['sw']} ({r['meaning']})".replace("<  ", "< ")
+        for r in results))

@@ -1,0 +1,80 @@
+"""Shared fixtures: the real PC/SC stack with the virtual card (end-to-end tier) and the
+hardware tier's ``--reader`` option."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import REPO, PcscStack
+
+
+def pytest_addoption(parser):
+    parser.addoption("--reader", default=None,
+                     help="name (substring) of a real PC/SC reader for the hardware tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reader"):
+        return
+    skip = pytest.mark.skip(reason="hardware test: run with --reader NAME")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip)
+
+
+def _stack_available() -> str | None:
+    if not shutil.which("pcscd"):
+        return "pcscd is not installed (scripts/bootstrap.sh installs it)"
+    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
+        return "vsmartcard-vpcd is not installed (scripts/bootstrap.sh installs it)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory):
+    """pcscd for the whole session: started here when none is running, stopped by its PID."""
+    why = _stack_available()
+    if why:
+        pytest.skip(why)
+    owner = PcscStack(tmp_path_factory.mktemp("pcscd"))
+    owner.ensure_pcscd()
+    yield owner
+    owner.stop()
+
+
+@pytest.fixture
+def pcsc_stack(pcscd, tmp_path):
+    """A fresh virtual card (default image in tmp_path/card.json) behind vpcd, for one test."""
+    stack = PcscStack(tmp_path / "stack")
+    stack.workdir.mkdir()
+    stack.start_card()
+    yield stack
+    stack.stop()
+
+
+def run_simtool(*args: str, reader: str | None = None, input: str | None = None,
+                check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real ``simtool`` CLI in a subprocess (CLI → pyscard → pcscd → vpcd → card)."""
+    cmd = [sys.executable, "-m", "simtool"]
+    if reader:
+        cmd += ["-r", reader]
+    cmd += list(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, input=input, cwd=REPO,
+                          env={**os.environ, **(env or {})}, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"simtool {' '.join(args)} exited {proc.returncode}:\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def simtool_cli(pcsc_stack):
+    def run(*args, **kw):
+        return run_simtool(*args, reader=pcsc_stack.reader, **kw)
+    return run
