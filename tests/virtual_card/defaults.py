@@ -1,0 +1,146 @@
+"""The built-in card image: a Milo Telecom subscriber on the SJA2-like layout.
+
+========  ===============================================================================
+ICCID     8948011234567890128 (sim-facts §3.1)
+IMSI      260011234567890 (MCC 260, MNC 01; EF.AD says 2-digit MNC)
+MSISDN    +48531234567
+SPN       "Milo Telecom"
+PIN1      1234, enabled, 3 tries; PUK1 12345678, 10 tries
+PIN2      5678, 3 tries; PUK2 87654321, 10 tries
+ADM1      11223344 (8 decimal digits on key reference 0A, like an SJA2), 3 tries
+Ki / OPc  3GPP TS 35.208 test set 1, Milenage, for both the USIM and the GSM key file
+SQN       highest accepted 0, no upper window (any fresh SQN is accepted)
+========  ===============================================================================
+
+ADM1 deliberately differs from every PIN/PUK so that a card checking the wrong secret fails
+the tests.  The encoders below are the card's own (TS 102 221 §13.2, TS 31.102 §4.2); the
+emulator shares no codec with the simtool code it tests.
+"""
+
+from __future__ import annotations
+
+from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, USIM_AID, arr_records
+
+ICCID = "8948011234567890128"
+IMSI = "260011234567890"
+MSISDN = "48531234567"
+SPN = "Milo Telecom"
+KI = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
+OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
+# EF.SIM_AUTH_KEY / EF.USIM_AUTH_KEY cfg byte: b5 = value is OPc, b4..b1 = 4 (Milenage).
+AUTH_CFG_MILENAGE_OPC = 0x14
+
+UST_SERVICES = (12, 19, 20, 21, 27, 33, 34, 38, 42, 43, 71)   # TS 31.102 §4.2.8
+SST_SERVICES = (1, 2, 7, 9, 12, 15, 16, 17, 27, 29, 43, 44, 45)  # TS 51.011 §10.3.7
+
+
+def swapped_bcd(digits: str, size: int) -> bytes:
+    """Digits two per byte, first digit in the low nibble, F-padded (TS 102 221 §13.2)."""
+    nibbles = [int(d, 16) for d in digits] + [0xF] * (2 * size - len(digits))
+    return bytes(nibbles[i] | (nibbles[i + 1] << 4) for i in range(0, 2 * size, 2))
+
+
+def imsi_bytes(imsi: str) -> bytes:
+    """EF.IMSI: length, then digit 1 + parity/type nibble, then swapped BCD (TS 31.102 §4.2.2)."""
+    parity = 0x9 if len(imsi) % 2 else 0x1
+    body = bytes((int(imsi[0]) << 4 | parity,)) + swapped_bcd(imsi[1:], len(imsi) // 2)
+    return bytes((len(body),)) + body.ljust(8, b"\xff")
+
+
+def plmn(mcc: str, mnc: str) -> bytes:
+    """3-byte PLMN (TS 24.008 §10.5.1.3): MCC2|MCC1, MNC3|MCC3, MNC2|MNC1."""
+    mnc3 = mnc[2] if len(mnc) == 3 else "F"
+    return swapped_bcd(mcc[:2], 1) + swapped_bcd(mcc[2] + mnc3, 1) + swapped_bcd(mnc[:2], 1)
+
+
+def number_record(number: str, alpha_len: int) -> bytes:
+    """ADN/MSISDN record: alpha, BCD length, TON/NPI 91, number, CCP, EXT (TS 31.102 §4.4.2.3)."""
+    bcd = swapped_bcd(number, (len(number) + 1) // 2)
+    return (b"\xff" * alpha_len + bytes((len(bcd) + 1, 0x91)) + bcd.ljust(10, b"\xff")
+            + b"\xff\xff")
+
+
+def service_table(services: tuple[int, ...], size: int, bits_per_service: int) -> bytes:
+    """UST (1 bit, TS 31.102 §4.2.8) or SST (2 bits: allocated + activated, TS 51.011 §10.3.7)."""
+    table = bytearray(size)
+    per_byte = 8 // bits_per_service
+    for n in services:
+        mask = (1 << bits_per_service) - 1
+        table[(n - 1) // per_byte] |= mask << (bits_per_service * ((n - 1) % per_byte))
+    return bytes(table)
+
+
+def _pin(value: str, puk: str | None) -> dict:
+    entry = {"value": value, "enabled": True, "tries": 3, "max_tries": 3}
+    if puk is not None:
+        entry.update({"puk": puk, "puk_tries": 10, "puk_max_tries": 10})
+    return entry
+
+
+def default_files() -> dict[str, bytes | list[bytes]]:
+    hplmn = plmn("260", "01")
+    unused_act = bytes.fromhex("FFFFFF0000")
+    empty = {path: (b"\xff" * spec.size if isinstance(spec.size, int)
+                    else [b"\xff" * spec.size[0]] * spec.size[1])
+             for path, spec in EF_SPECS.items()}
+    dir_record = bytes.fromhex("61") + bytes((len(USIM_AID) + 8,)) + b"\x4f\x10" + USIM_AID \
+        + b"\x50\x04USIM"
+    msisdn = number_record(MSISDN, 20)
+    files = {
+        "3F00/2F00": [dir_record.ljust(32, b"\xff"), b"\xff" * 32],
+        "3F00/2FE2": swapped_bcd(ICCID, 10),
+        "3F00/2F05": b"plen".ljust(10, b"\xff"),
+        "3F00/2F06": arr_records(),
+        "3F00/7F10/6F40": [msisdn, b"\xff" * 34],
+        "3F00/7F20/6F07": imsi_bytes(IMSI),
+        "3F00/7F20/6F20": b"\xff" * 8 + b"\x07",
+        "3F00/7F20/6F30": hplmn.ljust(60, b"\xff"),
+        "3F00/7F20/6F31": b"\x05",
+        "3F00/7F20/6F38": service_table(SST_SERVICES, 15, 2),
+        "3F00/7F20/6F46": b"\x01" + SPN.encode("ascii").ljust(16, b"\xff"),
+        "3F00/7F20/6F60": unused_act * 12,
+        "3F00/7F20/6F61": hplmn + b"\xc0\x80" + unused_act * 11,
+        "3F00/7F20/6F62": hplmn + b"\xc0\x80" + unused_act * 11,
+        "3F00/7F20/6F78": (1 << int(IMSI[-1])).to_bytes(2, "big"),
+        "3F00/7F20/6F7E": bytes.fromhex("FFFFFFFFFFFFFF0000FF01"),
+        "3F00/7F20/6FAD": b"\x00\x00\x00\x02",
+        "3F00/7F20/6FAE": b"\x03",
+        "3F00/7F20/6FB7": bytes.fromhex("11F2FF19F1FF").ljust(15, b"\xff"),
+        "3F00/7FFF/6F05": b"plen".ljust(10, b"\xff"),
+        "3F00/7FFF/6F08": b"\x07" + b"\xff" * 32,
+        "3F00/7FFF/6F09": b"\x07" + b"\xff" * 32,
+        "3F00/7FFF/6F38": service_table(UST_SERVICES, 20, 1),
+        "3F00/7FFF/6F56": b"\x00",
+        "3F00/7FFF/6F73": bytes.fromhex("FFFFFFFFFFFFFFFFFF000000FF01"),
+        "3F00/7FFF/6FAD": b"\x00\x00\x00\x02",
+        "3F00/7FFF/6FB7": [bytes.fromhex("11F2FF00"), bytes.fromhex("19F1FF00")]
+                          + [b"\xff" * 4] * 3,
+        "3F00/7FFF/6FD9": hplmn.ljust(12, b"\xff"),
+        "3F00/7FFF/5F3B/4F20": b"\xff" * 8 + b"\x07",
+        "3F00/7FFF/5F3B/4F52": b"\xff" * 8 + b"\x07",
+    }
+    return {**empty, **files}
+
+
+def default_image() -> dict:
+    """The default card image as the JSON document :mod:`.image` reads and writes."""
+    key = {"cfg": f"{AUTH_CFG_MILENAGE_OPC:02X}", "ki": KI.hex().upper(),
+           "op_opc": OPC.hex().upper()}
+    return {
+        "format": "simtool-virtual-card/1",
+        "pins": {"PIN1": _pin("1234", "12345678"), "PIN2": _pin("5678", "87654321"),
+                 "ADM1": _pin("11223344", None)},
+        "auth": {AUTH_USIM.split(".")[1]: dict(key), AUTH_GSM.split(".")[1]: dict(key),
+                 "sqn": "000000000000", "sqn_window": None},
+        "files": {path: (value.hex().upper() if isinstance(value, bytes)
+                         else [r.hex().upper() for r in value])
+                  for path, value in default_files().items()},
+        # The card carries the operator's STK menu applet (Milo Telecom, provisioning/menus/).
+        "stk_menu": _default_menu(),
+    }
+
+
+def _default_menu() -> dict:
+    from simtool.stk.menu import load_named_menu
+
+    return load_named_menu("milo").to_dict()

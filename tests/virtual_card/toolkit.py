@@ -1,0 +1,92 @@
+"""The card side of the SIM Toolkit: TERMINAL PROFILE, FETCH, TERMINAL RESPONSE and ENVELOPE
+(ETSI TS 102 221 §11.2, TS 102 223 §6) handed to an applet object (the CardApplet contract of
+docs/architecture.md).
+
+The applet is either injected, or built on first use from the image's ``stk_menu`` entry with
+``simtool.stk.applet.MenuApplet(simtool.stk.menu.Menu.from_dict(...))``; those modules are
+imported only then, so the card works without them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import status as st
+from .status import CardStatus
+
+log = logging.getLogger("tests.virtual_card")
+
+
+def _applet_status_type() -> type | None:
+    try:
+        from simtool.stk.applet import AppletStatus
+    except ImportError:
+        return None
+    return AppletStatus
+
+
+class Toolkit:
+    def __init__(self, menu: dict | None, applet: object | None = None) -> None:
+        self._menu = menu
+        self._injected = applet
+        self.applet = applet                 # None until built (or when there is none)
+        self._built = applet is not None
+        self.terminal_profile_bytes = b""
+
+    def reset(self) -> None:
+        """Card reset: an applet built from the image starts again from scratch."""
+        self.terminal_profile_bytes = b""
+        if self._injected is None:
+            self.applet, self._built = None, False
+
+    def _get(self) -> object | None:
+        if not self._built:
+            self._built = True
+            if self._menu is not None:
+                try:
+                    from simtool.stk.applet import MenuApplet
+                    from simtool.stk.menu import Menu
+                    self.applet = MenuApplet(Menu.from_dict(self._menu))
+                except Exception as exc:   # noqa: BLE001 - a bad menu must not kill the card
+                    log.error("cannot build the STK menu applet: %s", exc)
+        return self.applet
+
+    def pending_length(self) -> int:
+        applet = self.applet
+        return applet.pending_length() if applet is not None else 0
+
+    def _call(self, name: str, *args: bytes):
+        applet = self._get()
+        if applet is None:
+            raise CardStatus(st.INS_NOT_SUPPORTED)
+        try:
+            return getattr(applet, name)(*args)
+        except Exception as exc:   # noqa: BLE001 - map the applet's answer to a status word
+            status_type = _applet_status_type()
+            if status_type is not None and isinstance(exc, status_type):
+                sw = int(exc.sw)
+                raise CardStatus((sw, sw)) from None
+            log.exception("STK applet failed in %s", name)
+            raise CardStatus(st.TECHNICAL_PROBLEM) from None
+
+    def terminal_profile(self, data: bytes) -> bytes:
+        if not data:
+            raise CardStatus(st.WRONG_LENGTH)
+        self.terminal_profile_bytes = data
+        if self._get() is not None:
+            self._call("terminal_profile", data)
+        return b""
+
+    def fetch(self) -> bytes:
+        return bytes(self._call("fetch"))
+
+    def terminal_response(self, data: bytes) -> bytes:
+        if not data:
+            raise CardStatus(st.WRONG_LENGTH)
+        self._call("terminal_response", data)
+        return b""
+
+    def envelope(self, data: bytes) -> bytes:
+        if not data:
+            raise CardStatus(st.WRONG_LENGTH)
+        return bytes(self._call("envelope", data) or b"")

@@ -1,0 +1,463 @@
+"""VirtualUicc: a sans-I/O UICC with a USIM application and a GSM SIM personality.
+
+``process(apdu) -> response`` implements the commands of ETSI TS 102 221 §10-§11 (CLA 0X/8X),
+3GPP TS 31.102 §7 (AUTHENTICATE) and 3GPP TS 51.011 §9 (CLA A0), over the file tree of
+:mod:`.layout`.  It never raises: malformed or unsupported commands get the status word the
+specs give (6700 wrong length, 6D00 unknown INS, 6E00 unknown class, 6A86/6B00 bad P1-P2 ...).
+
+Response data: when the command carries Le (T=1 style, as pcscd passes it) the data comes back
+directly with 9000; without Le (a T=0 TPDU) the card answers 61xx (9Fxx for CLA A0) and keeps
+the data for GET RESPONSE.  A wrong Le gets 6Cxx (TS 102 221 Table 7.1).  After any successful
+command, 91xx replaces 9000 while the STK applet has a proactive command pending
+(TS 102 221 §10.2.1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from . import status as st
+from .auth import Authenticator
+from .files import FileCommands
+from .fs import DF, EF, Ac, tlv
+from .image import ImageState, default_state, load_image, save_image
+from .layout import AUTH_GSM, AUTH_USIM, build
+from .pinfiles import add_pin_files
+from .pins import PinCommands
+from .status import CardStatus
+from .toolkit import Toolkit
+
+log = logging.getLogger("tests.virtual_card")
+
+MF_FID, CURRENT_ADF_FID = 0x3F00, 0x7FFF
+DF_GSM_FID = 0x7F20
+SW_OK = b"\x90\x00"
+SW_WRONG_LENGTH = b"\x67\x00"
+SW_CLA_NOT_SUPPORTED = b"\x6e\x00"
+SW_INS_NOT_SUPPORTED = b"\x6d\x00"
+SW_CHANNEL_NOT_SUPPORTED = b"\x68\x81"
+SW_SECURE_MESSAGING_NOT_SUPPORTED = b"\x68\x82"
+SW_TECHNICAL_PROBLEM = b"\x6f\x00"
+
+
+def _sw(value: int) -> bytes:
+    return bytes((value >> 8, value & 0xFF))
+
+
+class VirtualUicc(FileCommands):
+    """A virtual sysmoISIM-SJA2-like card.  ``path`` (if any) is where its image is kept."""
+
+    def __init__(self, state: ImageState, path: Path | None = None, *,
+                 applet: object | None = None) -> None:
+        self.atr = state.atr
+        self._path = path
+        self._state = state
+        tree = build(state.files, state.auth)
+        add_pin_files(tree.mf, state.pins)      # DF.SYSTEM EF.CHV1 / CHV2 / ADM1 (SJA2)
+        self._mf, self._usim, self._contents = tree.mf, tree.adf, tree.contents
+        self._pins = state.pins
+        self._pin1, self._pin2, self._adm1 = (state.pins[n] for n in ("PIN1", "PIN2", "ADM1"))
+        self._pin_commands = PinCommands(state.pins, self._commit)
+        self._auth = Authenticator(self._contents[AUTH_USIM], self._contents[AUTH_GSM],
+                                   self._contents["3F00/7FFF/6F38"], state.sqn,
+                                   state.sqn_window, self._commit)
+        self.toolkit = Toolkit(state.stk_menu, applet)
+        h = self
+        # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
+        self._uicc = {
+            0xA4: (h._select, 0x00), 0xF2: (h._status, 0x80), 0xB0: (h._read_binary, 0x00),
+            0xD6: (h._update_binary, 0x00), 0xB2: (h._read_record, 0x00),
+            0xDC: (h._update_record, 0x00), 0xA2: (h._search_record, 0x00),
+            0x20: (h._verify, 0x00), 0x24: (h._change, 0x00), 0x26: (h._disable, 0x00),
+            0x28: (h._enable, 0x00), 0x2C: (h._unblock, 0x00), 0x88: (h._authenticate, 0x00),
+            0x10: (h._terminal_profile, 0x80), 0x12: (h._fetch, 0x80),
+            0x14: (h._terminal_response, 0x80), 0xC2: (h._envelope, 0x80),
+        }
+        # TS 51.011 §9.2: the same INS under CLA A0; 88 is RUN GSM ALGORITHM.
+        self._gsm = {ins: handler for ins, (handler, _) in self._uicc.items() if ins != 0xA2}
+        self._gsm[0x88] = h._run_gsm_algorithm
+        self._reset_state()
+
+    @classmethod
+    def from_image(cls, path: str | Path | None, *, applet: object | None = None) -> "VirtualUicc":
+        """The default image in memory (``path`` None), or the image at ``path`` — created
+        from the default (mode 0600) when the file does not exist yet."""
+        if path is None:
+            return cls(default_state(), None, applet=applet)
+        path = Path(path)
+        if path.exists():
+            state = load_image(path)
+        else:
+            state = default_state()
+            save_image(path, state)
+        return cls(state, path, applet=applet)
+
+    # --- power ---------------------------------------------------------------------------
+
+    def _reset_state(self) -> None:
+        self._df: DF = self._mf
+        self._ef: EF | None = None
+        self._adf: DF | None = None
+        self._record = 0
+        self._pending = b""
+        for pin in self._pins.values():
+            pin.verified = False
+
+    def reset(self) -> bytes:
+        """Warm reset: security state and selection are lost; returns the ATR."""
+        self._reset_state()
+        self.toolkit.reset()
+        return self.atr
+
+    def power_off(self) -> None:
+        self._reset_state()
+        self.toolkit.reset()
+
+    # --- APDU processing -----------------------------------------------------------------
+
+    def process(self, apdu: bytes) -> bytes:
+        """One command APDU (short form) in, response data + SW1 SW2 out.  Never raises."""
+        try:
+            return self._process(apdu)
+        except Exception:  # noqa: BLE001 - a card answers, whatever happens inside
+            log.exception("internal error on INS %02X", apdu[1] if len(apdu) > 1 else 0)
+            return SW_TECHNICAL_PROBLEM
+
+    def _process(self, apdu: bytes) -> bytes:
+        n = len(apdu)
+        pending = self._pending
+        if pending:
+            self._pending = b""
+        if n < 4:
+            return SW_WRONG_LENGTH
+        cla, ins, p1, p2 = apdu[0], apdu[1], apdu[2], apdu[3]
+        if n == 4:
+            data, le = b"", None
+        elif n == 5:
+            data, le = b"", apdu[4] or 256
+        else:
+            lc = apdu[4]
+            if lc == 0:                       # extended length: not supported
+                return SW_WRONG_LENGTH
+            if n == 5 + lc:
+                data, le = apdu[5:], None
+            elif n == 6 + lc:
+                data, le = apdu[5:-1], apdu[-1] or 256
+            else:
+                return SW_WRONG_LENGTH
+        gsm = cla == 0xA0
+        if gsm:
+            if ins == 0xC0:
+                return self._get_response(pending, p1, p2, le, True, 0)
+            handler = self._gsm.get(ins)
+            if handler is None:
+                return SW_INS_NOT_SUPPORTED
+        else:
+            group = cla & 0xF0
+            if group not in (0x00, 0x80):
+                return SW_CLA_NOT_SUPPORTED
+            if cla & 0x0C:
+                return SW_SECURE_MESSAGING_NOT_SUPPORTED
+            entry = self._uicc.get(ins)
+            if entry is None:
+                if ins != 0xC0:
+                    return SW_INS_NOT_SUPPORTED
+                if group:
+                    return SW_CLA_NOT_SUPPORTED
+                return self._get_response(pending, p1, p2, le, False, cla & 0x03)
+            if entry[1] != group:
+                return SW_CLA_NOT_SUPPORTED
+            if cla & 0x03:
+                return SW_CHANNEL_NOT_SUPPORTED
+            handler = entry[0]
+        try:
+            out = handler(p1, p2, data, le, gsm)
+        except CardStatus as exc:
+            return _sw(exc.gsm if gsm else exc.uicc)
+        if out:
+            if le is None:                   # T=0 case 4: keep the data for GET RESPONSE
+                self._pending = out
+                return bytes((0x9F if gsm else 0x61, len(out) & 0xFF))
+            if le < len(out):
+                if not gsm:
+                    return bytes((0x6C, len(out) & 0xFF))
+                out = out[:le]
+            return out + self._ok()
+        return self._ok()
+
+    def _ok(self) -> bytes:
+        toolkit = self.toolkit
+        if toolkit.applet is not None:
+            pending = toolkit.pending_length()
+            if pending:
+                return bytes((0x91, min(pending, 0xFF)))
+        return SW_OK
+
+    def _get_response(self, pending: bytes, p1: int, p2: int, le: int | None, gsm: bool,
+                      channel: int) -> bytes:
+        """GET RESPONSE (TS 102 221 §11.1.14 / TS 51.011 §9.2.18)."""
+        if channel:
+            return SW_CHANNEL_NOT_SUPPORTED
+        if not pending:
+            return _sw(st.TECHNICAL_PROBLEM[0])
+        if p1 or p2:                          # the data stays available for a proper retry
+            self._pending = pending
+            return _sw(st.WRONG_P1P2[1] if gsm else st.WRONG_P1P2[0])
+        want = 256 if le is None else le
+        if want >= len(pending):
+            if want != 256 and want > len(pending):
+                self._pending = pending
+                return bytes((0x67 if gsm else 0x6C, len(pending) & 0xFF))
+            return pending + self._ok()
+        if gsm:
+            return pending[:want] + self._ok()
+        self._pending = pending[want:]
+        return pending[:want] + bytes((0x61, len(self._pending) & 0xFF))
+
+    # --- persistence ---------------------------------------------------------------------
+
+    def _commit(self, undo: Callable[[], None]) -> None:
+        """Write the image (if any) before the card answers; on failure undo and answer 6581."""
+        if self._path is None:
+            return
+        try:
+            save_image(self._path, self.image_state())
+        except OSError as exc:
+            undo()
+            log.error("cannot write the card image %s: %s", self._path, exc.strerror)
+            raise CardStatus(st.MEMORY_PROBLEM) from None
+
+    def image_state(self) -> ImageState:
+        """The card's persistent state as it would be written to its image now."""
+        files = {key: (c.data if c.records is None else list(c.records))
+                 for key, c in self._contents.items() if not key.startswith("auth.")}
+        s = self._state
+        return ImageState(s.atr, self._pins,
+                          {AUTH_USIM: self._contents[AUTH_USIM].data,
+                           AUTH_GSM: self._contents[AUTH_GSM].data},
+                          self._auth.sqn, self._auth.window, files, s.stk_menu)
+
+    # --- access conditions (TS 102 221 §9.2) ---------------------------------------------
+
+    def _allowed(self, ac: Ac) -> bool:
+        if ac is Ac.ALW:
+            return True
+        if ac is Ac.NEV:
+            return False
+        if self._adm1.verified:
+            return True
+        if ac is Ac.PIN1:
+            return self._pin1.verified or not self._pin1.enabled
+        if ac is Ac.PIN2:
+            return self._pin2.verified or not self._pin2.enabled
+        return False
+
+    def _require(self, ac: Ac) -> None:
+        if not self._allowed(ac):
+            raise CardStatus(st.SECURITY_NOT_SATISFIED)
+
+    # --- selection (TS 102 221 §8.4, §11.1.1; TS 51.011 §9.2.1) --------------------------
+
+    def _ps_do(self) -> int:
+        return (0x80 if self._pin1.enabled else 0) | (0x40 if self._pin2.enabled else 0) | 0x20
+
+    def _df_fcp(self, df: DF) -> bytes:
+        return df.fcp(self._ps_do())
+
+    def _gsm_df_response(self, df: DF) -> bytes:
+        p1, p2 = self._pin1, self._pin2
+        chv = bytes((0x80 | p1.tries, 0x80 | p1.puk_tries, 0x80 | p2.tries, 0x80 | p2.puk_tries))
+        return df.gsm_response(chv, not p1.enabled)
+
+    def _by_fid(self, fid: int):
+        """The file a FID reaches from the current DF (TS 102 221 §8.4.1)."""
+        if fid == MF_FID:
+            return self._mf
+        if fid == CURRENT_ADF_FID:
+            if self._adf is None:
+                raise CardStatus(st.FILE_NOT_FOUND)
+            return self._adf
+        current = self._df
+        node = current.children.get(fid)
+        if node is not None:
+            return node
+        if current.fid == fid:
+            return current
+        parent = current.parent
+        if parent is not None:
+            if parent.fid == fid:
+                return parent
+            sibling = parent.children.get(fid)
+            if isinstance(sibling, DF):
+                return sibling
+        raise CardStatus(st.FILE_NOT_FOUND)
+
+    def _by_path(self, data: bytes, start: DF) -> DF | EF:
+        if not data or len(data) % 2:
+            raise CardStatus(st.WRONG_LENGTH)
+        fids = [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+        if start is self._mf and fids[0] == MF_FID:   # tolerate a path that names the MF
+            fids = fids[1:]
+        node: DF | EF = start
+        for fid in fids:
+            if not isinstance(node, DF):
+                raise CardStatus(st.FILE_NOT_FOUND)
+            if fid == CURRENT_ADF_FID and node is self._mf:
+                child = self._adf
+            else:
+                child = node.children.get(fid)
+            if child is None:
+                raise CardStatus(st.FILE_NOT_FOUND)
+            node = child
+        return node
+
+    def _make_current(self, node: DF | EF) -> None:
+        if isinstance(node, EF):
+            self._ef, self._df = node, node.parent
+        else:
+            self._ef, self._df = None, node
+        self._record = 0
+
+    def _select(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
+        if gsm:
+            if p1 or p2:
+                raise CardStatus(st.WRONG_P1P2)
+            if len(data) != 2:
+                raise CardStatus(st.WRONG_LENGTH)
+            node = self._by_fid(int.from_bytes(data, "big"))
+            self._make_current(node)
+            return node.gsm_response() if isinstance(node, EF) else self._gsm_df_response(node)
+        answer = p2 & 0x0C                    # 04 FCP, 0C no data, 00 (FCI) answered as FCP
+        if answer == 0x08 or p2 & 0xF0 or (p2 & 0x03 and p1 != 0x04):
+            raise CardStatus(st.WRONG_P1P2)
+        if p1 == 0x00:
+            if not data:
+                node = self._mf
+            elif len(data) != 2:
+                raise CardStatus(st.WRONG_LENGTH)
+            else:
+                node = self._by_fid(int.from_bytes(data, "big"))
+        elif p1 in (0x01, 0x02):              # child DF / EF of the current DF
+            if len(data) != 2:
+                raise CardStatus(st.WRONG_LENGTH)
+            node = self._df.children.get(int.from_bytes(data, "big"))
+            if node is None or isinstance(node, DF) != (p1 == 0x01):
+                raise CardStatus(st.FILE_NOT_FOUND)
+        elif p1 == 0x03:                      # parent DF of the current DF
+            if data:
+                raise CardStatus(st.WRONG_LENGTH)
+            node = self._df.parent
+            if node is None:
+                raise CardStatus(st.FILE_NOT_FOUND)
+        elif p1 == 0x04:                      # by (partial) DF name / AID
+            if not 1 <= len(data) <= 16:
+                raise CardStatus(st.WRONG_LENGTH)
+            occurrence = p2 & 0x03
+            if occurrence not in (0x00, 0x02):
+                raise CardStatus(st.WRONG_P1P2)
+            if occurrence or not self._usim.aid.startswith(data):
+                raise CardStatus(st.FILE_NOT_FOUND)
+            node = self._adf = self._usim
+        elif p1 == 0x08:
+            node = self._by_path(data, self._mf)
+        elif p1 == 0x09:
+            node = self._by_path(data, self._df)
+        else:
+            raise CardStatus(st.WRONG_P1P2)
+        self._make_current(node)
+        if answer == 0x0C:
+            return b""
+        return node.fcp() if isinstance(node, EF) else self._df_fcp(node)
+
+    def _status(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
+        """STATUS (TS 102 221 §11.1.2): P2 00 FCP of the current DF, 01 its AID, 0C nothing."""
+        if data:
+            raise CardStatus(st.WRONG_LENGTH)
+        if gsm:
+            if p1 or p2:
+                raise CardStatus(st.WRONG_P1P2)
+            return self._gsm_df_response(self._df)
+        if p1 > 0x02:
+            raise CardStatus(st.WRONG_P1P2)
+        if p2 == 0x00:
+            return self._df_fcp(self._df)
+        if p2 == 0x01:
+            adf = self._adf
+            return tlv(0x84, adf.aid) if adf is not None and self._df.is_within(adf) else b""
+        if p2 == 0x0C:
+            return b""
+        raise CardStatus(st.WRONG_P1P2)
+
+    # --- PINs ----------------------------------------------------------------------------
+
+    def _pin_command(self, p1: int, action: Callable[[], None]) -> bytes:
+        if p1:
+            raise CardStatus(st.WRONG_P1P2)
+        action()
+        return b""
+
+    def _verify(self, p1, p2, data, le, gsm):
+        return self._pin_command(p1, lambda: self._pin_commands.verify(p2, data, gsm))
+
+    def _change(self, p1, p2, data, le, gsm):
+        return self._pin_command(p1, lambda: self._pin_commands.change(p2, data, gsm))
+
+    def _disable(self, p1, p2, data, le, gsm):
+        return self._pin_command(
+            p1, lambda: self._pin_commands.set_enabled(p2, data, gsm, enable=False))
+
+    def _enable(self, p1, p2, data, le, gsm):
+        return self._pin_command(
+            p1, lambda: self._pin_commands.set_enabled(p2, data, gsm, enable=True))
+
+    def _unblock(self, p1, p2, data, le, gsm):
+        return self._pin_command(p1, lambda: self._pin_commands.unblock(p2, data, gsm))
+
+    # --- authentication ------------------------------------------------------------------
+
+    def _authenticate(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
+        """AUTHENTICATE (TS 31.102 §7.1.2): needs ADF.USIM (or a DF in it) and PIN1."""
+        if p1 or p2 not in (0x80, 0x81):
+            raise CardStatus(st.WRONG_P1P2)
+        if self._adf is None or not self._df.is_within(self._adf):
+            raise CardStatus(st.CONDITIONS_NOT_MET)
+        self._require(Ac.PIN1)
+        if p2 == 0x81:
+            return self._auth.authenticate_3g(data)
+        return self._auth.authenticate_gsm(data)
+
+    def _run_gsm_algorithm(self, p1: int, p2: int, data: bytes, le: int | None,
+                           gsm: bool) -> bytes:
+        """RUN GSM ALGORITHM (TS 51.011 §9.2.16): needs DF.GSM selected and CHV1."""
+        if p1 or p2:
+            raise CardStatus(st.WRONG_P1P2)
+        if self._df.fid != DF_GSM_FID or self._df.parent is not self._mf:
+            raise CardStatus(st.CONDITIONS_NOT_MET)
+        self._require(Ac.PIN1)
+        return self._auth.run_gsm_algorithm(data)
+
+    # --- SIM Toolkit (TS 102 221 §11.2) --------------------------------------------------
+
+    def _terminal_profile(self, p1, p2, data, le, gsm):
+        if p1 or p2:
+            raise CardStatus(st.WRONG_P1P2)
+        return self.toolkit.terminal_profile(data)
+
+    def _fetch(self, p1, p2, data, le, gsm):
+        if p1 or p2:
+            raise CardStatus(st.WRONG_P1P2)
+        if data:
+            raise CardStatus(st.WRONG_LENGTH)
+        return self.toolkit.fetch()
+
+    def _terminal_response(self, p1, p2, data, le, gsm):
+        if p1 or p2:
+            raise CardStatus(st.WRONG_P1P2)
+        return self.toolkit.terminal_response(data)
+
+    def _envelope(self, p1, p2, data, le, gsm):
+        if p1 or p2:
+            raise CardStatus(st.WRONG_P1P2)
+        return self.toolkit.envelope(data)
