@@ -31,7 +31,9 @@ def test_seed_profile_loads(name):
     assert p.iccid_prefix.startswith("8948")  # 89 telecom, 48 Poland (E.118)
     assert p.credentials == EXPECTED_CREDENTIALS[name]
     assert p.barcode is BarcodeScheme.HMAC
-    assert p.menu == name and p.services == name
+    # only Milo and City-Sat documents give handset codes for an STK menu
+    assert p.menu == (name if name in ("milo", "citysat") else None)
+    assert p.services == name
     assert p.menu_path() == default_provisioning_dir() / "menus" / f"{name}.toml"
     assert p.services_path() == default_provisioning_dir() / "services" / f"{name}.toml"
     assert all(r.first <= r.last for r in p.msisdn_pool)
@@ -164,3 +166,12 @@ def test_load_profile_from_file_reports_its_path(tmp_path):
     with pytest.raises(DataError) as info:
         load_profile(str(path))
     assert info.value.where == f"{path}:7"
+
+
+@pytest.mark.parametrize("name", ["milo", "halonet", "citysat", "idea24", "plus"])
+def test_menu_and_services_references_resolve_to_files(name):
+    """A profile naming a menu or services file that does not exist would fail only at
+    programming or STK time; catch it here."""
+    profile = load_profile(name)
+    for path in (profile.menu_path(), profile.services_path()):
+        assert path is None or path.is_file(), path
