@@ -57,13 +57,10 @@ def info(obj, ask_pin1: bool) -> None:
       simtool -r "Virtual PCD 00 00" --json info --pin1
     """
     from simtool.info import read_card_info
-    from simtool.pin import encode_pin
-    from simtool.secret import Secret
 
     card = obj.open_card()
     if ask_pin1:
-        pin = Secret(click.prompt("PIN1", hide_input=True, err=True))
-        card.verify_pin(0x01, encode_pin(pin))
+        obj.verify_pin1_prompted(card)
     result = read_card_info(card)
     obj.emit(result.to_json(), result.render)
 

@@ -63,6 +63,13 @@ class CliContext:
             self._card = Card(Channel(self.open_transport(), cla=cla))
         return self._card
 
+    def verify_pin1_prompted(self, card) -> None:
+        """Ask for PIN1 without echo (on stderr, so --json output stays clean) and VERIFY it."""
+        from simtool.pin import encode_pin
+        from simtool.secret import Secret
+
+        card.verify_pin(0x01, encode_pin(Secret(click.prompt("PIN1", hide_input=True, err=True))))
+
     def close(self) -> None:
         while self._closers:
             try:

@@ -38,11 +38,14 @@ def _card_msisdn(card) -> str:
         return ""
 
 
-def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | None):
+def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | None,
+             pin1: bool):
     from simtool.stk.handset import Handset
     from simtool.stk.profile import DEFAULT
 
     card = obj.open_card()
+    if pin1:
+        obj.verify_pin1_prompted(card)
     number = msisdn if msisdn is not None else _card_msisdn(card)
     terminal = DEFAULT
     if no_ussd:
@@ -61,6 +64,9 @@ def _common(f):
     f = click.option("--no-ss", is_flag=True, help="Play a terminal without SEND SS support.")(f)
     f = click.option("--msisdn", default=None,
                      help="Subscriber number for the virtual network (default: EF.MSISDN).")(f)
+    f = click.option("--pin1", is_flag=True,
+                     help="Ask for PIN1 (no echo) and verify it first, as a phone does at "
+                          "power-on, so EF.MSISDN can be read.")(f)
     return f
 
 
@@ -80,7 +86,7 @@ def stk() -> None:
 @stk.command()
 @_common
 @click.pass_obj
-def menu(obj, profile, no_ussd, no_ss, msisdn) -> None:
+def menu(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
     """Show the card's main menu (TERMINAL PROFILE → SET UP MENU).
 
     \b
@@ -89,7 +95,7 @@ def menu(obj, profile, no_ussd, no_ss, msisdn) -> None:
     """
     from simtool.stk.handset import ScriptedUI
 
-    listing = _handset(obj, profile, ScriptedUI(), no_ussd, no_ss, msisdn).menu()
+    listing = _handset(obj, profile, ScriptedUI(), no_ussd, no_ss, msisdn, pin1).menu()
     obj.emit(listing.to_json(), lambda: "\n".join(
         [listing.title or "(no title)"] + [f"  {e.id:>2}. {e.title}" for e in listing.items]))
 
@@ -123,7 +129,7 @@ def _render_transcript(transcript) -> str:
 @_common
 @click.pass_obj
 def select(obj, item: str, inputs: Sequence[str], choices: Sequence[int], profile, no_ussd,
-           no_ss, msisdn) -> None:
+           no_ss, msisdn, pin1) -> None:
     """Choose ITEM (its number or part of its title) and run the session to the end,
     printing each proactive command, what went to the network and the reply shown.
     A missing --input/--choose answer acts as the user pressing Back.
@@ -137,7 +143,7 @@ def select(obj, item: str, inputs: Sequence[str], choices: Sequence[int], profil
     from simtool.stk.handset import ScriptedUI
 
     handset = _handset(obj, profile, ScriptedUI(choices=choices, inputs=inputs), no_ussd,
-                       no_ss, msisdn)
+                       no_ss, msisdn, pin1)
     item_id = _resolve_item(handset.menu(), item)
     transcript = handset.select(item_id)
     obj.emit(transcript.to_json(), lambda: _render_transcript(transcript))
@@ -173,14 +179,14 @@ class TerminalUI:
 @stk.command()
 @_common
 @click.pass_obj
-def session(obj, profile, no_ussd, no_ss, msisdn) -> None:
+def session(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
     """Interactive handset: pick menu items until you enter nothing.
 
     \b
     Example:
       simtool stk session --profile milo
     """
-    handset = _handset(obj, profile, TerminalUI(), no_ussd, no_ss, msisdn)
+    handset = _handset(obj, profile, TerminalUI(), no_ussd, no_ss, msisdn, pin1)
     transcripts = []
     while True:
         listing = handset.menu()

@@ -1,0 +1,219 @@
+"""``simtool batch program``: program and verify the cards of a batch, one after another."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from simtool.errors import CardRemoved, NoCard, TransportError
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+class _Progress:
+    """Steps of the card being programmed, on one stderr line."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.open = False
+
+    def __call__(self, step: str) -> None:
+        if self.enabled:
+            click.echo(("" if self.open else "  ") + step + " ", nl=False, err=True)
+            self.open = True
+
+    def end(self) -> None:
+        if self.open:
+            click.echo("", err=True)
+            self.open = False
+
+
+class _SilenceIsRemoval:
+    """A card that dies mid-command can leave PC/SC's transmit "successful" with no bytes at
+    all (seen with vpcd when the card process is killed): no status word means no card, so
+    this is reported as CardRemoved (the card is resumed when re-inserted), not as bad data."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        resp = self.inner.transmit(apdu, secret=secret)
+        if len(resp) < 2:
+            raise CardRemoved("the card stopped answering")
+        return resp
+
+    def atr(self) -> bytes:
+        return self.inner.atr()
+
+    def reset(self) -> bytes:
+        return self.inner.reset()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _wait_for_card(reader: str, poll: float, say) -> Any:
+    from simtool.apdu.pcsc import PcscTransport
+
+    say(f"waiting for a card in {reader} ...")
+    while True:
+        try:
+            return PcscTransport.connect(reader, timeout=poll)
+        except NoCard:
+            continue
+
+
+def _wait_for_removal(reader: str, poll: float, say) -> None:
+    """Wait until the card is taken out: a new connection (the card was reset when the last
+    one closed, so no ADM1 verification outlives the programming) watched until the reader
+    reports the card gone."""
+    from simtool.apdu.pcsc import PcscTransport
+
+    say("take the card out")
+    while True:
+        try:
+            transport = PcscTransport.connect(reader)
+        except NoCard:
+            return
+        try:
+            while True:
+                transport.atr()
+                time.sleep(poll)
+        except TransportError:
+            # gone, or reset by another program (then the next connect finds it again)
+            time.sleep(poll)
+        finally:
+            transport.close()
+
+
+@click.command("program")
+@click.argument("batch_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("-r", "--reader", "reader_opt", metavar="N|NAME", default=None,
+              help="Reader index or name substring (default: the global -r, else the first).")
+@click.option("--journal", "journal_url", metavar="URL", default=None,
+              help="sqlite:///file (in DIR), sqlite:////abs/path or postgresql://... "
+                   "(default: DIR/journal.sqlite).  Stations sharing a journal never give "
+                   "one record to two cards.")
+@click.option("--station", default=None, metavar="NAME",
+              help="This programming station's name in the journal (default: host name).")
+@click.option("--adm1", "adm1", default=None, metavar="KEY",
+              help="The cards' current ADM1 (8 digits or 16 hex), the same for every card.")
+@click.option("--card-keys", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None, help="The vendor's key file (CSV: iccid + adm1 / pin_adm / "
+                                 "pin_adm_hex), matched on each card's factory ICCID.")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Stop after this many cards (default: until the batch is done or Ctrl-C).")
+@click.option("--poll", type=click.FloatRange(0.05, 10), default=0.5, show_default=True,
+              help="Seconds between reader checks while waiting for a card.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per card, then a summary object (JSON lines).")
+@click.pass_context
+def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal_url: str | None,
+            station: str | None, adm1: str | None, card_keys: Path | None, count: int | None,
+            poll: float, as_json: bool) -> None:
+    """Program the cards of batch DIR, verifying each: insert a card, wait, take it out.
+
+    For each card: identify its type (ATR and files), read the ADM1 counter before any
+    VERIFY (refusing cards near the end of their tries), claim its record in the journal,
+    VERIFY ADM1 once (a wrong key is never sent again), write ICCID, IMSI, Ki/OPc, SPN,
+    MSISDN, AD, ACC, PLMN lists, PINs/PUKs and the batch's new ADM1, read every file back and
+    AUTHENTICATE against Milenage.  A card pulled mid-way is finished when re-inserted.
+
+    The current ADM1 comes from --card-keys, or --adm1, or a prompt (no echo).
+
+    \b
+    Examples:
+      simtool batch program batches/milo-01 --card-keys sysmocom-keys.csv
+      simtool -r "Virtual PCD" batch program /tmp/b --adm1 11223344 --count 1 --json
+      simtool batch program batches/milo-01 --station desk-2 \\
+          --journal postgresql://prov@db/provisioning --card-keys keys.csv
+    """
+    from simtool.apdu.channel import Channel
+    from simtool.apdu.pcsc import select_reader
+    from simtool.apdu.transport import TracingTransport
+    from simtool.card import Card
+    from simtool.provision.program import (FixedAdm, Outcome, Programmer, open_batch,
+                                           read_card_keys)
+    from simtool.secret import Secret
+
+    obj = ctx.obj
+    as_json = as_json or bool(getattr(obj, "json", False))
+    trace = bool(getattr(obj, "trace", False))
+    if adm1 is not None and card_keys is not None:
+        raise click.UsageError("give --adm1 or --card-keys, not both")
+    if card_keys is not None:
+        adm_source = read_card_keys(card_keys)
+    else:
+        if adm1 is None:
+            adm1 = click.prompt("Current ADM1 of the cards", hide_input=True, err=True)
+        adm_source = FixedAdm(Secret(adm1.strip()))
+    station = station or socket.gethostname() or "station"
+
+    def say(text: str) -> None:  # prompts for the operator: stderr, with or without --json
+        click.echo(text, err=True)
+
+    batch = open_batch(batch_dir, journal_url)
+    ctx.call_on_close(batch.journal.close)
+    progress = _Progress(not as_json)
+    programmer = Programmer(batch.journal, batch.records, batch.card, adm_source,
+                            station=station, progress=progress)
+    programmer.check_records()
+    reader = select_reader(reader_opt if reader_opt is not None else getattr(obj, "reader", None))
+    say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
+        f"reader {reader}")
+
+    outcomes: Counter[str] = Counter()  # every result, for the summary
+    finished = 0  # cards done with (what --count counts): not the partial or removed ones
+    transport = None
+    interrupted = False
+    try:
+        while count is None or finished < count:
+            transport = _wait_for_card(reader, poll, say)
+            link = _SilenceIsRemoval(transport)
+            link = TracingTransport(link, obj.trace_log) if trace else link
+            result = programmer.program(Card(Channel(link)))
+            progress.end()
+            outcomes[result.outcome.value] += 1
+            if as_json:
+                _echo_json(result.to_json())
+            else:
+                click.echo(result.render())
+            transport.close()
+            transport = None
+            if result.outcome in (Outcome.REMOVED, Outcome.PARTIAL):
+                # the card went away, or another program reset it while we worked: when it
+                # is (still, or again) in the reader it is picked up and resumed at once
+                time.sleep(poll)
+                continue
+            finished += 1
+            if result.outcome is Outcome.NO_RECORD:
+                break
+            if count is None or finished < count:
+                _wait_for_removal(reader, poll, say)
+    except KeyboardInterrupt:
+        progress.end()
+        interrupted = True
+    finally:
+        if transport is not None:
+            transport.close()
+    states = {str(state): n for state, n in batch.journal.status_counts().items()}
+    summary = {"batch_id": batch.batch_id, "station": station, "cards": dict(outcomes),
+               "journal": states, "interrupted": interrupted}
+    if as_json:
+        _echo_json({"summary": summary})
+    else:
+        done = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "no cards"
+        click.echo(f"{'stopped' if interrupted else 'done'}: {done}; journal: "
+                   + ", ".join(f"{n} {k}" for k, n in states.items() if n), err=True)
+    if interrupted:
+        ctx.exit(130)
+    if outcomes[Outcome.FAILED.value] or outcomes[Outcome.REFUSED.value]:
+        ctx.exit(1)

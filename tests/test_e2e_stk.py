@@ -1,0 +1,81 @@
+"""End to end: ``simtool stk`` → pyscard → pcscd → vpcd → the virtual card's menu applet,
+with the Milo virtual network answering.  Every Milo menu item from selection to the reply on
+the handset's screen."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def run_item(simtool_cli, *args: str) -> dict:
+    # --pin1 as a phone at power-on, so the network learns the number from EF.MSISDN
+    proc = simtool_cli("--json", "stk", "select", *args, "--pin1", input="1234\n", check=True)
+    return json.loads(proc.stdout)
+
+
+def texts(transcript: dict, kind: str) -> list[str]:
+    return [e["text"] for e in transcript["events"] if e["kind"] == kind]
+
+
+def test_menu_lists_the_milo_items_in_polish(simtool_cli):
+    listing = json.loads(simtool_cli("--json", "stk", "menu", check=True).stdout)
+    assert listing["title"] == "Milo Telecom"
+    assert [i["title"] for i in listing["items"]] == [
+        "Mój numer", "Internet", "Stan konta", "Ważność środków", "Operator za granicą",
+        "Biuro Obsługi Klienta", "Przekierowania"]
+
+
+# (menu path, USSD/SS sent, a fragment of the reply shown on the screen)
+MILO_ITEMS = [
+    (["1"], "USSD *101#", "48531234567"),
+    (["2", "--choose", "1"], "USSD *107#", "Internet"),
+    (["2", "--choose", "2"], "USSD *107*1#", "włączon"),
+    (["2", "--choose", "3"], "USSD *107*2#", "wyłączon"),
+    (["3"], "USSD *108#", "zł"),
+    (["4"], "USSD *109#", "ważne do"),
+    (["5"], "USSD *110#", "operator"),
+    (["6"], "USSD *555#", "+48 32 779 73 73"),
+    (["7", "--choose", "1", "--input", "600123456"], "SS *21*600123456#", "600123456"),
+    (["7", "--choose", "2"], "SS #21#", "Przekierowanie"),
+    (["7", "--choose", "3"], "SS *#21#", "Przekierowanie"),
+]
+
+
+@pytest.mark.parametrize("args,sent,reply", MILO_ITEMS, ids=[m[1] for m in MILO_ITEMS])
+def test_every_milo_item_reaches_the_network_and_shows_the_reply(simtool_cli, args, sent, reply):
+    t = run_item(simtool_cli, *args)
+    assert texts(t, "network_request") == [sent]
+    shown = texts(t, "display")
+    assert len(shown) == 1 and reply.lower() in shown[0].lower(), shown
+    # every TERMINAL RESPONSE reported success
+    results = [e["result"] for e in t["events"] if e["kind"] == "terminal_response"]
+    assert results and set(results) == {"00"}
+
+
+def test_forwarding_refuses_an_invalid_number_without_sending_anything(simtool_cli):
+    t = run_item(simtool_cli, "7", "--choose", "1", "--input", "12ab")
+    assert texts(t, "network_request") == []
+
+
+def test_terminal_without_ussd_gets_the_code_explained_as_text(simtool_cli):
+    t = run_item(simtool_cli, "3", "--no-ussd")
+    assert texts(t, "network_request") == []
+    (shown,) = texts(t, "display")
+    assert "*108#" in shown
+
+
+def test_user_who_backs_out_of_the_submenu_sends_nothing(simtool_cli):
+    # no --choose: the user presses Back at the SELECT ITEM
+    t = run_item(simtool_cli, "7")
+    assert texts(t, "network_request") == []
+    assert "11" in [e.get("result") for e in t["events"] if e["kind"] == "terminal_response"]
+
+
+def test_trace_shows_the_proactive_session_decoded(simtool_cli):
+    proc = simtool_cli("--trace", "stk", "select", "3", check=True)
+    assert "SEND USSD" in proc.stderr and "*108#" in proc.stderr
+    assert ">> 80 C2" in proc.stderr  # the ENVELOPE APDU
