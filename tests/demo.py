@@ -21,8 +21,8 @@ def step(title: str, *args: str, reader: str, input: str | None = None) -> str:
     print(f"\n=== {title}\n$ simtool -r {shlex.quote(reader)} {' '.join(map(shlex.quote, args))}",
           flush=True)
     proc = run_simtool(*args, reader=reader, input=input)
+    sys.stdout.write(proc.stderr)  # progress and notes first, then the result
     sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         raise SystemExit(f"demo step failed ({title}): exit {proc.returncode}")
     return proc.stdout
@@ -35,16 +35,57 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="simtool-demo-"))
     print(f"simtool demo: working in {workdir}", flush=True)
+    batch_dir = workdir / "batch"
     with PcscStack(workdir) as stack:
         r = stack.reader
         print(f"virtual card connected to vpcd port {stack.port}; reader {r!r}", flush=True)
         step("readers", "readers", reader=r)
-        step("card information", "info", reader=r)
-        step("the same as JSON", "--json", "info", reader=r)
+        step("the blank card as delivered (PIN1 1234)", "info", "--pin1", reader=r,
+             input="1234\n")
         step("PIN state (no try spent)", "pin", "status", reader=r)
+
+        # provisioning: keys, a Milo batch, program and verify the card in the reader
+        step("operator OP key", "batch", "keygen", "op", str(workdir / "op.key"), reader=r)
+        step("transport key for the HSS imports", "batch", "keygen", "transport",
+             str(workdir / "transport.key"), reader=r)
+        step("generate a batch of 5 Milo cards", "batch", "generate", "--profile", "milo",
+             "--count", "5", "--out", str(batch_dir), "--op-key-file", str(workdir / "op.key"),
+             "--transport-key-file", str(workdir / "transport.key"), reader=r)
+        step("program and verify the card in the reader (vendor ADM1 11223344)", "batch",
+             "program", str(batch_dir), "--adm1", "11223344", "--count", "1", reader=r)
+        pin1 = _programmed_pin1(batch_dir)
+        step("the programmed card", "--json", "info", "--pin1", reader=r, input=pin1 + "\n")
+        step("decrypt the Open5GS import (operator side)", "batch", "decrypt",
+             str(batch_dir / "exports" / "open5gs-dbctl.sh.enc"), "--transport-key-file",
+             str(workdir / "transport.key"), "--out", str(workdir / "open5gs-dbctl.sh"),
+             reader=r)
+
+        # the card's STK menu, run as a handset would, against the Milo virtual network
+        step("STK menu", "stk", "menu", reader=r)
+        step("balance (*108#)", "stk", "select", "Stan konta", reader=r)
+        step("validity of funds (*109#)", "stk", "select", "Ważność", reader=r)
+        step("forward all calls to 600123456 (*21*600123456#)", "stk", "select",
+             "Przekierowania", "--choose", "1", "--input", "600123456", reader=r)
+        step("a terminal without USSD: the card explains the code instead", "stk", "select",
+             "Stan konta", "--no-ussd", reader=r)
+        step("explain a dialled code", "mmi", "explain", "*21*600123456#", reader=r)
+        print(f"\nbatch folder: {batch_dir}")
+        for path in sorted((batch_dir / "exports").iterdir()):
+            print(f"  exports/{path.name}")
     print("\nsimtool demo: done; pcscd/card processes started by the demo were stopped.")
     return 0
 
+
+def _programmed_pin1(batch_dir: Path) -> str:
+    """PIN1 of the card the demo programmed (the journal says which record it got)."""
+    from simtool.provision.batchdir import read_batch_info, read_records
+    from simtool.provision.journal import RecordState, open_journal
+
+    records = list(read_records(batch_dir / "records.jsonl"))
+    batch_id = read_batch_info(batch_dir)["batch_id"]
+    with open_journal(None, batch_dir, batch_id=batch_id) as journal:
+        done = next(r for r in records if journal.record(r.index).state is RecordState.VERIFIED)
+    return done.pin1.reveal()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -140,3 +140,20 @@ def test_errors_map_to_exit_codes(tmp_path, keys):
     code, _, _ = run("generate", "--profile", "milo", "--count", "0", "--out",
                      str(tmp_path / "b3"))
     assert code == 2  # usage error
+
+
+def test_keygen_writes_a_0600_key_file_that_generate_accepts(tmp_path):
+    from click.testing import CliRunner
+
+    from simtool.cli.batch import batch
+    from simtool.provision.crypto import OP_LEN, read_key_file
+
+    runner = CliRunner()
+    out = tmp_path / "op.key"
+    res = runner.invoke(batch, ["keygen", "op", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out.stat().st_mode & 0o777) == 0o600
+    key = read_key_file(out, OP_LEN, what="OP key")
+    assert len(key) == OP_LEN and key.reveal().hex().upper() not in res.output
+    again = runner.invoke(batch, ["keygen", "op", str(out)])
+    assert again.exit_code != 0 and read_key_file(out, OP_LEN, what="OP key") == key

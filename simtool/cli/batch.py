@@ -163,3 +163,36 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
     else:
         click.echo(f"decrypted {result.name} of batch {result.batch_id} to {out_file} "
                    f"({len(result.plaintext)} bytes, mode 0600)")
+
+
+@batch.command()
+@click.argument("kind", type=click.Choice(["op", "transport"]))
+@click.argument("out_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None:
+    """Create a random key file (mode 0600): the operator's OP (16 bytes) or a transport key
+    (AES-256, 32 bytes) for the encrypted HSS imports.  An existing file is refused.
+
+    \b
+    Examples:
+      simtool batch keygen op op.key
+      simtool batch keygen transport transport.key
+    """
+    import secrets
+
+    from simtool.provision.batchdir import atomic_write
+    from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, key_file_text, key_id
+    from simtool.secret import Secret
+
+    if out_file.exists():
+        raise SafetyRefusal(f"{out_file} exists; refusing to overwrite a key")
+    length = OP_LEN if kind == "op" else TRANSPORT_KEY_LEN
+    key = Secret(secrets.token_bytes(length))
+    what = "operator OP (Milenage)" if kind == "op" else "transport key (AES-256-GCM)"
+    atomic_write(out_file, key_file_text(key, comment=f"simtool {what}"))
+    summary = {"file": str(out_file), "kind": kind, "key_id": key_id(key)}
+    if _want_json(ctx, as_json):
+        _emit_json(summary)
+    else:
+        click.echo(f"wrote {what} to {out_file} (mode 0600, key id {summary['key_id']})")

@@ -64,11 +64,16 @@ class CliContext:
         return self._card
 
     def verify_pin1_prompted(self, card) -> None:
-        """Ask for PIN1 without echo (on stderr, so --json output stays clean) and VERIFY it."""
+        """Ask for PIN1 without echo (on stderr, so --json output stays clean) and VERIFY it.
+        From a pipe (scripts, tests) the PIN is the first line of standard input."""
         from simtool.pin import encode_pin
         from simtool.secret import Secret
 
-        card.verify_pin(0x01, encode_pin(Secret(click.prompt("PIN1", hide_input=True, err=True))))
+        if sys.stdin.isatty():
+            value = click.prompt("PIN1", hide_input=True, err=True)
+        else:
+            value = sys.stdin.readline().rstrip("\r\n")
+        card.verify_pin(0x01, encode_pin(Secret(value)))
 
     def close(self) -> None:
         while self._closers:
@@ -115,15 +120,12 @@ def cli(ctx: click.Context, reader: str | None, as_json: bool, trace: bool) -> N
 
 
 def _register() -> None:
-    from simtool.cli import card as card_cmds
-    from simtool.cli import pin as pin_cmds
+    from simtool.cli import batch, card, mmi, pin, stk
+    from simtool.cli.batch_program import program
 
-    for cmd in (card_cmds.readers, card_cmds.info, card_cmds.apdu, pin_cmds.pin):
+    batch.batch.add_command(program)
+    for cmd in (card.readers, card.info, card.apdu, pin.pin, mmi.mmi, stk.stk, batch.batch):
         cli.add_command(cmd)
-    for modname, attr in (("simtool.cli.mmi", "mmi"), ("simtool.cli.stk", "stk"),
-                          ("simtool.cli.batch", "batch")):
-        module = __import__(modname, fromlist=[attr])
-        cli.add_command(getattr(module, attr))
 
 
 def main(argv: list[str] | None = None) -> int:
