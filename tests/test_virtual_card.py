@@ -149,10 +149,11 @@ EXCHANGES = {
         ("00A201040141" + "00", "029000"), ("00A2010402FFFF00", "019000"),
         ("00A20205014100", "029000"), ("00A20105014100", "6282"), ("00A201040142", "6282"),
         ("00A2000701FF", "6A86"), ("00A2030401FF", "6A83")],
-    "toolkit INS without an applet": [
-        ("8010000002FFFF", "9000"), ("8012000010", "6D00"), ("80C2000003D30102", "6D00"),
-        ("0010000002FFFF", "6E00")],
 }
+
+# An image without "stk_menu" carries no applet (the default image has the Milo menu).
+NO_APPLET = [("8010000002FFFF", "9000"), ("8012000010", "6D00"), ("80C2000003D30102", "6D00"),
+             ("0010000002FFFF", "6E00")]
 
 
 def h(text: str) -> bytes:
@@ -169,6 +170,20 @@ def run(card: VirtualUicc, steps) -> None:
 @pytest.mark.parametrize("name", list(EXCHANGES))
 def test_exchanges(name):
     run(VirtualUicc.from_image(None), EXCHANGES[name])
+
+
+def test_toolkit_ins_without_an_applet():
+    import dataclasses
+
+    from tests.virtual_card.image import default_state
+
+    run(VirtualUicc(dataclasses.replace(default_state(), stk_menu=None)), NO_APPLET)
+
+
+def test_default_image_carries_the_milo_menu():
+    card = VirtualUicc.from_image(None)
+    # the minimal menu + USSD terminal profile of sim-facts §6 → SET UP MENU pending (91xx)
+    assert card.process(h("80100000040961072D"))[:1] == b"\x91"
 
 
 def test_get_response_in_pieces_reassembles_the_fcp():
