@@ -145,8 +145,9 @@ def _ucs2_units(text: str) -> list[int]:
 
 
 def _ucs2_decode(data: bytes) -> str:
-    # big-endian 16-bit units; a surrogate pair some terminals send becomes one character
-    return data.decode("utf-16-be", errors="surrogatepass")
+    # big-endian 16-bit units; a surrogate pair some terminals send becomes one character, a
+    # lone surrogate U+FFFD (it is no character: printing or encoding the text would fail)
+    return data.decode("utf-16-be", errors="replace")
 
 
 def _ucs2_80(units: list[int]) -> bytes:

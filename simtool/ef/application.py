@@ -66,6 +66,8 @@ class EfDir(EfCodec):
                 other += obj.to_bytes()
         if aid is None:
             raise DecodeError(f"{cls.NAME} application template has no AID (tag 4F)")
+        if not 1 <= len(aid) <= 16:
+            raise DecodeError(f"{cls.NAME}: an AID is 1 to 16 bytes, not {len(aid)}")
         return cls(aid, label, other)
 
     def encode(self, size: int | None = None) -> bytes:
