@@ -21,6 +21,10 @@ class CardType:
     programmable: bool = True
     # Never VERIFY ADM1 when fewer tries than this are left: one mistake must not lock the card.
     adm_min_tries: int = 2
+    # The vendor ties the card OS's licence management to the factory ICCID (sysmocom's
+    # sysmoISIM cards; pySim's driver refuses to rewrite it for that reason): simtool changes
+    # the ICCID of such a card only when explicitly told to.
+    factory_iccid_bound: bool = False
 
     def matches(self, atr: bytes) -> bool:
         return atr in self.atrs
@@ -38,6 +42,7 @@ SYSMO_ISIM_SJA2 = CardType(
         "3B 9F 96 80 1F 87 80 31 E0 73 FE 21 1B 67 4A 4C 52 75 31 04 51 D5",
     ),
     AdmFormat.DECIMAL8,
+    factory_iccid_bound=True,
 )
 SYSMO_ISIM_SJA5 = CardType(
     "sysmoISIM-SJA5",
@@ -47,6 +52,7 @@ SYSMO_ISIM_SJA5 = CardType(
         "3B 9F 96 80 1F 87 80 31 E0 73 FE 21 1B 67 4A 35 75 30 35 02 65 F8",
     ),
     AdmFormat.DECIMAL8,
+    factory_iccid_bound=True,
 )
 SYSMO_USIM_SJS1 = CardType(
     "sysmoUSIM-SJS1",

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
              "--count", "5", "--out", str(batch_dir), "--op-key-file", str(workdir / "op.key"),
              "--transport-key-file", str(workdir / "transport.key"), reader=r)
         step("program and verify the card in the reader (vendor ADM1 11223344)", "batch",
-             "program", str(batch_dir), "--adm1", "11223344", "--count", "1", reader=r)
+             "program", "--allow-iccid-change", str(batch_dir), "--adm1", "11223344", "--count", "1", reader=r)
         pin1 = _programmed_pin1(batch_dir)
         step("the programmed card", "--json", "info", "--pin1", reader=r, input=pin1 + "\n")
         step("decrypt the Open5GS import (operator side)", "batch", "decrypt",

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from simtool.errors import CardRemoved, NoCard, TransportError
+from simtool.errors import CardRemoved, NoCard, PcscUnavailable, TransportError
 
 
 def _echo_json(data: Any) -> None:
@@ -36,18 +36,24 @@ class _Progress:
             self.open = False
 
 
-class _SilenceIsRemoval:
-    """A card that dies mid-command can leave PC/SC's transmit "successful" with no bytes at
-    all (seen with vpcd when the card process is killed): no status word means no card, so
-    this is reported as CardRemoved (the card is resumed when re-inserted), not as bad data."""
+class _LostCardIsRemoved:
+    """A card that dies mid-command may leave PC/SC's transmit "successful" with no bytes at
+    all, or failing with "transaction failed" (both seen with vpcd when the card process is
+    killed).  Either way the card is gone: reported as CardRemoved, so its record is left
+    partial and resumed when the card is back, instead of ending the whole run."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
-        resp = self.inner.transmit(apdu, secret=secret)
+        try:
+            resp = self.inner.transmit(apdu, secret=secret)
+        except (PcscUnavailable, CardRemoved):
+            raise
+        except TransportError as exc:
+            raise CardRemoved(f"the card stopped answering ({exc})") from exc
         if len(resp) < 2:
-            raise CardRemoved("the card stopped answering")
+            raise CardRemoved("the card stopped answering (no status word)")
         return resp
 
     def atr(self) -> bytes:
@@ -95,7 +101,8 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
 
 
 @click.command("program")
-@click.argument("batch_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("batch_dir", metavar="DIR",
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("-r", "--reader", "reader_opt", metavar="N|NAME", default=None,
               help="Reader index or name substring (default: the global -r, else the first).")
 @click.option("--journal", "journal_url", metavar="URL", default=None,
@@ -105,12 +112,17 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
 @click.option("--station", default=None, metavar="NAME",
               help="This programming station's name in the journal (default: host name).")
 @click.option("--adm1", "adm1", default=None, metavar="KEY",
-              help="The cards' current ADM1 (8 digits or 16 hex), the same for every card.")
+              help="The cards' current ADM1 (8 digits or 16 hex), the same for every card "
+                   "(visible to other users in the process list: prefer the prompt).")
 @click.option("--card-keys", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               default=None, help="The vendor's key file (CSV: iccid + adm1 / pin_adm / "
                                  "pin_adm_hex), matched on each card's factory ICCID.")
 @click.option("--count", type=click.IntRange(min=1), default=None,
               help="Stop after this many cards (default: until the batch is done or Ctrl-C).")
+@click.option("--allow-iccid-change", is_flag=True,
+              help="Write the batch's ICCID even on card types whose vendor ties the card's "
+                   "licence to the factory ICCID (sysmoISIM-SJA2/SJA5). Without it such cards "
+                   "are refused unless their own ICCID is the record's. The virtual card needs it.")
 @click.option("--poll", type=click.FloatRange(0.05, 10), default=0.5, show_default=True,
               help="Seconds between reader checks while waiting for a card.")
 @click.option("--json", "as_json", is_flag=True,
@@ -118,7 +130,7 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
 @click.pass_context
 def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal_url: str | None,
             station: str | None, adm1: str | None, card_keys: Path | None, count: int | None,
-            poll: float, as_json: bool) -> None:
+            allow_iccid_change: bool, poll: float, as_json: bool) -> None:
     """Program the cards of batch DIR, verifying each: insert a card, wait, take it out.
 
     For each card: identify its type (ATR and files), read the ADM1 counter before any
@@ -140,8 +152,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     from simtool.apdu.pcsc import select_reader
     from simtool.apdu.transport import TracingTransport
     from simtool.card import Card
-    from simtool.provision.program import (FixedAdm, Outcome, Programmer, open_batch,
-                                           read_card_keys)
+    from simtool.provision.cardkeys import FixedAdm, read_card_keys
+    from simtool.provision.program import Outcome, Programmer, open_batch
     from simtool.secret import Secret
 
     obj = ctx.obj
@@ -164,7 +176,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     ctx.call_on_close(batch.journal.close)
     progress = _Progress(not as_json)
     programmer = Programmer(batch.journal, batch.records, batch.card, adm_source,
-                            station=station, progress=progress)
+                            station=station, progress=progress,
+                            allow_iccid_change=allow_iccid_change)
     programmer.check_records()
     reader = select_reader(reader_opt if reader_opt is not None else getattr(obj, "reader", None))
     say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
@@ -177,7 +190,7 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     try:
         while count is None or finished < count:
             transport = _wait_for_card(reader, poll, say)
-            link = _SilenceIsRemoval(transport)
+            link = _LostCardIsRemoved(transport)
             link = TracingTransport(link, obj.trace_log) if trace else link
             result = programmer.program(Card(Channel(link)))
             progress.end()

@@ -7,9 +7,13 @@ specs give (6700 wrong length, 6D00 unknown INS, 6E00 unknown class, 6A86/6B00 b
 
 Response data: when the command carries Le (T=1 style, as pcscd passes it) the data comes back
 directly with 9000; without Le (a T=0 TPDU) the card answers 61xx (9Fxx for CLA A0) and keeps
-the data for GET RESPONSE.  A wrong Le gets 6Cxx (TS 102 221 Table 7.1).  After any successful
-command, 91xx replaces 9000 while the STK applet has a proactive command pending
-(TS 102 221 §10.2.1).
+the data for GET RESPONSE.  A wrong Le is answered so that the terminal's retry finds the card
+as it was (TS 102 221 §7.3.1.1, Table 7.1): a command without data (case 2) gets 6Cxx and
+leaves no trace — a rejected command never moves the current file or record, and FETCH checks
+Le before the applet hands its command over (67xx under CLA A0, TS 51.011 §9.4.6); a command
+with data (case 4: SELECT, AUTHENTICATE, ENVELOPE, ...) has run, so it gets 61xx (9Fxx) and
+the whole response waits for GET RESPONSE.  After any successful command, 91xx replaces 9000
+while the STK applet has a proactive command pending (TS 102 221 §10.2.1).
 """
 
 from __future__ import annotations
@@ -172,16 +176,20 @@ class VirtualUicc(FileCommands):
             if cla & 0x03:
                 return SW_CHANNEL_NOT_SUPPORTED
             handler = entry[0]
+        selection = self._df, self._ef, self._adf, self._record
         try:
             out = handler(p1, p2, data, le, gsm)
-        except CardStatus as exc:
+        except CardStatus as exc:            # rejected: the selection stays as it was
+            self._df, self._ef, self._adf, self._record = selection
             return _sw(exc.gsm if gsm else exc.uicc)
         if out:
-            if le is None:                   # T=0 case 4: keep the data for GET RESPONSE
+            if le is None or (data and le < len(out)):
+                # T=0 case 4 (TS 102 221 §7.3.1.1.4): the command ran; keep all its data
                 self._pending = out
                 return bytes((0x9F if gsm else 0x61, len(out) & 0xFF))
             if le < len(out):
-                if not gsm:
+                if not gsm:                  # case 2, wrong Le: as if never sent (Table 7.1)
+                    self._df, self._ef, self._adf, self._record = selection
                     return bytes((0x6C, len(out) & 0xFF))
                 out = out[:le]
             return out + self._ok()
@@ -446,10 +454,16 @@ class VirtualUicc(FileCommands):
         return self.toolkit.terminal_profile(data)
 
     def _fetch(self, p1, p2, data, le, gsm):
+        """FETCH (TS 102 221 §11.2.3): Le must be the 91xx length, checked before the applet
+        hands the command over so that it stays pending for the retry: 6Cxx, or under CLA A0
+        67xx (TS 51.011 §9.4.6, incorrect P3) carrying the right length."""
         if p1 or p2:
             raise CardStatus(st.WRONG_P1P2)
         if data:
             raise CardStatus(st.WRONG_LENGTH)
+        length = self.toolkit.pending_length()
+        if 0 < length <= 256 and le not in (None, 256, length):
+            raise CardStatus((0x6C00 | length & 0xFF, 0x6700 | length & 0xFF))
         return self.toolkit.fetch()
 
     def _terminal_response(self, p1, p2, data, le, gsm):

@@ -1,0 +1,214 @@
+"""What programming writes on a card, as data: one :class:`FileWrite` per EF (where, what,
+secret or not), grouped by the journal's steps; and the few card operations that select,
+write, read back and compare them.  The standard EFs are encoded with :mod:`simtool.ef`
+(clauses there); the card type's own files come from its driver (:class:`CardDriver`).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from simtool.apdu.command import CommandApdu
+from simtool.card import Card
+from simtool.cardtypes import CardType
+from simtool.ef import (EfAcc, EfAd, EfHplmnwAct, EfIccid, EfImsi, EfMsisdn, EfOplmnwAct,
+                        EfPlmnwAct, EfSpn, Fcp, Iccid, Imsi, OperationMode, Plmn, PlmnWithAct,
+                        Structure)
+from simtool.errors import DataError, SafetyRefusal, SimtoolError
+from simtool.pin import encode_pin, encode_puk
+from simtool.provision.batchdir import CardRecord
+from simtool.provision.cardkeys import adm_for_card
+from simtool.secret import Secret
+
+#: Access technologies put next to the home PLMN: UTRAN, E-UTRAN, GSM (TS 31.102 §4.2.5).
+HOME_ACT = frozenset({"UTRAN", "E-UTRAN", "GSM"})
+
+
+class VerificationFailed(SimtoolError):
+    """A file read back different from what was written, or AUTHENTICATE disagreed."""
+
+
+@dataclass(frozen=True)
+class FileWrite:
+    """One EF to write: selected by ``path`` from the MF (7FFF = ADF.USIM), its new content
+    computed from the FCP and, with ``read_first``, the current content.  Verification reads
+    ``path`` and every ``also_check`` path back and compares with ``content(fcp, current)``."""
+
+    name: str
+    path: tuple[int, ...]
+    content: Callable[[Fcp, bytes | None], bytes]
+    record: int | None = None
+    secret: bool = False
+    read_first: bool = False
+    also_check: tuple[tuple[int, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class CardSecrets:
+    """A record's secrets coded for the card (PINs/PUKs TS 102 221 §9.5.2, ADM sim-facts §9.4)."""
+
+    ki: Secret[bytes]
+    opc: Secret[bytes]
+    pin1: Secret[bytes]
+    puk1: Secret[bytes]
+    pin2: Secret[bytes]
+    puk2: Secret[bytes]
+    adm1: Secret[bytes]
+
+    @classmethod
+    def from_record(cls, rec: CardRecord, card_type: CardType) -> CardSecrets:
+        where = f"record {rec.index}"
+        try:
+            return cls(rec.ki, rec.opc, encode_pin(rec.pin1), encode_puk(rec.puk1),
+                       encode_pin(rec.pin2), encode_puk(rec.puk2),
+                       adm_for_card(rec.adm1, card_type, what=f"the new ADM1 of {where}"))
+        except SafetyRefusal as exc:
+            raise DataError(str(exc), where=where) from None
+        except DataError as exc:
+            raise DataError(str(exc), where=exc.where or where) from None
+
+
+class CardDriver(Protocol):
+    """What a programmable card type provides (see :class:`~simtool.provision.sja2.Sja2Driver`)."""
+
+    card_type: CardType
+
+    def probe(self, card: Card) -> None: ...
+    def locations(self) -> dict[str, tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]]: ...
+    def key_writes(self, secrets: CardSecrets) -> list[FileWrite]: ...
+    def pin_writes(self, secrets: CardSecrets, *, pin1_enabled: bool) -> list[FileWrite]: ...
+    def adm_write(self, adm1: Secret[bytes]) -> FileWrite | None: ...
+    def start_sqn(self, card: Card) -> tuple[int, int]: ...
+
+
+
+# --- what the batch says about its cards --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchCard:
+    """The card parameters of a batch (``batch.toml`` [card])."""
+
+    mcc: str
+    mnc: str
+    spn: str
+    spn_display_condition: int = 0
+    pin1_enabled: bool = True
+    card_type: str | None = None
+
+    @classmethod
+    def from_batch_info(cls, info: Mapping[str, Any]) -> BatchCard:
+        card = info.get("card")
+        try:
+            return cls(str(card["mcc"]), str(card["mnc"]), str(card["spn"]),
+                       int(card.get("spn_display_condition", 0)),
+                       bool(card.get("pin1_enabled", True)), card.get("type"))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise DataError(f"batch.toml [card] is incomplete ({exc})") from None
+
+    @property
+    def home(self) -> Plmn:
+        return Plmn(self.mcc, self.mnc)
+
+
+def _sized(encode: Callable[[int | None], bytes], *, record: bool = False,
+           ) -> Callable[[Fcp, bytes | None], bytes]:
+    return lambda fcp, _current: encode(fcp.record_length if record else fcp.size)
+
+
+def plan_steps(driver: CardDriver, batch: BatchCard, rec: CardRecord,
+               sec: CardSecrets) -> dict[str, list[FileWrite]]:
+    """The files each step writes for ``rec`` (codecs of simtool.ef; clauses there)."""
+    loc = driver.locations()
+
+    def std(name: str, content, *, record: int | None = None) -> list[FileWrite]:
+        if name not in loc:
+            return []
+        path, also = loc[name]
+        return [FileWrite(name, path, content, record=record, also_check=also)]
+
+    home = batch.home
+    act = (PlmnWithAct(home, HOME_ACT),)
+    # EF.PLMNsel (TS 51.011 §10.3.4) and EF.EHPLMN (TS 31.102 §4.2.84): 3-byte PLMNs, FF-padded
+    plmn_list = _sized(lambda size: home.to_bytes().ljust(size or 3, b"\xff"))
+    ad = _sized(EfAd(OperationMode.NORMAL, 0, len(batch.mnc)).encode)
+    return {
+        "start": [],
+        "iccid": std("EF.ICCID", _sized(EfIccid(Iccid(rec.iccid)).encode)),
+        "imsi": std("EF.IMSI", _sized(EfImsi(Imsi(rec.imsi)).encode)),
+        "ki_opc": driver.key_writes(sec),
+        "spn": std("EF.SPN", _sized(EfSpn(batch.spn, batch.spn_display_condition).encode)),
+        "msisdn": std("EF.MSISDN", _sized(EfMsisdn("+" + rec.msisdn.lstrip("+")).encode,
+                                          record=True), record=1),
+        "ad": std("EF.AD", ad) + std("EF.AD (USIM)", ad),
+        "acc": std("EF.ACC", _sized(EfAcc(frozenset(c for c in range(16)
+                                                    if rec.acc >> c & 1)).encode)),
+        "plmn": (std("EF.PLMNwAcT", _sized(EfPlmnwAct(act).encode))
+                 + std("EF.OPLMNwACT", _sized(EfOplmnwAct(act).encode))
+                 + std("EF.HPLMNwAcT", _sized(EfHplmnwAct(act).encode))
+                 + std("EF.PLMNsel", plmn_list) + std("EF.EHPLMN", plmn_list)),
+        "pins": driver.pin_writes(sec, pin1_enabled=batch.pin1_enabled),
+        "adm1": [w for w in (driver.adm_write(sec.adm1),) if w is not None],
+    }
+
+
+# --- card I/O --------------------------------------------------------------------------------
+
+def same_bytes(a: bytes, b: bytes) -> bool:
+    return len(a) == len(b) and hmac.compare_digest(a, b)
+
+
+def _select(card: Card, path: tuple[int, ...], name: str) -> Fcp:
+    fcp = card.file_info(card.select_path(path))
+    if fcp.structure not in (Structure.TRANSPARENT, Structure.LINEAR_FIXED):
+        raise DataError(f"{name} at {'/'.join(f'{p:04X}' for p in path)} is not an EF")
+    return fcp
+
+
+def _read(card: Card, fcp: Fcp, fw: FileWrite) -> bytes:
+    if fw.record is not None:
+        return card.read_record(fw.record, fcp.record_length or 0,
+                                name=f"READ RECORD {fw.name}")
+    size = fcp.size or 0
+    if not fw.secret:
+        return card.read_binary(size, name=f"READ BINARY {fw.name}")
+    out = b""  # the response is a key: the tracer must redact it
+    while len(out) < size:
+        n = min(256, size - len(out))
+        apdu = CommandApdu(card.cla, 0xB0, len(out) >> 8, len(out) & 0xFF, b"", n)
+        out += card.channel.send(apdu, name=f"READ BINARY {fw.name}", secret=True).data
+    return out
+
+
+def write_file(card: Card, fw: FileWrite) -> bytes | None:
+    """Select the EF, read it first when the new content depends on it, and update it.
+    Returns the content it had when it was read first (else None)."""
+    fcp = _select(card, fw.path, fw.name)
+    current = _read(card, fcp, fw) if fw.read_first else None
+    data = fw.content(fcp, current)
+    if fw.record is not None:
+        card.update_record(fw.record, data, name=f"UPDATE RECORD {fw.name}")
+    else:
+        card.update_binary(data, name=f"UPDATE BINARY {fw.name}", secret=fw.secret)
+    return current
+
+
+def restore_file(card: Card, fw: FileWrite, old: bytes) -> None:
+    """Put back the transparent content ``write_file`` returned."""
+    _select(card, fw.path, fw.name)
+    card.update_binary(old, name=f"UPDATE BINARY {fw.name} (restore)", secret=fw.secret)
+
+
+def check_file(card: Card, fw: FileWrite) -> None:
+    """Read the EF back (and every ``also_check`` path); VerificationFailed on a difference."""
+    for path in (fw.path, *fw.also_check):
+        fcp = _select(card, path, fw.name)
+        have = _read(card, fcp, fw)
+        want = fw.content(fcp, have)
+        if not same_bytes(have[: len(want)], want):
+            where = "/".join(f"{p:04X}" for p in path)
+            detail = "" if fw.secret else f": wrote {want.hex().upper()}, read {have.hex().upper()}"
+            raise VerificationFailed(f"{fw.name} ({where}) reads back different{detail}")
