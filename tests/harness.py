@@ -117,73 +117,77 @@ class PcscStack:
              "--image", str(self.image), "--ready-file", str(ready)],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            if self.card.poll() is not None:
-                raise HarnessError(f"virtual card exited with {self.card.returncode}: "
-                                   f"{(self.workdir / f'card-{self.port}.log').read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise HarnessError("virtual card did not connect to vpcd within 15 s")
-            time.sleep(0.05)
-        self.wait_for_card()
-
-    def wait_for_card(self, timeout: float = 15.0) -> bytes:
-        """Wait until pcscd reports our reader with a card in it; return the ATR."""
-        from smartcard.Exceptions import CardConnectionException, NoCardException
-        from smartcard.System import readers
-
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                for r in readers():
-                    if str(r) == self.reader:
-                        conn = r.createConnection()
-                        conn.connect()
-                        atr = bytes(conn.getATR())
-                        conn.disconnect()
-                        return atr
-            except (CardConnectionException, NoCardException, Exception) as exc:  # noqa: BLE001
-                last = exc
-            time.sleep(0.1)
-        raise HarnessError(f"reader {self.reader!r} shows no card after {timeout} s ({last})")
-
-    def kill_card(self, sig: int = signal.SIGKILL) -> None:
-        """Pull the card: kill the emulator process (SIGKILL = no chance to clean up), then
-        wait until pcscd has noticed, so the next card is not mistaken for this one."""
-        if self.card is not None:
-            _stop_pid(self.card, sig)
+        try:
+            deadline = time.monotonic() + 15
+            while not ready.exists():
+                if self.card.poll() is not None:
+                    raise HarnessError(f"virtual card exited with {self.card.returncode}: "
+                                       f"{(self.workdir / f'card-{self.port}.log').read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise HarnessError("virtual card did not connect to vpcd within 15 s")
+                time.sleep(0.05)
+            self.wait_for_card()
+        except BaseException:
+            _stop_pid(self.card, signal.SIGKILL)  # never leave a card process behind
             self.card = None
-            self.wait_for_removal()
+            raise
 
-    def reader_state(self) -> int:
-        """pcscd's event state flags for our reader (SCardGetStatusChange)."""
+    def reader_status(self) -> tuple[int, bytes]:
+        """pcscd's view of our reader (SCardGetStatusChange): event state flags (the high 16
+        bits count the reader's events) and the ATR.  Asking does not touch the card."""
         from smartcard import scard
 
         hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hr != scard.SCARD_S_SUCCESS:  # pcscd itself is gone: no card in any reader
-            return scard.SCARD_STATE_UNKNOWN
+            return scard.SCARD_STATE_UNKNOWN, b""
         try:
             hr, states = scard.SCardGetStatusChange(
                 ctx, 0, [(self.reader, scard.SCARD_STATE_UNAWARE)])
             if hr != scard.SCARD_S_SUCCESS:
-                return scard.SCARD_STATE_UNKNOWN
-            return states[0][1]
+                return scard.SCARD_STATE_UNKNOWN, b""
+            return states[0][1], bytes(states[0][2])
         finally:
             scard.SCardReleaseContext(ctx)
 
-    def wait_for_removal(self, timeout: float = 15.0) -> None:
-        """Wait until pcscd reports the reader EMPTY.  A new card connecting before pcscd has
-        polled the old one away would be taken for the old (powered) card and never powered."""
+    def reader_state(self) -> int:
+        return self.reader_status()[0]
+
+    def wait_for_card(self, timeout: float = 15.0) -> bytes:
+        """Wait until pcscd reports our reader PRESENT; return the ATR.  No connection is
+        made, so the card is not powered down behind the back of a client using it."""
         from smartcard import scard
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.reader_state() & (scard.SCARD_STATE_EMPTY | scard.SCARD_STATE_UNKNOWN):
+            flags, atr = self.reader_status()
+            if flags & scard.SCARD_STATE_PRESENT and not flags & scard.SCARD_STATE_MUTE and atr:
+                return atr
+            time.sleep(0.05)
+        raise HarnessError(f"reader {self.reader!r} shows no card after {timeout} s")
+
+    def kill_card(self, sig: int = signal.SIGKILL) -> None:
+        """Pull the card: kill the emulator process (SIGKILL = no chance to clean up), then
+        wait until pcscd's reader thread has seen it go (its event counter moved and the
+        reader is EMPTY).  A card killed in the middle of an APDU shows EMPTY at once, before
+        that thread ran; a new card connecting then would be taken for the old, powered one
+        and never powered up."""
+        if self.card is None:
+            return
+        before = self.reader_state() >> 16
+        _stop_pid(self.card, sig)
+        self.card = None
+        from smartcard import scard
+
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            flags = self.reader_state()
+            if flags & scard.SCARD_STATE_UNKNOWN:
+                return
+            if flags & scard.SCARD_STATE_EMPTY and flags >> 16 != before:
                 return
             time.sleep(0.05)
-        raise HarnessError(f"pcscd still shows a card in {self.reader!r} {timeout} s after "
-                           "the card process stopped")
+        raise HarnessError(f"pcscd still shows a card in {self.reader!r} 15 s after the card "
+                           "process stopped")
 
     def restart_card(self) -> None:
         self.kill_card(signal.SIGTERM)
