@@ -76,7 +76,7 @@ def read_counters(card: Card) -> tuple[Counter, ...]:
 
 
 def read_card_info(card: Card) -> CardInfo:
-    from simtool.ef import EfIccid, EfImsi, EfMsisdn, EfSpn
+    from simtool.ef import EfIccid, EfImsi, EfSpn
 
     notes: list[str] = []
     atr = card.atr

@@ -417,6 +417,19 @@ def test_removed_card_through_a_channel(fake):
     t.close()
 
 
+@pytest.mark.parametrize("answer", ["empty", "not transacted"])
+def test_a_card_dying_mid_command_is_card_removed(fake, monkeypatch, answer):
+    """vpcd with the card process killed mid-APDU: transmit 'succeeds' with no bytes, or fails
+    with SCARD_E_NOT_TRANSACTED.  Both mean the card is gone (resumable), not a PC/SC fault."""
+    t = pcsc.PcscTransport.connect(READERS[0])
+    reply = ([fake.SCARD_S_SUCCESS, []] if answer == "empty"
+             else [fake.SCARD_E_NOT_TRANSACTED, []])
+    monkeypatch.setattr(fake, "SCardTransmit", lambda *a: reply)
+    with pytest.raises(CardRemoved):
+        t.transmit(h("00A40004023F00"))
+    t.close()
+
+
 def test_other_pcsc_failures_are_transport_errors(fake, monkeypatch):
     t = pcsc.PcscTransport.connect(READERS[0])
     monkeypatch.setattr(fake, "SCardTransmit",

@@ -191,6 +191,10 @@ class PcscTransport:
         hr, response = self._scard.SCardTransmit(self._card, self._protocol, list(apdu))
         if hr != self._scard.SCARD_S_SUCCESS:
             raise self._error(hr, "transmit")
+        if len(response) < 2:
+            # a card that dies mid-command can leave transmit "successful" with no status
+            # word (seen with vpcd when the card process is killed)
+            raise CardRemoved(f"the card in {self.reader} stopped answering (no status word)")
         return bytes(response)
 
     def atr(self) -> bytes:
@@ -243,7 +247,8 @@ class PcscTransport:
         if _is(s, hr, "SCARD_W_RESET_CARD"):
             return CardRemoved(f"card in {self.reader} was reset by another program")
         if _is(s, hr, "SCARD_W_UNPOWERED_CARD", "SCARD_W_UNRESPONSIVE_CARD",
-               "SCARD_E_INVALID_HANDLE"):
+               "SCARD_E_INVALID_HANDLE", "SCARD_E_NOT_TRANSACTED"):
+            # NOT_TRANSACTED: "transaction failed", what a card dying mid-APDU gives
             return CardRemoved(f"card in {self.reader} stopped answering ({_describe(s, hr)})")
         return _service_error(s, hr) or TransportError(
             f"PC/SC error during {doing} on {self.reader}: {_describe(s, hr)}"

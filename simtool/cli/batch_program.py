@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from simtool.errors import CardRemoved, NoCard, PcscUnavailable, TransportError
+from simtool.errors import NoCard, TransportError
 
 
 def _echo_json(data: Any) -> None:
@@ -34,36 +34,6 @@ class _Progress:
         if self.open:
             click.echo("", err=True)
             self.open = False
-
-
-class _LostCardIsRemoved:
-    """A card that dies mid-command may leave PC/SC's transmit "successful" with no bytes at
-    all, or failing with "transaction failed" (both seen with vpcd when the card process is
-    killed).  Either way the card is gone: reported as CardRemoved, so its record is left
-    partial and resumed when the card is back, instead of ending the whole run."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
-        try:
-            resp = self.inner.transmit(apdu, secret=secret)
-        except (PcscUnavailable, CardRemoved):
-            raise
-        except TransportError as exc:
-            raise CardRemoved(f"the card stopped answering ({exc})") from exc
-        if len(resp) < 2:
-            raise CardRemoved("the card stopped answering (no status word)")
-        return resp
-
-    def atr(self) -> bytes:
-        return self.inner.atr()
-
-    def reset(self) -> bytes:
-        return self.inner.reset()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _wait_for_card(reader: str, poll: float, say) -> Any:
@@ -190,8 +160,7 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     try:
         while count is None or finished < count:
             transport = _wait_for_card(reader, poll, say)
-            link = _LostCardIsRemoved(transport)
-            link = TracingTransport(link, obj.trace_log) if trace else link
+            link = TracingTransport(transport, obj.trace_log) if trace else transport
             result = programmer.program(Card(Channel(link)))
             progress.end()
             outcomes[result.outcome.value] += 1
