@@ -141,12 +141,15 @@ class Card:
 
     # --- transparent and record EFs (TS 102 221 §11.1.3-§11.1.6) ----------------------
 
-    def read_binary(self, length: int, offset: int = 0, *, name: str = "READ BINARY") -> bytes:
+    def read_binary(self, length: int, offset: int = 0, *, name: str = "READ BINARY",
+                    secret: bool = False) -> bytes:
+        """``secret=True`` for files holding keys or PINs: the tracer redacts the response."""
         out = bytearray()
         while len(out) < length:
             chunk = min(256, length - len(out))
             pos = offset + len(out)
-            r = self.channel.send(self._cmd(0xB0, pos >> 8, pos & 0xFF, le=chunk), name=name)
+            r = self.channel.send(self._cmd(0xB0, pos >> 8, pos & 0xFF, le=chunk), name=name,
+                                  secret=secret)
             if not r.data:
                 break
             out += r.data

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from simtool.apdu.command import CommandApdu
 from simtool.card import Card
 from simtool.cardtypes import CardType
 from simtool.ef import (EfAcc, EfAd, EfHplmnwAct, EfIccid, EfImsi, EfMsisdn, EfOplmnwAct,
@@ -172,15 +171,7 @@ def _read(card: Card, fcp: Fcp, fw: FileWrite) -> bytes:
     if fw.record is not None:
         return card.read_record(fw.record, fcp.record_length or 0,
                                 name=f"READ RECORD {fw.name}")
-    size = fcp.size or 0
-    if not fw.secret:
-        return card.read_binary(size, name=f"READ BINARY {fw.name}")
-    out = b""  # the response is a key: the tracer must redact it
-    while len(out) < size:
-        n = min(256, size - len(out))
-        apdu = CommandApdu(card.cla, 0xB0, len(out) >> 8, len(out) & 0xFF, b"", n)
-        out += card.channel.send(apdu, name=f"READ BINARY {fw.name}", secret=True).data
-    return out
+    return card.read_binary(fcp.size or 0, name=f"READ BINARY {fw.name}", secret=fw.secret)
 
 
 def write_file(card: Card, fw: FileWrite) -> bytes | None:
