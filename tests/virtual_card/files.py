@@ -1,6 +1,12 @@
 """READ / UPDATE BINARY, READ / UPDATE / SEARCH RECORD (ETSI TS 102 221 §11.1.3-§11.1.7,
 3GPP TS 51.011 §9.2.3-§9.2.6) over the current EF, or over an EF named by its SFI.
 
+Short file identifiers exist only under CLA 0X/8X: TS 51.011 has none, so under CLA A0 P1 of
+READ / UPDATE BINARY is the offset's high byte and P2 of READ / UPDATE RECORD is the mode
+alone (02 next, 03 previous, 04 absolute / current).  A P1 with b8 set (an offset of 32 KiB
+or more, which ISO/IEC 7816-4 reserves for SFI addressing) and a P2 with SFI bits are
+incorrect parameters there: 6B00 (TS 51.011 §9.4.6).
+
 A mixin of :class:`.uicc.VirtualUicc`, which provides the selection state (``_df``, ``_ef``,
 ``_record``), ``_require(access condition)`` and ``_commit(undo)``.
 """
@@ -19,9 +25,9 @@ class FileCommands:
 
     # --- transparent EFs (TS 102 221 §11.1.3, §11.1.4) -----------------------------------
 
-    def _binary_target(self, p1: int, p2: int) -> tuple[EF, int]:
+    def _binary_target(self, p1: int, p2: int, gsm: bool) -> tuple[EF, int]:
         if p1 & 0x80:                         # b8 = 1: SFI in b5..b1, offset in P2
-            if p1 & 0x60:
+            if gsm or p1 & 0x60:              # no SFI under CLA A0
                 raise CardStatus(st.WRONG_P1P2)
             ef = self._df.by_sfi.get(p1 & 0x1F)
             if ef is None:
@@ -41,7 +47,7 @@ class FileCommands:
     def _read_binary(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
         if data:
             raise CardStatus(st.WRONG_LENGTH)
-        ef, offset = self._binary_target(p1, p2)
+        ef, offset = self._binary_target(p1, p2, gsm)
         self._require(ef.rule.read)
         content = ef.content.data
         available = len(content) - offset
@@ -56,7 +62,7 @@ class FileCommands:
     def _update_binary(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
         if not data:
             raise CardStatus(st.WRONG_LENGTH)
-        ef, offset = self._binary_target(p1, p2)
+        ef, offset = self._binary_target(p1, p2, gsm)
         self._require(ef.rule.update)
         content = ef.content
         old = content.data
@@ -72,10 +78,10 @@ class FileCommands:
 
     # --- record EFs (TS 102 221 §11.1.5-§11.1.7) -----------------------------------------
 
-    def _record_target(self, p2: int) -> EF:
+    def _record_target(self, p2: int, gsm: bool) -> EF:
         sfi = p2 >> 3
         if sfi:
-            if sfi == 0x1F:
+            if gsm or sfi == 0x1F:            # no SFI under CLA A0
                 raise CardStatus(st.WRONG_P1P2)
             ef = self._df.by_sfi.get(sfi)
             if ef is None:
@@ -112,7 +118,7 @@ class FileCommands:
     def _read_record(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
         if data:
             raise CardStatus(st.WRONG_LENGTH)
-        ef = self._record_target(p2)
+        ef = self._record_target(p2, gsm)
         self._require(ef.rule.read)
         records = ef.content.records
         record = records[self._record_number(p1, p2 & 0x07, len(records)) - 1]
@@ -121,7 +127,7 @@ class FileCommands:
         return record
 
     def _update_record(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
-        ef = self._record_target(p2)
+        ef = self._record_target(p2, gsm)
         self._require(ef.rule.update)
         records = ef.content.records
         if len(data) != ef.content.record_len:
@@ -136,7 +142,7 @@ class FileCommands:
     def _search_record(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
         """Simple SEARCH RECORD: P2 b3..b1 = 4 forward from record P1, 5 backward; the result
         lists the records that start with the pattern (62 82 when none does)."""
-        ef = self._record_target(p2)
+        ef = self._record_target(p2, gsm)
         self._require(ef.rule.read)
         records = ef.content.records
         mode = p2 & 0x07

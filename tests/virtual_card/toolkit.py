@@ -5,6 +5,12 @@ docs/architecture.md).
 The applet is either injected, or built on first use from the image's ``stk_menu`` entry with
 ``simtool.stk.applet.MenuApplet(simtool.stk.menu.Menu.from_dict(...))``; those modules are
 imported only then, so the card works without them.
+
+The applet answers in TS 102 221 §10.2.1 status words.  Under CLA A0 the card answers the
+3GPP TS 51.011 §9.4 value instead (:func:`gsm_status`): §9.4 has no 69xx / 6Axx; what it
+has for the toolkit commands is 90 00, 91 XX, 9E XX, 9F XX (§9.4.1), 93 00 (§9.4.2) and the
+application independent errors of §9.4.6 (67 XX P3, 6B XX P1-P2, 6D XX INS, 6E XX class,
+6F XX technical problem with no diagnostic given).
 """
 
 from __future__ import annotations
@@ -15,6 +21,27 @@ from . import status as st
 from .status import CardStatus
 
 log = logging.getLogger("tests.virtual_card")
+
+
+#: UICC status word the applet raises -> its GSM equivalent (TS 51.011 §9.4.6).
+_GSM_EQUIVALENT = {
+    # 6A80 incorrect data (malformed TLV, a TERMINAL RESPONSE for another command): TS 51.011
+    # has no data-field error; 6B00 as for the card's own commands (status.WRONG_DATA).
+    0x6A80: st.WRONG_DATA[1],
+    # 6985 conditions of use not satisfied (TERMINAL RESPONSE with no proactive command
+    # outstanding): not a CHV (98xx) or file (94xx) condition, so the §9.4.6 catch-all 6F00.
+    0x6985: st.TECHNICAL_PROBLEM[1],
+}
+#: SW1 values of TS 51.011 §9.4 that an applet status may keep under CLA A0.
+_GSM_SW1 = frozenset((0x67, 0x6B, 0x6D, 0x6E, 0x6F, 0x93, 0x9E))
+
+
+def gsm_status(sw: int) -> int:
+    """The TS 51.011 §9.4 status word for an applet's TS 102 221 status word ``sw``."""
+    equivalent = _GSM_EQUIVALENT.get(sw)
+    if equivalent is not None:
+        return equivalent
+    return sw if sw >> 8 in _GSM_SW1 else st.TECHNICAL_PROBLEM[1]
 
 
 def _applet_status_type() -> type | None:
@@ -65,7 +92,7 @@ class Toolkit:
             status_type = _applet_status_type()
             if status_type is not None and isinstance(exc, status_type):
                 sw = int(exc.sw)
-                raise CardStatus((sw, sw)) from None
+                raise CardStatus((sw, gsm_status(sw))) from None
             log.exception("STK applet failed in %s", name)
             raise CardStatus(st.TECHNICAL_PROBLEM) from None
 
