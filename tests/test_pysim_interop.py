@@ -1,0 +1,81 @@
+"""Interoperability with osmocom pySim, the field's reference tools: its pySim-read identifies
+the virtual card as a sysmoISIM-SJA2 and reads what simtool reads, and pySim-prog programs it
+with a batch's pysim.csv row.
+
+pySim is not on PyPI and is not part of simtool: these tests run only when a checkout and a
+Python that can run it are named, and skip otherwise (CI has neither):
+
+    SIMTOOL_PYSIM=/path/to/pysim SIMTOOL_PYSIM_PYTHON=/path/to/venv/bin/python pytest -k pysim
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_simtool
+
+pytestmark = pytest.mark.e2e
+
+PYSIM = os.environ.get("SIMTOOL_PYSIM")
+PYSIM_PYTHON = os.environ.get("SIMTOOL_PYSIM_PYTHON")
+
+
+@pytest.fixture
+def pysim():
+    if not PYSIM or not PYSIM_PYTHON or not Path(PYSIM, "pySim-read.py").is_file():
+        pytest.skip("set SIMTOOL_PYSIM (a pySim checkout) and SIMTOOL_PYSIM_PYTHON to run")
+
+    def run(tool: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([PYSIM_PYTHON, str(Path(PYSIM, tool)), *args], cwd=PYSIM,
+                              capture_output=True, text=True, timeout=120)
+    return run
+
+
+def reader_index(reader: str) -> str:
+    from simtool.apdu.pcsc import list_readers
+
+    return str(list_readers().index(reader))
+
+
+def test_pysim_read_identifies_and_reads_the_virtual_card(pcsc_stack, pysim):
+    # pySim-read reads the IMSI without asking for PIN1: disable it first, as on a real card
+    run_simtool("pin", "disable", "pin1", "--pin", "1234", reader=pcsc_stack.reader, check=True)
+    proc = pysim("pySim-read.py", "-p", reader_index(pcsc_stack.reader))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "sysmoISIM-SJA2" in out
+    assert "ICCID: 8948011234567890128" in out
+    assert "IMSI: 260011234567890" in out
+
+
+def test_pysim_prog_programs_a_row_of_our_pysim_csv(pcsc_stack, pysim, tmp_path):
+    folder = tmp_path / "batch"
+    run_simtool("batch", "generate", "--profile", "milo", "--count", "1", "--out", str(folder),
+                check=True)
+    with open(folder / "exports" / "pysim.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        row = next(reader)
+        columns = reader.fieldnames
+    # an SJA2 keeps its factory ICCID (pySim does not rewrite it either): the row is found by
+    # the card's own ICCID, as a batch made from the vendor's card list would have it
+    row["iccid"] = "8948011234567890128"
+    # pySim-prog VERIFYs the ADM1 of the CSV row: the card's current one (the vendor's)
+    for column in ("adm1", "pin_adm", "pin_adm_hex"):
+        if column in row:
+            row[column] = "11223344" if column != "pin_adm_hex" else ""
+    one = tmp_path / "one.csv"
+    with open(one, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, columns)
+        writer.writeheader()
+        writer.writerow(row)
+    proc = pysim("pySim-prog.py", "-p", reader_index(pcsc_stack.reader), "-t", "sysmoISIM-SJA2",
+                 "--source", "csv", "--read-csv", str(one), "--read-iccid", "-a", "11223344")
+    image = json.loads(pcsc_stack.image.read_text())
+    assert "Programming successful" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert image["auth"]["usim"]["ki"].upper() == row["ki"].upper()
