@@ -157,3 +157,29 @@ def test_keygen_writes_a_0600_key_file_that_generate_accepts(tmp_path):
     assert len(key) == OP_LEN and key.reveal().hex().upper() not in res.output
     again = runner.invoke(batch, ["keygen", "op", str(out)])
     assert again.exit_code != 0 and read_key_file(out, OP_LEN, what="OP key") == key
+
+
+def test_generate_against_a_shared_journal_never_reuses_identifiers(tmp_path):
+    """Two batches generated against one journal: no ICCID, IMSI or MSISDN twice, and both
+    batches are registered in it."""
+    from click.testing import CliRunner
+
+    from simtool.cli.batch import batch
+    from simtool.provision.batchdir import read_records
+    from simtool.provision.journal import open_journal
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    runner = CliRunner()
+    seen: dict[str, set] = {"iccid": set(), "imsi": set(), "msisdn": set()}
+    for name in ("a", "b"):
+        res = runner.invoke(batch, ["generate", "--profile", "milo", "--count", "5",
+                                    "--out", str(tmp_path / name), "--journal", url])
+        assert res.exit_code == 0, res.output
+        for r in read_records(tmp_path / name / "records.jsonl"):
+            for key in seen:
+                value = getattr(r, key)
+                assert value not in seen[key], (key, value)
+                seen[key].add(value)
+    with open_journal(url, tmp_path) as journal:
+        issued = journal.issued_values()
+    assert issued.iccids == frozenset(seen["iccid"]) and len(issued.iccids) == 10

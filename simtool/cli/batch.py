@@ -77,11 +77,16 @@ def batch() -> None:
                                  "encrypts the HSS imports; without it they are not written.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes for Argon2id hashing (default: all cores).")
+@click.option("--journal", "journal_url", default=None, metavar="URL",
+              help="A shared journal (postgresql://… or sqlite:////abs/path): ICCIDs, IMSIs "
+                   "and MSISDNs any batch in it holds are never reused, and the new batch is "
+                   "registered in it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
-             transport_key_file: Path | None, workers: int | None, as_json: bool) -> None:
+             transport_key_file: Path | None, workers: int | None, journal_url: str | None,
+             as_json: bool) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -101,12 +106,26 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
     op = read_key_file(op_key_file, OP_LEN, what="OP key") if op_key_file else None
     transport = (read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
                  if transport_key_file else None)
-    bars = _ProgressBars()
-    try:
-        result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
-                                transport_key=transport, workers=workers, progress=bars)
-    finally:
-        bars.close()
+    with ExitStack() as stack:
+        journal = None
+        kw: dict[str, Any] = {}
+        if journal_url:
+            from simtool.provision.journal import open_journal
+
+            journal = stack.enter_context(open_journal(journal_url, out_dir.parent))
+            kw["exclude"] = journal.issued_values()
+        bars = _ProgressBars()
+        try:
+            result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
+                                    transport_key=transport, workers=workers, progress=bars,
+                                    **kw)
+        finally:
+            bars.close()
+        if journal is not None:
+            from simtool.provision.batchdir import RECORDS, read_records
+
+            journal.load_batch(result.batch_id, [(r.index, r.iccid, r.imsi, r.msisdn)
+                                                 for r in read_records(out_dir / RECORDS)])
     for warning in result.warnings:
         click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
     if _want_json(ctx, as_json):
