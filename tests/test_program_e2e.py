@@ -9,11 +9,8 @@ encoders.  A second test pulls a card in the middle of its programming and re-in
 from __future__ import annotations
 
 import json
-import queue
 import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ import pytest
 from simtool.provision.batchdir import read_records
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import load_profile
-from tests.harness import REPO
+from tests.background_cli import LINE_TIMEOUT, BackgroundCli
 from tests.virtual_card.defaults import imsi_bytes, swapped_bcd
 from tests.virtual_card.image import load_image
 from tests.virtual_card.pins import pin_block
@@ -30,62 +27,6 @@ pytestmark = pytest.mark.e2e
 
 SIMTOOL = [sys.executable, "-m", "simtool"]
 VENDOR_ADM = "11223344"
-LINE_TIMEOUT = 60
-
-
-class Cli:
-    """The CLI in the background; its stdout and stderr lines arrive on queues."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([*SIMTOOL, *args], cwd=REPO, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.out: queue.Queue[str] = queue.Queue()
-        self.err: queue.Queue[str] = queue.Queue()
-        self.stderr_lines: list[str] = []
-        for stream, q in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
-            threading.Thread(target=self._pump, args=(stream, q), daemon=True).start()
-
-    @staticmethod
-    def _pump(stream, q: queue.Queue) -> None:
-        for line in stream:
-            q.put(line)
-        q.put("")
-
-    def result(self, skip: tuple[str, ...] = ("removed", "partial")) -> dict:
-        """The next card result whose outcome is not in ``skip``.  By default a card is followed
-        to its end: another PC/SC client (the harness checking the new card) may reset it
-        while the CLI connects or works, and the CLI then resumes it at once."""
-        while True:
-            try:
-                line = self.out.get(timeout=LINE_TIMEOUT)
-            except queue.Empty:
-                raise AssertionError(f"no result in {LINE_TIMEOUT} s: {self.stop()[-3000:]}")
-            if not line:
-                raise AssertionError(f"CLI ended early: {self.stop()[-3000:]}")
-            obj = json.loads(line)
-            if obj.get("outcome") not in skip:
-                return obj
-
-    def stderr_until(self, text: str) -> None:
-        while True:
-            line = self.err.get(timeout=LINE_TIMEOUT)
-            self.stderr_lines.append(line)
-            if not line:
-                raise AssertionError("CLI ended before printing " + repr(text))
-            if text in line:
-                return
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        while not self.err.empty():
-            self.stderr_lines.append(self.err.get())
-        return "".join(self.stderr_lines)
 
 
 @pytest.fixture
@@ -127,12 +68,12 @@ def test_twenty_cards_one_after_another(stack, tmp_path):
     count = 20
     folder, records = batch_of(tmp_path, count)
     images = [stack.image] + [tmp_path / f"card-{i:02d}.json" for i in range(1, count)]
-    cli = Cli("-r", stack.reader, "batch", "program", "--allow-iccid-change", str(folder), "--adm1", VENDOR_ADM,
+    cli = BackgroundCli("-r", stack.reader, "batch", "program", "--allow-iccid-change", str(folder), "--adm1", VENDOR_ADM,
               "--count", str(count), "--json", "--poll", "0.05", "--station", "e2e")
     try:
         results = []
         for i in range(count):
-            results.append(cli.result())
+            results.append(cli.result(skip=("removed", "partial")))
             if i + 1 < count:
                 cli.stderr_until("take the card out")  # as the operator does
                 insert_blank(stack, images[i + 1])
@@ -152,14 +93,14 @@ def test_twenty_cards_one_after_another(stack, tmp_path):
 def test_card_pulled_mid_write_is_finished_when_reinserted(stack, tmp_path):
     folder, records = batch_of(tmp_path, 2)
     image = stack.image  # the blank card the stack started with
-    cli = Cli("-r", stack.reader, "--trace", "batch", "program", "--allow-iccid-change", str(folder), "--adm1",
+    cli = BackgroundCli("-r", stack.reader, "--trace", "batch", "program", "--allow-iccid-change", str(folder), "--adm1",
               VENDOR_ADM, "--count", "1", "--json", "--poll", "0.05")
     try:
         cli.stderr_until(">> 00 D6")  # the first UPDATE BINARY (EF.ICCID) is on its way
         pull(stack, signal.SIGKILL)  # pulled: the emulator dies without a word
         first = cli.result(skip=("removed",))
         insert(stack, image)  # the same card goes back in
-        second = cli.result()
+        second = cli.result(skip=("removed", "partial"))
         summary = json.loads(cli.out.get(timeout=LINE_TIMEOUT))["summary"]
         assert cli.proc.wait(timeout=LINE_TIMEOUT) == 0
     finally:

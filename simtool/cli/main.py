@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     except SimtoolError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:  # disk full, permissions, a vanished folder: one line, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return 4
     except KeyboardInterrupt:
         return 130
     return rc if isinstance(rc, int) else 0

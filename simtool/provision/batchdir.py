@@ -71,10 +71,20 @@ def atomic_open(path: str | os.PathLike[str], *, mode: int = SECRET_MODE, text: 
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _naming(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error with the file it happened to (os.write does not say)."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, *,
@@ -91,6 +101,8 @@ def write_new(path: Path, data: bytes, *, mode: int = SECRET_MODE) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise _naming(exc, path) from None
     finally:
         os.close(fd)
 
