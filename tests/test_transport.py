@@ -478,3 +478,15 @@ def test_real_pyscard_without_pcscd_raises_pcsc_unavailable(tmp_path):
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2
     assert all("is pcscd running? start it with `pcscd`" in line for line in lines)
+
+
+def test_reader_atrs_and_the_default_reader_is_the_first_with_a_card(fake):
+    fake.readers[READERS[0]] = None  # 00 00 empty, 00 01 empty, the ACS reader has a card
+    states = pcsc.reader_atrs()
+    assert [(name, atr is not None) for name, atr in states] == [
+        (READERS[0], False), (READERS[1], False), (READERS[2], True)]
+    assert pcsc.select_reader(None) == READERS[2]
+    assert fake.sent == [] and fake.dispositions == []  # no card was touched
+    for name in READERS:
+        fake.readers[name] = None
+    assert pcsc.select_reader(None) == READERS[0]  # none has a card: the first reader

@@ -86,6 +86,24 @@ def list_readers() -> list[str]:
         _release(scard, context)
 
 
+def reader_atrs() -> list[tuple[str, bytes | None]]:
+    """Each reader with the ATR of its card (None when empty), as pcscd reports them
+    (SCardGetStatusChange): nothing is sent to a card and no card is reset."""
+    scard = _load_scard()
+    context = _establish(scard)
+    try:
+        out: list[tuple[str, bytes | None]] = []
+        for name in _list(scard, context):
+            hr, states = scard.SCardGetStatusChange(context, 0,
+                                                    [(name, scard.SCARD_STATE_UNAWARE)])
+            present = (hr == scard.SCARD_S_SUCCESS and states
+                       and states[0][1] & scard.SCARD_STATE_PRESENT)
+            out.append((name, bytes(states[0][2]) if present else None))
+        return out
+    finally:
+        _release(scard, context)
+
+
 def _available(readers: list[str]) -> str:
     if not readers:
         return "no readers are connected"
@@ -95,14 +113,17 @@ def _available(readers: list[str]) -> str:
 def select_reader(spec: str | int | None) -> str:
     """Resolve a reader by index (``1``, ``"1"``) or by a case-insensitive name substring.
 
-    None picks the first reader.  :class:`NoReader` names the available readers when nothing
-    (or more than one reader) matches.
+    None picks the first reader with a card in it (else the first reader).  :class:`NoReader`
+    names the available readers when nothing (or more than one reader) matches.
     """
+    if spec is None:
+        states = reader_atrs()
+        if not states:
+            raise NoReader("no PC/SC reader found: plug one in (or start the virtual card)")
+        return next((name for name, atr in states if atr is not None), states[0][0])
     readers = list_readers()
     if not readers:
         raise NoReader("no PC/SC reader found: plug one in (or start the virtual card)")
-    if spec is None:
-        return readers[0]
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
         index = int(spec)
         if 0 <= index < len(readers):

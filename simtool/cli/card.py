@@ -16,17 +16,10 @@ def readers(obj) -> None:
     Example:
       simtool readers
     """
-    from simtool.apdu.pcsc import PcscTransport, list_readers
-    from simtool.errors import NoCard
+    from simtool.apdu.pcsc import reader_atrs
 
     rows = []
-    for i, name in enumerate(list_readers()):
-        try:
-            transport = PcscTransport.connect(name)
-            atr = transport.atr()
-            transport.close()
-        except NoCard:
-            atr = None
+    for i, (name, atr) in enumerate(reader_atrs()):  # asks pcscd; no card is touched
         rows.append({"index": i, "name": name, "card_present": atr is not None,
                      "atr": atr.hex().upper() if atr else None})
 
