@@ -41,26 +41,26 @@ class CliContext:
     def trace_log(self, line: str) -> None:
         click.echo(line, err=True)
 
-    def open_transport(self, *, wait: float = 0):
+    def open_transport(self):
         """Connect to the selected reader (index or name substring) through PC/SC."""
         if self._transport is None:
             from simtool.apdu.pcsc import PcscTransport, select_reader
             from simtool.apdu.transport import TracingTransport
 
             name = select_reader(self.reader)
-            transport = PcscTransport.connect(name, timeout=wait)
+            transport = PcscTransport.connect(name)
             self._closers.append(transport.close)
             if self.trace:
                 transport = TracingTransport(transport, self.trace_log)
             self._transport = transport
         return self._transport
 
-    def open_card(self, *, cla: int = 0x00):
+    def open_card(self):
         if self._card is None:
             from simtool.apdu.channel import Channel
             from simtool.card import Card
 
-            self._card = Card(Channel(self.open_transport(), cla=cla))
+            self._card = Card(Channel(self.open_transport()))
         return self._card
 
     def verify_pin1_prompted(self, card) -> None:
