@@ -79,3 +79,11 @@ def test_trace_shows_the_proactive_session_decoded(simtool_cli):
     proc = simtool_cli("--trace", "stk", "select", "3", check=True)
     assert "SEND USSD" in proc.stderr and "*108#" in proc.stderr
     assert ">> 80 C2" in proc.stderr  # the ENVELOPE APDU
+
+
+def test_interactive_session_runs_items_until_the_user_quits(simtool_cli):
+    # the handset's keypad is standard input: item 7 (forwarding), submenu item 1, a number,
+    # then an empty line at the main menu to quit
+    proc = simtool_cli("stk", "session", input="7\n1\n600123456\n\n", check=True)
+    assert "Milo Telecom" in proc.stdout and "Przekierowania" in proc.stdout
+    assert "włączone na numer 600123456" in proc.stdout
