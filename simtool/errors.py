@@ -7,7 +7,8 @@ Exit codes (documented in README.md and ``simtool --help``):
 1     a card answered with an error (wrong PIN, file not found, ...)
 2     usage error (bad option or argument; click's own code)
 3     no PC/SC service, no reader, no card, or the card was removed
-4     bad input data (a malformed file, hex string, profile or batch)
+4     bad input data (a malformed file, hex string, profile or batch), or a file
+      that cannot be written (disk full, permissions)
 5     a safety refusal (ADM tries too low, unknown card type, ...)
 ====  =====================================================================
 """

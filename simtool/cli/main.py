@@ -22,7 +22,8 @@ Exit codes:
   1  the card answered with an error (wrong PIN, file not found, ...)
   2  usage error
   3  no PC/SC service, no reader, no card, or the card was removed
-  4  bad input data (malformed file, hex, profile, batch)
+  4  bad input data (malformed file, hex, profile, batch), or a file that
+     cannot be written (disk full, permissions)
   5  safety refusal (ADM tries too low, unknown card type, ...)
 """
 
