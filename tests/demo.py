@@ -48,11 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         step("operator OP key", "batch", "keygen", "op", str(workdir / "op.key"), reader=r)
         step("transport key for the HSS imports", "batch", "keygen", "transport",
              str(workdir / "transport.key"), reader=r)
-        step("generate a batch of 5 Milo cards", "batch", "generate", "--profile", "milo",
-             "--count", "5", "--out", str(batch_dir), "--op-key-file", str(workdir / "op.key"),
-             "--transport-key-file", str(workdir / "transport.key"), reader=r)
-        step("program and verify the card in the reader (vendor ADM1 11223344)", "batch",
-             "program", "--allow-iccid-change", str(batch_dir), "--adm1", "11223344", "--count", "1", reader=r)
+        # the vendor's card list: the card's factory ICCID and ADM1 (pySim's column names).
+        # An SJA2 keeps its factory ICCID (its licence is bound to it), so the batch takes it.
+        vendor = workdir / "vendor-keys.csv"
+        vendor.write_text("iccid,adm1\n8948011234567890128,11223344\n")
+        vendor.chmod(0o600)
+        step("generate a Milo batch for the vendor's cards", "batch", "generate", "--profile",
+             "milo", "--count", "1", "--card-keys", str(vendor), "--out", str(batch_dir),
+             "--op-key-file", str(workdir / "op.key"), "--transport-key-file",
+             str(workdir / "transport.key"), reader=r)
+        step("program and verify the card in the reader", "batch", "program", str(batch_dir),
+             "--card-keys", str(vendor), "--count", "1", reader=r)
         pin1 = _programmed_pin1(batch_dir)
         step("the programmed card", "--json", "info", "--pin1", reader=r, input=pin1 + "\n")
         step("decrypt the Open5GS import (operator side)", "batch", "decrypt",

@@ -295,3 +295,31 @@ def test_progress_reports_every_card_and_hash(tmp_path):
     seen.clear()
     generate_batch(small_profile(), 5, tmp_path / "c", progress=progress, workers=1)
     assert seen == {"generate": 5, "hash": 5}
+
+
+# --- a batch from the vendor's card list (cards that keep their factory ICCID) ---------------
+
+CARD_LIST = ["8948011234567890128", "8988211000000467343", "89445310150011013678"]
+
+
+def test_card_list_iccids_are_the_records_iccids_in_order():
+    cards = list(generate_cards(load_profile("milo"), 3, batch_id="b", iccids=CARD_LIST,
+                                rng=SeededRandom(1)))
+    assert [c.iccid for c in cards] == CARD_LIST
+    assert len({c.imsi for c in cards}) == 3
+
+
+@pytest.mark.parametrize("iccids, why", [
+    (CARD_LIST[:2], "fewer than 3"),
+    (["8948011234567890127", *CARD_LIST[1:]], "valid Luhn"),
+    ([CARD_LIST[0], CARD_LIST[0], CARD_LIST[2]], "listed twice"),
+])
+def test_a_bad_card_list_is_refused_before_any_card(iccids, why):
+    with pytest.raises(DataError, match=why):
+        next(generate_cards(load_profile("milo"), 3, batch_id="b", iccids=iccids))
+
+
+def test_a_card_list_iccid_already_issued_is_refused():
+    with pytest.raises(DataError, match="already issued"):
+        next(generate_cards(load_profile("milo"), 3, batch_id="b", iccids=CARD_LIST,
+                            exclude=Exclusions(iccids=frozenset({CARD_LIST[1]}))))

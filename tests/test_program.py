@@ -608,3 +608,19 @@ def test_licence_bound_iccid_is_not_rewritten_without_the_flag(tmp_path):
     assert result.outcome is Outcome.REFUSED and "--allow-iccid-change" in result.reason
     assert wire.adm_verifies() == 0 and wire.updates() == 0
     assert batch.journal.status_counts().get("pending") == 2
+
+
+def test_a_card_keeping_its_factory_iccid_is_programmed_without_the_flag(tmp_path):
+    """The SJA2 way: the batch takes the card's own ICCID from the vendor's list, so nothing
+    asks to change it and no --allow-iccid-change is needed."""
+    folder = tmp_path / "b"
+    generate_batch(load_profile("milo"), 1, folder, panel_import=False, rng=SeededRandom(3),
+                   iccids=["8948011234567890128"])  # the virtual card's factory ICCID
+    batch = open_batch(folder)
+    p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s")
+    vc = VirtualUicc.from_image(None)
+    result = p.program(insert(vc)[0])
+    assert result.outcome is Outcome.VERIFIED, result.reason
+    assert result.iccid == result.card_iccid == "8948011234567890128"
+    batch.journal.close()

@@ -77,6 +77,11 @@ def batch() -> None:
                                  "encrypts the HSS imports; without it they are not written.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes for Argon2id hashing (default: all cores).")
+@click.option("--card-keys", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              default=None,
+              help="The vendor's card list (CSV: iccid + adm1 / pin_adm / pin_adm_hex): the "
+                   "batch takes the cards' own ICCIDs, in file order. Needed for card types "
+                   "whose factory ICCID must stay (sysmoISIM-SJA2/SJA5).")
 @click.option("--journal", "journal_url", default=None, metavar="URL",
               help="A shared journal (postgresql://… or sqlite:////abs/path): ICCIDs, IMSIs "
                    "and MSISDNs any batch in it holds are never reused, and the new batch is "
@@ -85,8 +90,8 @@ def batch() -> None:
 @click.pass_context
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
-             transport_key_file: Path | None, workers: int | None, journal_url: str | None,
-             as_json: bool) -> None:
+             transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
+             journal_url: str | None, as_json: bool) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -97,6 +102,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
       simtool batch generate --profile plus --count 30 --out /tmp/plus-test
       simtool batch generate --profile milo --count 100000 --first-serial 2000000 \\
           --out batches/milo-2025-06 --op-key-file op.key --transport-key-file transport.key --json
+      simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
+          --out batches/milo-sja2 --op-key-file op.key
     """
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file
     from simtool.provision.generate import generate_batch
@@ -109,6 +116,10 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
     with ExitStack() as stack:
         journal = None
         kw: dict[str, Any] = {}
+        if card_keys is not None:
+            from simtool.provision.cardkeys import read_card_keys
+
+            kw["iccids"] = list(read_card_keys(card_keys).keys)
         if journal_url:
             from simtool.provision.journal import open_journal
 

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,11 +90,17 @@ def _opc_function(op: Secret[bytes] | None, rng: RandomSource) -> Callable[[byte
 def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial: int = 1,
                    op: Secret[bytes] | None = None, exclude: IssuedValues = Exclusions(),
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
-                   ) -> Iterator[CardRecord]:
+                   iccids: Sequence[str] | None = None) -> Iterator[CardRecord]:
     """Yield ``count`` card records (sans I/O).  DataError when the serial space or the MSISDN
-    pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded."""
+    pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded.
+
+    ``iccids``: the cards' own ICCIDs, in order (the vendor's card list), for card types whose
+    factory ICCID must stay (sysmoISIM-SJA2: see simtool.cardtypes); otherwise ICCIDs are made
+    from the profile's issuer prefix and the serial."""
     if not 1 <= count <= MAX_COUNT:
         raise DataError(f"count must be 1..{MAX_COUNT}")
+    if iccids is not None:
+        _check_card_iccids(iccids, count, exclude)
     if first_serial < 0 or first_serial > profile.max_serial:
         raise DataError(f"first serial must be 0..{profile.max_serial} for this profile")
     if profile.msisdn_capacity < count:
@@ -120,10 +126,11 @@ def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial:
             if serial > profile.max_serial:
                 raise DataError(f"serial space of profile {profile.name} exhausted after "
                                 f"{index} cards (last serial {profile.max_serial})")
-            iccid = iccid_for_serial(profile.iccid_prefix, serial, profile.iccid_length)
+            iccid = (iccids[index] if iccids is not None
+                     else iccid_for_serial(profile.iccid_prefix, serial, profile.iccid_length))
             imsi = f"{plmn}{serial:0{msin_width}d}"
             serial += 1
-            if iccid not in exclude.iccids and imsi not in exclude.imsis:
+            if (iccids is not None or iccid not in exclude.iccids) and imsi not in exclude.imsis:
                 break
         msisdn = next(msisdns, None)
         if msisdn is None:
@@ -142,6 +149,20 @@ def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial:
             pin2=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
             puk2=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
             adm1=Secret(adm1), barcode=printed, account=account, credentials=creds)
+
+
+def _check_card_iccids(iccids: Sequence[str], count: int, exclude: IssuedValues) -> None:
+    from stdnum import luhn
+
+    if len(iccids) < count:
+        raise DataError(f"the card list has {len(iccids)} ICCIDs, fewer than {count}")
+    seen: set[str] = set()
+    for n, iccid in enumerate(iccids[:count], 1):
+        if not (iccid.isdigit() and 18 <= len(iccid) <= 20 and luhn.is_valid(iccid)):
+            raise DataError(f"card {n}: {iccid!r} is not an ICCID with a valid Luhn digit")
+        if iccid in seen or iccid in exclude.iccids:
+            raise DataError(f"card {n}: ICCID {iccid} is listed twice or already issued")
+        seen.add(iccid)
 
 
 @dataclass(frozen=True)
@@ -192,7 +213,8 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    workers: int | None = None, panel_import: bool = True,
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
                    now: datetime | None = None, progress: Progress | None = None,
-                   clock: Callable[[], float] = time.perf_counter) -> BatchResult:
+                   clock: Callable[[], float] = time.perf_counter,
+                   iccids: Sequence[str] | None = None) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
     ``panel_import=False`` skips the Argon2id panel import (benchmarks).  The batch secret of
@@ -209,7 +231,8 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                         first_serial=1 if first_serial is None else first_serial, op=op,
                         transport_key=transport_key, exclude=exclude, hash_params=hash_params,
                         workers=workers, panel_import=panel_import, rng=rng,
-                        batch_secret=batch_secret, now=now, progress=progress, clock=clock)
+                        batch_secret=batch_secret, now=now, progress=progress, clock=clock,
+                        iccids=iccids)
         commit_staging(staging, out_dir)
     except BaseException:
         abort_staging(staging)
@@ -222,7 +245,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            first_serial: int, op: Secret[bytes] | None, transport_key: Secret[bytes] | None,
            exclude: IssuedValues, hash_params: HashParams, workers: int | None,
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
-           now: datetime, progress: Progress | None, clock: Callable[[], float]) -> BatchResult:
+           now: datetime, progress: Progress | None, clock: Callable[[], float],
+           iccids: Sequence[str] | None) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -257,7 +281,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         previous_account = None
         step = 0
         for rec in generate_cards(profile, count, batch_id=batch_id, first_serial=first_serial,
-                                  op=op, exclude=exclude, rng=rng, batch_secret=batch_secret):
+                                  op=op, exclude=exclude, rng=rng, batch_secret=batch_secret,
+                                  iccids=iccids):
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
@@ -311,7 +336,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     files.append(f"{EXPORTS}/printer/barcodes/*.svg ({count} files)")
     info = _batch_info(profile, count, batch_id=batch_id, now=now, first=first, last=last,
                        first_serial=first_serial, op=op, transport_key=transport_key,
-                       warnings=warnings, hashing=report, hash_params=hash_params)
+                       warnings=warnings, hashing=report, hash_params=hash_params,
+                       card_list=iccids is not None)
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(
@@ -325,7 +351,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
 def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, first: str | None,
                 last: str | None, first_serial: int, op: Secret[bytes] | None,
                 transport_key: Secret[bytes] | None, warnings: list[str],
-                hashing: HashReport | None, hash_params: HashParams) -> dict[str, Any]:
+                hashing: HashReport | None, hash_params: HashParams,
+                card_list: bool) -> dict[str, Any]:
     """batch.toml: what the batch is and how it was made; identifiers only, no secrets."""
     try:
         profile_sha = hashlib.sha256(Path(profile.source).read_bytes()).hexdigest()
@@ -347,6 +374,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
         "credentials": [k.value for k in profile.credentials],
         "numbers_per_account": profile.numbers_per_account,
         "opc_source": "op-key-file" if op is not None else "random-per-card",
+        "iccid_source": "card-list" if card_list else "profile-prefix",
         "warnings": warnings, "card": card,
     }
     if op is not None:
