@@ -10,8 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.harness import REPO, PcscStack
+
+# Property tests assert behaviour, never speed: no per-example deadline (a loaded CI machine
+# must not turn a slow example into a failure).  In CI the examples are derandomized, so a run
+# is repeatable; locally each run explores new ones.
+settings.register_profile("simtool", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "simtool")
 
 
 def pytest_addoption(parser):
