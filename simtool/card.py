@@ -157,14 +157,11 @@ class Card:
 
     def update_binary(self, data: bytes, offset: int = 0, *, name: str = "UPDATE BINARY",
                       secret: bool = False) -> None:
-        pos = 0
-        while pos < len(data) or (pos == 0 and not data):
-            chunk = data[pos : pos + 255]
+        """Write ``data`` at ``offset``, in chunks of at most 255 bytes (short Lc)."""
+        for pos in range(0, len(data), 255):
             at = offset + pos
-            self.channel.send(self._cmd(0xD6, at >> 8, at & 0xFF, chunk), name=name, secret=secret)
-            pos += 255
-            if not data:
-                break
+            self.channel.send(self._cmd(0xD6, at >> 8, at & 0xFF, data[pos : pos + 255]),
+                              name=name, secret=secret)
 
     def read_record(self, number: int, length: int, *, name: str = "READ RECORD") -> bytes:
         # P2 04 = absolute/current mode (TS 102 221 §11.1.5)
