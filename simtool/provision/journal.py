@@ -36,7 +36,6 @@ connection and is used by one thread; each station (or worker) opens its own.
 from __future__ import annotations
 
 import json
-import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -466,67 +465,6 @@ class Journal(ABC):
 _COLUMN_NAMES = ("index", "iccid", "imsi", "msisdn")
 
 
-# --- SQLite -------------------------------------------------------------------------------------
-
-_SQLITE_TRIGGERS = [
-    f"CREATE TRIGGER IF NOT EXISTS journal_events_no_{op.lower()} BEFORE {op} ON journal_events"
-    " BEGIN SELECT RAISE(ABORT, 'journal_events is append-only'); END"
-    for op in ("UPDATE", "DELETE")
-]
-
-
-class SqliteJournal(Journal):
-    """The journal in one SQLite file, in WAL mode.
-
-    WAL lets readers (status queries) run while a station writes.  Every transaction starts
-    with ``BEGIN IMMEDIATE``, which takes the database's write lock up front: two stations'
-    read-then-update claims are serialised, and a deferred transaction's lock upgrade (which
-    fails with SQLITE_BUSY at once instead of waiting) never happens.  ``synchronous=FULL``
-    because a claim lost to a power cut could hand its record to a second card."""
-
-    def __init__(self, path: Path, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.path = path
-        try:
-            self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
-                raise JournalError(f"{path}: SQLite refused WAL mode (got {mode})")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            with self._transaction() as cur:
-                for statement in schema_ddl(timestamp="TEXT",
-                                            serial_key="INTEGER PRIMARY KEY AUTOINCREMENT"):
-                    cur.execute(statement)
-                for statement in _SQLITE_TRIGGERS:
-                    cur.execute(statement)
-        except sqlite3.Error as exc:
-            raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
-
-    def _timestamp(self, when: datetime) -> object:
-        return when.isoformat()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        cur = self._conn.cursor()
-        try:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise JournalError(f"{self.path}: journal database error: {exc}") from exc
-        finally:
-            cur.close()
-
-    def close(self) -> None:
-        self._conn.close()
-
-
 # --- opening ------------------------------------------------------------------------------------
 
 def open_journal(url: str | None, batch_dir: Path, *, batch_id: str | None = None,
@@ -537,6 +475,8 @@ def open_journal(url: str | None, batch_dir: Path, *, batch_id: str | None = Non
     relative to ``batch_dir``; ``sqlite:////abs/path`` → an absolute path;
     ``postgresql://user@host/db`` or ``postgresql:///db?host=/socket/dir`` → PostgreSQL
     (psycopg 3).  A malformed or unknown URL raises :class:`DataError`."""
+    from simtool.provision.journal_sqlite import SqliteJournal
+
     batch_dir = Path(batch_dir)
     if url is None:
         return SqliteJournal(batch_dir / DEFAULT_FILENAME, batch_id=batch_id, clock=clock)
