@@ -10,7 +10,13 @@ import click
 from simtool.stk import mmi as m
 from simtool.stk.services import DAY_NAMES_PL, OperatorServices, services_for_profile
 
-mmi = click.Group("mmi", help="Dialled codes: supplementary services, USSD, operator codes.")
+mmi = click.Group("mmi", help="""Dialled codes: supplementary services, USSD, operator codes.
+
+\b
+Examples:
+  simtool mmi explain '*21*600123456#'
+  simtool mmi explain '*55*0630#' --profile citysat --json
+""")
 
 _KIND_TEXT = {
     "ussd": "sent to the network as USSD",

@@ -41,7 +41,12 @@ def pin() -> None:
 @pin.command()
 @click.pass_obj
 def status(obj) -> None:
-    """Retry counters of PIN1, PIN2, ADM1, PUK1, PUK2, read without spending a try."""
+    """Retry counters of PIN1, PIN2, ADM1, PUK1, PUK2, read without spending a try.
+
+    \b
+    Example:
+      simtool --json pin status
+    """
     from simtool.info import read_counters
 
     counters = read_counters(obj.open_card())
@@ -54,7 +59,13 @@ def status(obj) -> None:
 @_secret_option("pin", "PIN")
 @click.pass_obj
 def verify(obj, which: str, pin: str) -> None:
-    """VERIFY a PIN (ADM1 only when at least 2 tries are left; never retried)."""
+    """VERIFY a PIN (ADM1 only when at least 2 tries are left; never retried).
+
+    \b
+    Examples:
+      simtool pin verify pin1          # prompts without echo
+      simtool pin verify adm1
+    """
     card = obj.open_card()
     ref = KEY_REFS[which.lower()]
     if ref == 0x0A:
@@ -77,7 +88,12 @@ def _adm(value: str) -> Secret[bytes]:
               metavar="DIGITS", help="New PIN (prompted twice without echo when omitted).")
 @click.pass_obj
 def change(obj, which: str, old: str, new: str) -> None:
-    """CHANGE PIN: replace PIN1 or PIN2."""
+    """CHANGE PIN: replace PIN1 or PIN2.
+
+    \b
+    Example:
+      simtool pin change pin1          # prompts for the current and the new PIN
+    """
     ref = _user_pin(which)
     obj.open_card().change_pin(ref, _pin(old), _pin(new))
     obj.emit({"changed": which.upper()}, f"{which.upper()} changed")
@@ -90,7 +106,12 @@ def change(obj, which: str, old: str, new: str) -> None:
               metavar="DIGITS", help="New PIN (prompted twice without echo when omitted).")
 @click.pass_obj
 def unblock(obj, which: str, puk: str, new: str) -> None:
-    """UNBLOCK PIN with the PUK and set a new PIN."""
+    """UNBLOCK PIN with the PUK and set a new PIN.
+
+    \b
+    Example:
+      simtool pin unblock pin1         # prompts for the PUK and the new PIN
+    """
     from simtool.pin import encode_puk
 
     ref = _user_pin(which)
@@ -103,7 +124,12 @@ def unblock(obj, which: str, puk: str, new: str) -> None:
 @_secret_option("pin", "PIN")
 @click.pass_obj
 def enable(obj, which: str, pin: str) -> None:
-    """ENABLE PIN verification."""
+    """ENABLE PIN verification.
+
+    \b
+    Example:
+      simtool pin enable pin1
+    """
     ref = _user_pin(which)
     obj.open_card().enable_pin(ref, _pin(pin))
     obj.emit({"enabled": which.upper()}, f"{which.upper()} enabled")
@@ -114,7 +140,12 @@ def enable(obj, which: str, pin: str) -> None:
 @_secret_option("pin", "PIN")
 @click.pass_obj
 def disable(obj, which: str, pin: str) -> None:
-    """DISABLE PIN verification."""
+    """DISABLE PIN verification.
+
+    \b
+    Example:
+      simtool pin disable pin1
+    """
     ref = _user_pin(which)
     obj.open_card().disable_pin(ref, _pin(pin))
     obj.emit({"disabled": which.upper()}, f"{which.upper()} disabled")
