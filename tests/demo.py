@@ -8,6 +8,7 @@ and stops what it started by PID.  Each step prints the command it runs and its 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import tempfile
@@ -17,14 +18,15 @@ from tests.conftest import run_simtool
 from tests.harness import PcscStack
 
 
-def step(title: str, *args: str, reader: str, input: str | None = None) -> str:
+def step(title: str, *args: str, reader: str, input: str | None = None,
+         expect: int = 0) -> str:
     print(f"\n=== {title}\n$ simtool -r {shlex.quote(reader)} {' '.join(map(shlex.quote, args))}",
           flush=True)
     proc = run_simtool(*args, reader=reader, input=input)
     sys.stdout.write(proc.stderr)  # progress and notes first, then the result
     sys.stdout.write(proc.stdout)
-    if proc.returncode != 0:
-        raise SystemExit(f"demo step failed ({title}): exit {proc.returncode}")
+    if proc.returncode != expect:
+        raise SystemExit(f"demo step failed ({title}): exit {proc.returncode}, expected {expect}")
     return proc.stdout
 
 
@@ -43,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         step("the blank card as delivered (PIN1 1234)", "info", "--pin1", reader=r,
              input="1234\n")
         step("PIN state (no try spent)", "pin", "status", reader=r)
+        step("a wrong PIN: the card says how many tries are left (exit 1)", "pin", "verify",
+             "pin1", reader=r, input="0000\n", expect=1)
+        step("the right PIN resets the counter", "pin", "verify", "pin1", reader=r,
+             input="1234\n")
 
         # provisioning: keys, a Milo batch, program and verify the card in the reader
         step("operator OP key", "batch", "keygen", "op", str(workdir / "op.key"), reader=r)
@@ -51,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         # the vendor's card list: the card's factory ICCID and ADM1 (pySim's column names).
         # An SJA2 keeps its factory ICCID (its licence is bound to it), so the batch takes it.
         vendor = workdir / "vendor-keys.csv"
-        vendor.write_text("iccid,adm1\n8948011234567890128,11223344\n")
-        vendor.chmod(0o600)
+        with os.fdopen(os.open(vendor, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write("iccid,adm1\n8948011234567890128,11223344\n")
         step("generate a Milo batch for the vendor's cards", "batch", "generate", "--profile",
              "milo", "--count", "1", "--card-keys", str(vendor), "--out", str(batch_dir),
              "--op-key-file", str(workdir / "op.key"), "--transport-key-file",

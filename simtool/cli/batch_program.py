@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from simtool.cli.main import ask_secret
 from simtool.errors import NoCard, TransportError
 
 
@@ -135,7 +136,7 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
         adm_source = read_card_keys(card_keys)
     else:
         if adm1 is None:
-            adm1 = click.prompt("Current ADM1 of the cards", hide_input=True, err=True)
+            adm1 = ask_secret("Current ADM1 of the cards")
         adm_source = FixedAdm(Secret(adm1.strip()))
     station = station or socket.gethostname() or "station"
 

@@ -28,6 +28,28 @@ Exit codes:
 """
 
 
+def ask_secret(label: str, *, confirm: bool = False) -> str:
+    """A PIN/PUK/ADM from the person at the terminal, without echo (the prompt on stderr, so
+    --json output stays clean), or the next line of standard input when it is a pipe."""
+    if sys.stdin.isatty():
+        return click.prompt(label, hide_input=True, confirmation_prompt=confirm, err=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise click.UsageError(f"{label} needed: give it at the prompt or on standard input")
+    return line.rstrip("\r\n")
+
+
+def secret_option(name: str, label: str, *, confirm: bool = False, metavar: str = "DIGITS"):
+    """``--NAME``: a secret given on the command line (visible in the process list) or, when
+    omitted, asked with :func:`ask_secret`."""
+    def ask_if_missing(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        return value if value is not None else ask_secret(label, confirm=confirm)
+
+    return click.option(f"--{name}", default=None, callback=ask_if_missing, metavar=metavar,
+                        help=f"{label}; asked without echo when omitted (from a pipe: the "
+                             "next line of standard input).")
+
+
 @dataclass
 class CliContext:
     """What every command gets in ``ctx.obj``: global options and a lazily opened card."""
@@ -65,16 +87,11 @@ class CliContext:
         return self._card
 
     def verify_pin1_prompted(self, card) -> None:
-        """Ask for PIN1 without echo (on stderr, so --json output stays clean) and VERIFY it.
-        From a pipe (scripts, tests) the PIN is the first line of standard input."""
+        """Ask for PIN1 (:func:`ask_secret`) and VERIFY it."""
         from simtool.pin import encode_pin
         from simtool.secret import Secret
 
-        if sys.stdin.isatty():
-            value = click.prompt("PIN1", hide_input=True, err=True)
-        else:
-            value = sys.stdin.readline().rstrip("\r\n")
-        card.verify_pin(0x01, encode_pin(Secret(value)))
+        card.verify_pin(0x01, encode_pin(Secret(ask_secret("PIN1"))))
 
     def close(self) -> None:
         while self._closers:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from simtool.cli.main import secret_option
+
 from simtool.secret import Secret
 
 KEY_REFS = {"pin1": 0x01, "pin2": 0x81, "adm1": 0x0A}
@@ -13,11 +15,6 @@ ADM_MIN_TRIES = 2
 
 which_arg = click.argument("which", type=click.Choice(sorted(KEY_REFS), case_sensitive=False),
                            default="pin1")
-
-
-def _secret_option(name: str, prompt: str):
-    return click.option(f"--{name}", prompt=prompt, hide_input=True, metavar="DIGITS",
-                        help=f"{prompt} (prompted without echo when omitted).")
 
 
 def _pin(value: str) -> Secret[bytes]:
@@ -56,7 +53,7 @@ def status(obj) -> None:
 
 @pin.command()
 @which_arg
-@_secret_option("pin", "PIN")
+@secret_option("pin", "PIN")
 @click.pass_obj
 def verify(obj, which: str, pin: str) -> None:
     """VERIFY a PIN (ADM1 only when at least 2 tries are left; never retried).
@@ -83,9 +80,8 @@ def _adm(value: str) -> Secret[bytes]:
 
 @pin.command()
 @which_arg
-@_secret_option("old", "Current PIN")
-@click.option("--new", prompt="New PIN", hide_input=True, confirmation_prompt=True,
-              metavar="DIGITS", help="New PIN (prompted twice without echo when omitted).")
+@secret_option("old", "Current PIN")
+@secret_option("new", "New PIN", confirm=True)
 @click.pass_obj
 def change(obj, which: str, old: str, new: str) -> None:
     """CHANGE PIN: replace PIN1 or PIN2.
@@ -101,9 +97,8 @@ def change(obj, which: str, old: str, new: str) -> None:
 
 @pin.command()
 @which_arg
-@_secret_option("puk", "PUK")
-@click.option("--new", prompt="New PIN", hide_input=True, confirmation_prompt=True,
-              metavar="DIGITS", help="New PIN (prompted twice without echo when omitted).")
+@secret_option("puk", "PUK")
+@secret_option("new", "New PIN", confirm=True)
 @click.pass_obj
 def unblock(obj, which: str, puk: str, new: str) -> None:
     """UNBLOCK PIN with the PUK and set a new PIN.
@@ -121,7 +116,7 @@ def unblock(obj, which: str, puk: str, new: str) -> None:
 
 @pin.command()
 @which_arg
-@_secret_option("pin", "PIN")
+@secret_option("pin", "PIN")
 @click.pass_obj
 def enable(obj, which: str, pin: str) -> None:
     """ENABLE PIN verification.
@@ -137,7 +132,7 @@ def enable(obj, which: str, pin: str) -> None:
 
 @pin.command()
 @which_arg
-@_secret_option("pin", "PIN")
+@secret_option("pin", "PIN")
 @click.pass_obj
 def disable(obj, which: str, pin: str) -> None:
     """DISABLE PIN verification.
