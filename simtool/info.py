@@ -107,6 +107,20 @@ def read_card_info(card: Card) -> CardInfo:
                     tuple(notes))
 
 
+def read_msisdn(card: Card) -> str | None:
+    """The card's own number (first non-empty EF.MSISDN record; ADF.USIM, else DF.TELECOM),
+    or None when it has none or it cannot be read (PIN1 not verified, no such file)."""
+    try:
+        card.select_usim()
+        path = [0x7FFF, EF_MSISDN]
+    except (CardError, DecodeError):
+        path = [DF_TELECOM, EF_MSISDN]
+    try:
+        return _first_msisdn(card.read_records_of(path))
+    except (CardError, DecodeError):
+        return None
+
+
 def _first_msisdn(records: list[bytes]) -> str | None:
     from simtool.ef import EfMsisdn
 

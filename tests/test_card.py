@@ -104,3 +104,12 @@ def test_authenticate_matches_milenage_and_reports_resync():
 def test_malformed_authenticate_responses_are_decode_errors(raw):
     with pytest.raises(DecodeError):
         parse_auth_response(bytes.fromhex(raw))
+
+
+def test_read_msisdn_needs_pin1_and_then_reads_the_own_number():
+    from simtool.info import read_msisdn
+
+    c, _ = card()
+    assert read_msisdn(c) is None  # PIN1 enabled and not verified: 69 82
+    c.verify_pin(PIN1, encode_pin(Secret("1234")))
+    assert read_msisdn(c) == "+48531234567"

@@ -29,15 +29,6 @@ def _network(profile: str, msisdn: str):
     return VirtualNetwork(services, subscriber, datetime.now)
 
 
-def _card_msisdn(card) -> str:
-    from simtool.info import read_card_info
-
-    try:
-        return (read_card_info(card).msisdn or "").lstrip("+")
-    except Exception:  # noqa: BLE001 - the menu works without knowing the number
-        return ""
-
-
 def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | None,
              pin1: bool):
     from simtool.stk.handset import Handset
@@ -46,14 +37,17 @@ def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | No
     card = obj.open_card()
     if pin1:
         obj.verify_pin1_prompted(card)
-    number = msisdn if msisdn is not None else _card_msisdn(card)
+    if msisdn is None:  # the menu works without knowing the number
+        from simtool.info import read_msisdn
+
+        msisdn = (read_msisdn(card) or "").lstrip("+")
     terminal = DEFAULT
     if no_ussd:
         terminal = terminal.without("send_ussd")
     if no_ss:
         terminal = terminal.without("send_ss")
     trace = obj.trace_log if obj.trace else None
-    return Handset(card.channel, _network(profile, number), ui, terminal, trace=trace)
+    return Handset(card.channel, _network(profile, msisdn), ui, terminal, trace=trace)
 
 
 def _common(f):
