@@ -211,13 +211,13 @@ def test_profile_resolution(tmp_path):
     (prov / "profiles").mkdir()
     (prov / "services" / "op.toml").write_text(HEAD + CODE, encoding="utf-8")
     (prov / "profiles" / "shop.toml").write_text('services = "op"\n', encoding="utf-8")
-    assert services_for_profile("shop", root=tmp_path).id == "x"      # via the profile
-    assert services_for_profile("op", root=tmp_path).id == "x"        # a services name
+    assert services_for_profile("shop", root=prov).id == "x"      # via the profile
+    assert services_for_profile("op", root=prov).id == "x"        # a services name
     direct = str(prov / "services" / "op.toml")
     assert services_for_profile(direct).id == "x"                     # a file
     (prov / "profiles" / "odd.toml").write_text("services = 3\n", encoding="utf-8")
     with pytest.raises(DataError, match="'services' must be a string"):
-        services_for_profile("odd", root=tmp_path)
+        services_for_profile("odd", root=prov)
 
 
 def test_most_specific_pattern_wins():

@@ -24,6 +24,7 @@ from typing import Any
 import phonenumbers
 
 from simtool.cardtypes import KNOWN_TYPES
+from simtool.datadir import provisioning_dir
 from simtool.errors import DataError, EncodeError
 from simtool.pin import AdmFormat
 from simtool.text import encode_alpha
@@ -127,12 +128,9 @@ class Profile:
 
 
 def default_provisioning_dir() -> Path:
-    """The ``provisioning/`` data folder: ``$SIMTOOL_PROVISIONING`` or the one beside the
-    package (a source checkout or an editable install)."""
-    env = os.environ.get("SIMTOOL_PROVISIONING")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "provisioning"
+    """The ``provisioning/`` data folder (simtool.datadir: ``$SIMTOOL_PROVISIONING`` or the
+    package's own data)."""
+    return provisioning_dir()
 
 
 def profile_path(name_or_path: str | os.PathLike[str], root: Path | None = None) -> Path:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simtool.datadir import provisioning_dir
 from simtool.errors import DataError, EncodeError
 
 INPUT_FORMATS = ("digits", "phone", "hhmm")
@@ -161,8 +162,8 @@ class Menu:
 
 
 def menus_dir() -> Path:
-    """``provisioning/menus`` of the source tree (this file is simtool/stk/menu.py)."""
-    return Path(__file__).resolve().parents[2] / "provisioning" / "menus"
+    """``provisioning/menus`` (simtool.datadir)."""
+    return provisioning_dir() / "menus"
 
 
 def load_named_menu(name: str) -> Menu:

@@ -22,6 +22,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from simtool.datadir import provisioning_dir
 from simtool.errors import DataError
 
 PARAM_TYPES = ("number", "time", "days", "slot", "digits")
@@ -228,13 +229,9 @@ class OperatorServices:
 # --- loading ----------------------------------------------------------------------------------
 
 
-def repo_root() -> Path:
-    """The source tree holding ``provisioning/`` (this file is simtool/stk/services.py)."""
-    return Path(__file__).resolve().parents[2]
-
-
 def services_dir(root: Path | None = None) -> Path:
-    return (root or repo_root()) / "provisioning" / "services"
+    """``<root>/services``; root is the ``provisioning/`` folder (simtool.datadir)."""
+    return (root or provisioning_dir()) / "services"
 
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -259,8 +256,8 @@ def services_for_profile(profile: str, root: Path | None = None) -> OperatorServ
         return load_services(Path(profile))
     if not _NAME.fullmatch(profile):
         raise DataError(f"{profile!r} is not a profile name")
-    base = root or repo_root()
-    prof = base / "provisioning" / "profiles" / f"{profile}.toml"
+    base = root or provisioning_dir()
+    prof = base / "profiles" / f"{profile}.toml"
     name = profile
     if prof.is_file():
         try:
