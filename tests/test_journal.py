@@ -15,11 +15,8 @@ import psycopg
 import pytest
 
 from simtool.errors import DataError
-from simtool.provision.journal import (
-    JournalError,
-    RecordState,
-    open_journal,
-)
+from simtool.provision.journal import JournalError, RecordState
+from simtool.provision.journal_open import open_journal
 from simtool.secret import Secret
 from tests.pg import postgres_server  # noqa: F401  (registers the session fixture)
 
