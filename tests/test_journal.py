@@ -385,6 +385,9 @@ def test_a_failed_allocation_reserves_nothing(journals):
     assert j.issued_values().iccids == frozenset()
     with pytest.raises(DataError):  # what allocate returns is checked like load_batch's records
         journals().reserve_batch("b1", lambda issued: [("89", "26001", None)])
+    twice = make_records(1)[0][1:]
+    with pytest.raises(DataError, match="duplicate iccid"):
+        journals().reserve_batch("b1", lambda issued: [twice, twice])
     assert j.issued_values().iccids == frozenset()
 
 

@@ -3,7 +3,10 @@
 :func:`generate_cards` is the sans-I/O core: it yields one :class:`CardRecord` per card, with
 ICCID (E.118 + Luhn), IMSI, Ki, OPc, PINs/PUKs, ADM1, MSISDN, the printed barcode number and the
 customer credentials, every ICCID/IMSI/MSISDN unique in the batch and outside ``exclude`` (the
-values the journal says were already issued).  :func:`generate_batch` writes the folder.
+values the journal says were already issued).  :func:`allocate_numbers` is its first half
+(the identifiers alone), which a shared journal runs inside the transaction that reserves them
+(:meth:`simtool.provision.journal.Journal.reserve_batch`).  :func:`generate_batch` reserves
+(when given a journal), generates and writes the folder.
 
 OPc: with the operator's OP (``op``), OPc = E_K(OP) ⊕ OP (3GPP TS 35.206 §4.1, via
 :func:`simtool.milenage.opc`); without it every card gets an independent random OPc, which an

@@ -160,6 +160,17 @@ def _check_record(item: object) -> tuple[int, str, str, str | None]:
     return index, iccid, imsi, msisdn
 
 
+def _check_records(records: Iterable[object], batch_id: str,
+                   ) -> list[tuple[int, str, str, str | None]]:
+    """Validate a batch's records: each one, and no index or value twice."""
+    rows = [_check_record(item) for item in records]
+    for column, name in enumerate(("index", "iccid", "imsi", "msisdn")):
+        values = [r[column] for r in rows if r[column] is not None]
+        if len(set(values)) != len(values):
+            raise DataError(f"duplicate {name} in the records of {batch_id}")
+    return rows
+
+
 def schema_ddl(*, timestamp: str, serial_key: str) -> list[str]:
     """The tables and indexes, in either backend's column types.  ICCID, IMSI and MSISDN are
     UNIQUE over all batches; the partial unique index lets a card (by the ICCID it came with)
@@ -301,11 +312,7 @@ class Journal(ABC):
         batch_id = _need_text(batch_id, "batch_id")
         if self.batch_id is not None and self.batch_id != batch_id:
             raise JournalError(f"this journal object is bound to batch {self.batch_id}")
-        rows = [_check_record(item) for item in records]
-        for column in (0, 1, 2, 3):
-            values = [r[column] for r in rows if r[column] is not None]
-            if len(set(values)) != len(values):
-                raise DataError(f"duplicate {_COLUMN_NAMES[column]} in the records of {batch_id}")
+        rows = _check_records(records, batch_id)
         bound, self.batch_id = self.batch_id, batch_id
         try:
             self._load(batch_id, rows)
@@ -391,8 +398,9 @@ class Journal(ABC):
                         if self._exec(cur, "SELECT 1 FROM journal_records WHERE batch_id = ?"
                                            " LIMIT 1", (batch_id,)).fetchone():
                             raise JournalConflict(f"batch {batch_id} is already in the journal")
-                        rows = [_check_record((index, *numbers)) for index, numbers
-                                in enumerate(allocate(self._issued(cur)))]
+                        numbers = allocate(self._issued(cur))
+                        rows = _check_records([(index, *values) for index, values
+                                               in enumerate(numbers)], batch_id)
                         now = self._timestamp(self._clock())
                         inserting = True
                         cur.executemany(
@@ -539,5 +547,3 @@ class Journal(ABC):
             self._set(cur, index, state=RecordState.PENDING.value, station=None, card_iccid=None)
             self._event(cur, "release", index, rec.station)
 
-
-_COLUMN_NAMES = ("index", "iccid", "imsi", "msisdn")
