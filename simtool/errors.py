@@ -10,6 +10,8 @@ Exit codes (documented in README.md and ``simtool --help``):
 4     bad input data (a malformed file, hex string, profile or batch), or a file
       that cannot be written (disk full, permissions)
 5     a safety refusal (ADM tries too low, unknown card type, ...)
+6     the provisioning journal's database cannot be reached (PostgreSQL down or
+      refusing, a SQLite journal locked by another station past the wait)
 ====  =====================================================================
 """
 
@@ -150,3 +152,29 @@ class AdmTriesTooLow(SafetyRefusal):
 
 class UnknownCardType(SafetyRefusal):
     pass
+
+
+# --- the provisioning journal ----------------------------------------------------
+
+
+class JournalError(SimtoolError):
+    """The provisioning journal refused an operation (wrong state, refused card) or its
+    database failed.  Bad journal data, not a card's answer: exit 4."""
+
+    exit_code = 4
+
+
+class JournalConflict(JournalError):
+    """Values that another record of the journal already holds (an ICCID, IMSI or MSISDN
+    issued to another batch, or an index loaded before with other values)."""
+
+
+class JournalCorrupt(JournalError):
+    """The journal's database is not a journal: a damaged or foreign SQLite file."""
+
+
+class JournalUnavailable(JournalError):
+    """The journal's database cannot be reached: the PostgreSQL server is down, refuses the
+    connection or dropped it, or a SQLite journal stayed locked past the wait."""
+
+    exit_code = 6

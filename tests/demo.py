@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 def _programmed_pin1(batch_dir: Path) -> str:
     """PIN1 of the card the demo programmed (the journal says which record it got)."""
     from simtool.provision.batchdir import read_batch_info, read_records
-    from simtool.provision.journal import RecordState, open_journal
+    from simtool.provision.journal import RecordState
+    from simtool.provision.journal_open import open_journal
 
     records = list(read_records(batch_dir / "records.jsonl"))
     batch_id = read_batch_info(batch_dir)["batch_id"]

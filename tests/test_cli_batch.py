@@ -166,7 +166,7 @@ def test_generate_against_a_shared_journal_never_reuses_identifiers(tmp_path):
 
     from simtool.cli.batch import batch
     from simtool.provision.batchdir import read_records
-    from simtool.provision.journal import open_journal
+    from simtool.provision.journal_open import open_journal
 
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     runner = CliRunner()

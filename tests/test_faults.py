@@ -29,7 +29,8 @@ from simtool.card import Card
 from simtool.errors import CardRemoved
 from simtool.provision.batchdir import read_records
 from simtool.provision.generate import generate_batch
-from simtool.provision.journal import JournalError, RecordState, open_journal
+from simtool.provision.journal import JournalError, RecordState
+from simtool.provision.journal_open import open_journal
 from simtool.provision.profile import load_profile
 from simtool.provision.program import FixedAdm, Outcome, Programmer, open_batch
 from simtool.provision.sja2 import EF_ADM1

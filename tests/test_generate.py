@@ -323,3 +323,61 @@ def test_a_card_list_iccid_already_issued_is_refused():
     with pytest.raises(DataError, match="already issued"):
         next(generate_cards(load_profile("milo"), 3, batch_id="b", iccids=CARD_LIST,
                             exclude=Exclusions(iccids=frozenset({CARD_LIST[1]}))))
+
+
+# --- a batch whose numbers a shared journal reserves ---------------------------------------------
+
+def journal_rows(path) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT batch_id, idx, iccid, imsi, msisdn, state"
+                            " FROM journal_records ORDER BY batch_id, idx").fetchall()
+
+
+def test_a_journal_batch_is_registered_with_the_numbers_of_its_folder(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    first = generate_batch(small_profile(), 4, tmp_path / "a", workers=1, journal_url=url,
+                           exclude=Exclusions(msisdns={"48531000001"}))
+    second = generate_batch(small_profile(), 3, tmp_path / "b", workers=1, journal_url=url)
+    rows = journal_rows(tmp_path / "shared.sqlite")
+    expected = []
+    for result, name in ((first, "a"), (second, "b")):
+        expected += [(result.batch_id, r.index, r.iccid, r.imsi, r.msisdn, "pending")
+                     for r in read_records(tmp_path / name / "records.jsonl")]
+    assert sorted(rows) == sorted(expected)
+    assert "48531000001" not in [row[4] for row in rows if row[0] == first.batch_id]
+    assert len({row[4] for row in rows}) == 7
+    assert len({row[2] for row in rows}) == len({row[3] for row in rows}) == 7
+
+
+def test_a_failed_journal_batch_leaves_no_folder_and_gives_its_numbers_back(tmp_path):
+    from simtool.provision.journal_open import open_journal
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    batches = tmp_path / "batches"
+    batches.mkdir()
+
+    def fail_while_hashing(phase, done, total):
+        if phase == "hash":
+            raise OSError(28, "No space left on device")
+    with pytest.raises(OSError, match="No space"):
+        generate_batch(small_profile(), 5, batches / "a", workers=1, journal_url=url,
+                       progress=fail_while_hashing)
+    assert list(batches.iterdir()) == []  # neither the folder nor its staging folder
+    assert journal_rows(tmp_path / "shared.sqlite") == []
+    # the next batch gets the numbers the failed one had reserved
+    done = generate_batch(small_profile(), 5, batches / "b", workers=1, journal_url=url)
+    assert done.first_iccid == generate_batch(small_profile(), 5, batches / "c",
+                                              workers=1).first_iccid
+    with open_journal(url, tmp_path, batch_id=done.batch_id) as journal:
+        assert [e.event for e in journal.events()] == ["reserve"]
+
+
+def test_a_journal_run_that_cannot_reserve_makes_no_folder(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    generate_batch(small_profile(), 50, tmp_path / "a", workers=1, journal_url=url)
+    with pytest.raises(DataError, match="MSISDN pool .* exhausted"):  # 60 numbers, 50 issued
+        generate_batch(small_profile(), 20, tmp_path / "b", workers=1, journal_url=url)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "shared.sqlite"]
+    assert len(journal_rows(tmp_path / "shared.sqlite")) == 50

@@ -14,12 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simtool.errors import DataError
-from simtool.provision.journal import (
-    JournalError,
-    RecordState,
-    open_journal,
-)
+from simtool.errors import DataError, JournalConflict
+from simtool.provision.journal import JournalError, RecordState
+from simtool.provision.journal_open import open_journal
 from simtool.secret import Secret
 from tests.pg import postgres_server  # noqa: F401  (registers the session fixture)
 
@@ -342,6 +339,93 @@ def test_event_log_is_append_only(journals, backend):
         with pytest.raises((sqlite3.Error, psycopg.Error), match="append-only"):
             raw(sql)
     assert [e.event for e in j.events()] == ["load", "claim"]
+
+
+# --- reserving a new batch's numbers ------------------------------------------------------------
+
+def numbers_from(start: int, batch: int = 1):
+    """An ``allocate`` for reserve_batch: the records of make_records(100, batch) from ``start``
+    on that are not issued yet, 3 of them; it remembers what it was shown."""
+    shown = []
+
+    def allocate(issued):
+        shown.append(issued)
+        free = [r[1:] for r in make_records(100, batch)[start:]
+                if r[1] not in issued.iccids and r[2] not in issued.imsis
+                and r[3] not in issued.msisdns]
+        return free[:3]
+    allocate.shown = shown
+    return allocate
+
+
+def test_reserve_picks_around_what_is_issued_and_registers_the_batch(journals):
+    j = journals()
+    j.load_batch("b1", make_records(2))  # holds records 0 and 1 of make_records(.., batch=1)
+    allocate = numbers_from(0)
+    rows = journals().reserve_batch("b2", allocate)
+    assert rows == [(i, *make_records(5)[i + 2][1:]) for i in range(3)]
+    assert allocate.shown[0].iccids == {r[1] for r in make_records(2)}
+    b2 = journals("b2")
+    assert b2.status_counts() == {**dict.fromkeys(S, 0), S.PENDING: 3}
+    assert [(e.event, e.detail) for e in b2.events()] == [("reserve", "3 records")]
+    # the folder's stations load the same records later: nothing changes
+    b2.load_batch("b2", rows)
+    assert b2.status_counts()[S.PENDING] == 3
+    with pytest.raises(JournalConflict, match="batch b2 is already in the journal"):
+        journals().reserve_batch("b2", numbers_from(50))
+
+
+def test_a_failed_allocation_reserves_nothing(journals):
+    def exhausted(issued):
+        raise DataError("MSISDN pool exhausted")
+    j = journals()
+    with pytest.raises(DataError, match="exhausted"):
+        j.reserve_batch("b1", exhausted)
+    assert j.batch_id is None
+    assert j.issued_values().iccids == frozenset()
+    with pytest.raises(DataError):  # what allocate returns is checked like load_batch's records
+        journals().reserve_batch("b1", lambda issued: [("89", "26001", None)])
+    twice = make_records(1)[0][1:]
+    with pytest.raises(DataError, match="duplicate iccid"):
+        journals().reserve_batch("b1", lambda issued: [twice, twice])
+    assert j.issued_values().iccids == frozenset()
+
+
+def test_discard_gives_the_numbers_back_until_a_record_is_used(journals):
+    j = journals()
+    first = j.reserve_batch("b1", numbers_from(0))
+    assert j.discard_reservation("generation failed") == 3
+    assert j.issued_values().iccids == frozenset()
+    assert [(e.event, e.detail) for e in j.events()] == [
+        ("reserve", "3 records"), ("discard", "3 records: generation failed")]
+    again = journals().reserve_batch("b2", numbers_from(0))
+    assert [r[1:] for r in again] == [r[1:] for r in first]  # the same numbers, free again
+    used = journals("b2")
+    used.claim_next("A")
+    with pytest.raises(JournalError, match="1 records in use"):
+        used.discard_reservation("generation failed")
+    assert used.status_counts()[S.PENDING] == 2
+
+
+def test_reserve_retries_around_a_writer_that_takes_no_lock(postgres_server, tmp_path):  # noqa: F811
+    """PostgreSQL only: SQLite's writers are all serialised.  load_batch (a folder generated
+    without this journal) can take a number between the reservation's read and its insert; the
+    UNIQUE columns refuse the insert and the reservation is made again around it."""
+    url = postgres_server.create_database()
+    with open_journal(url, tmp_path) as j, open_journal(url, tmp_path) as intruder:
+        calls = []
+
+        def allocate(issued):
+            calls.append(issued)
+            if len(calls) == 1:  # another station loads record 0's numbers meanwhile
+                intruder.load_batch("old", [make_records(1)[0]])
+            return numbers_from(0)(issued)
+        rows = j.reserve_batch("b1", allocate)
+        assert len(calls) == 2 and make_records(1)[0][1] in calls[1].iccids
+        assert [r[1:] for r in rows] == [r[1:] for r in make_records(4)[1:]]
+        # allocating a held number again and again: refused once the attempts are used up
+    with open_journal(url, tmp_path) as j, pytest.raises(JournalConflict, match="iccid"):
+        j.reserve_batch("b2", lambda issued: [make_records(1)[0][1:]], attempts=2)
 
 
 # --- PostgreSQL faults -----------------------------------------------------------------------

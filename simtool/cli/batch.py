@@ -83,9 +83,9 @@ def batch() -> None:
                    "batch takes the cards' own ICCIDs, in file order. Needed for card types "
                    "whose factory ICCID must stay (sysmoISIM-SJA2/SJA5).")
 @click.option("--journal", "journal_url", default=None, metavar="URL",
-              help="A shared journal (postgresql://… or sqlite:////abs/path): ICCIDs, IMSIs "
-                   "and MSISDNs any batch in it holds are never reused, and the new batch is "
-                   "registered in it.")
+              help="A shared journal (postgresql://… or sqlite:////abs/path): the batch's "
+                   "ICCIDs, IMSIs and MSISDNs are reserved in it before any card is generated, "
+                   "so no other batch in it (even one generated at the same moment) has them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
@@ -113,30 +113,18 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
     op = read_key_file(op_key_file, OP_LEN, what="OP key") if op_key_file else None
     transport = (read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
                  if transport_key_file else None)
-    with ExitStack() as stack:
-        journal = None
-        kw: dict[str, Any] = {}
-        if card_keys is not None:
-            from simtool.provision.cardkeys import read_card_keys
+    iccids = None
+    if card_keys is not None:
+        from simtool.provision.cardkeys import read_card_keys
 
-            kw["iccids"] = list(read_card_keys(card_keys).keys)
-        if journal_url:
-            from simtool.provision.journal import open_journal
-
-            journal = stack.enter_context(open_journal(journal_url, out_dir.parent))
-            kw["exclude"] = journal.issued_values()
-        bars = _ProgressBars()
-        try:
-            result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
-                                    transport_key=transport, workers=workers, progress=bars,
-                                    **kw)
-        finally:
-            bars.close()
-        if journal is not None:
-            from simtool.provision.batchdir import RECORDS, read_records
-
-            journal.load_batch(result.batch_id, [(r.index, r.iccid, r.imsi, r.msisdn)
-                                                 for r in read_records(out_dir / RECORDS)])
+        iccids = list(read_card_keys(card_keys).keys)
+    bars = _ProgressBars()
+    try:
+        result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
+                                transport_key=transport, workers=workers, progress=bars,
+                                iccids=iccids, journal_url=journal_url)
+    finally:
+        bars.close()
     for warning in result.warnings:
         click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
     if _want_json(ctx, as_json):

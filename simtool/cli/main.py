@@ -1,7 +1,7 @@
 """The ``simtool`` command: global options, lazy card opening, one place for errors.
 
 Exit codes: 0 ok · 1 the card answered with an error · 2 usage · 3 no PC/SC / reader / card ·
-4 bad input data · 5 safety refusal (see simtool.errors).
+4 bad input data · 5 safety refusal · 6 journal database unreachable (see simtool.errors).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ Exit codes:
   4  bad input data (malformed file, hex, profile, batch), or a file that
      cannot be written (disk full, permissions)
   5  safety refusal (ADM tries too low, unknown card type, ...)
+  6  the provisioning journal's database cannot be reached
 """
 
 

@@ -3,7 +3,10 @@
 :func:`generate_cards` is the sans-I/O core: it yields one :class:`CardRecord` per card, with
 ICCID (E.118 + Luhn), IMSI, Ki, OPc, PINs/PUKs, ADM1, MSISDN, the printed barcode number and the
 customer credentials, every ICCID/IMSI/MSISDN unique in the batch and outside ``exclude`` (the
-values the journal says were already issued).  :func:`generate_batch` writes the folder.
+values the journal says were already issued).  :func:`allocate_numbers` is its first half
+(the identifiers alone), which a shared journal runs inside the transaction that reserves them
+(:meth:`simtool.provision.journal.Journal.reserve_batch`).  :func:`generate_batch` reserves
+(when given a journal), generates and writes the folder.
 
 OPc: with the operator's OP (``op``), OPc = E_K(OP) ⊕ OP (3GPP TS 35.206 §4.1, via
 :func:`simtool.milenage.opc`); without it every card gets an independent random OPc, which an
@@ -16,14 +19,14 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from simtool.errors import DataError
+from simtool.errors import DataError, JournalError
 from simtool.pin import AdmFormat
 from simtool.provision import exports
 from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter, CardRecord,
@@ -35,6 +38,7 @@ from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, Printe
                                            random_code, random_digits)
 from simtool.provision.crypto import encrypt_export, key_id
 from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
+from simtool.provision.journal import Journal
 from simtool.provision.profile import BarcodeScheme, Profile
 from simtool.secret import Secret
 
@@ -87,16 +91,27 @@ def _opc_function(op: Secret[bytes] | None, rng: RandomSource) -> Callable[[byte
     return lambda ki: opc(ki, op_bytes)
 
 
-def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial: int = 1,
-                   op: Secret[bytes] | None = None, exclude: IssuedValues = Exclusions(),
-                   rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
-                   iccids: Sequence[str] | None = None) -> Iterator[CardRecord]:
-    """Yield ``count`` card records (sans I/O).  DataError when the serial space or the MSISDN
-    pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded.
+@dataclass(frozen=True)
+class CardNumbers:
+    """The identifiers of one card: what a shared journal reserves for a batch."""
+
+    iccid: str
+    imsi: str
+    msisdn: str
+
+
+def allocate_numbers(profile: Profile, count: int, *, first_serial: int = 1,
+                     exclude: IssuedValues = Exclusions(),
+                     iccids: Sequence[str] | None = None) -> Iterator[CardNumbers]:
+    """The ICCID, IMSI and MSISDN of each of ``count`` cards, in record order (sans I/O):
+    from the serial ``first_serial`` on, skipping every value in ``exclude``; nothing twice.
+    The arguments are checked at once (DataError); running out of serials or MSISDNs raises
+    DataError while iterating.
 
     ``iccids``: the cards' own ICCIDs, in order (the vendor's card list), for card types whose
-    factory ICCID must stay (sysmoISIM-SJA2: see simtool.cardtypes); otherwise ICCIDs are made
-    from the profile's issuer prefix and the serial."""
+    factory ICCID must stay (sysmoISIM-SJA2: see simtool.cardtypes); one of them already in
+    ``exclude`` is refused, never skipped.  Otherwise ICCIDs are made from the profile's issuer
+    prefix and the serial."""
     if not 1 <= count <= MAX_COUNT:
         raise DataError(f"count must be 1..{MAX_COUNT}")
     if iccids is not None:
@@ -106,20 +121,14 @@ def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial:
     if profile.msisdn_capacity < count:
         raise DataError(f"the MSISDN pool of profile {profile.name} holds "
                         f"{profile.msisdn_capacity} numbers, fewer than {count}")
-    rng = rng or SystemRandomSource()
-    if batch_secret is None and profile.barcode is BarcodeScheme.HMAC:
-        batch_secret = Secret(rng.token_bytes(32))
-    numbers = PrintedNumbers(profile.barcode, batch_secret)
-    deriver = CredentialDeriver(profile.credentials,
-                                numbers_per_account=profile.numbers_per_account,
-                                account_prefix=f"{batch_id}-A", rng=rng,
-                                reject_trivial=profile.pin.reject_trivial)
-    make_opc = _opc_function(op, rng)
+    return _numbers(profile, count, first_serial, exclude, iccids)
+
+
+def _numbers(profile: Profile, count: int, first_serial: int, exclude: IssuedValues,
+             iccids: Sequence[str] | None) -> Iterator[CardNumbers]:
     msisdns = _msisdns(profile, exclude.msisdns)
     plmn = profile.mcc + profile.mnc + profile.msin_prefix
     msin_width = 15 - len(plmn)
-    pin_len, trivial = profile.pin.pin_length, profile.pin.reject_trivial
-    serial_start = len(profile.iccid_prefix)
     serial = first_serial
     for index in range(count):
         while True:
@@ -136,11 +145,49 @@ def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial:
         if msisdn is None:
             raise DataError(f"MSISDN pool of profile {profile.name} exhausted after {index} "
                             "cards (the rest is already issued)")
+        yield CardNumbers(iccid, imsi, msisdn)
+
+
+def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial: int = 1,
+                   op: Secret[bytes] | None = None, exclude: IssuedValues = Exclusions(),
+                   rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
+                   iccids: Sequence[str] | None = None,
+                   numbers: Sequence[CardNumbers] | None = None) -> Iterator[CardRecord]:
+    """Yield ``count`` card records (sans I/O).  DataError when the serial space or the MSISDN
+    pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded.
+
+    The cards' identifiers are ``numbers`` when given (what a journal reserved: ``count`` of
+    them, in record order), else :func:`allocate_numbers` of ``first_serial``, ``exclude`` and
+    ``iccids``."""
+    if numbers is None:
+        numbers = allocate_numbers(profile, count, first_serial=first_serial, exclude=exclude,
+                                   iccids=iccids)
+    elif len(numbers) != count:
+        raise DataError(f"{len(numbers)} reserved numbers for {count} cards")
+    return _cards(profile, batch_id, numbers, op=op, rng=rng or SystemRandomSource(),
+                  batch_secret=batch_secret)
+
+
+def _cards(profile: Profile, batch_id: str, numbers: Iterable[CardNumbers], *,
+           op: Secret[bytes] | None, rng: RandomSource,
+           batch_secret: Secret[bytes] | None) -> Iterator[CardRecord]:
+    if batch_secret is None and profile.barcode is BarcodeScheme.HMAC:
+        batch_secret = Secret(rng.token_bytes(32))
+    printed_numbers = PrintedNumbers(profile.barcode, batch_secret)
+    deriver = CredentialDeriver(profile.credentials,
+                                numbers_per_account=profile.numbers_per_account,
+                                account_prefix=f"{batch_id}-A", rng=rng,
+                                reject_trivial=profile.pin.reject_trivial)
+    make_opc = _opc_function(op, rng)
+    pin_len, trivial = profile.pin.pin_length, profile.pin.reject_trivial
+    serial_start = len(profile.iccid_prefix)
+    for index, card in enumerate(numbers):
+        iccid, imsi, msisdn = card.iccid, card.imsi, card.msisdn
         ki = rng.token_bytes(16)
         puk1 = Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial))
         adm1 = (random_digits(rng, 8) if profile.adm_format is AdmFormat.DECIMAL8
                 else rng.token_bytes(8).hex().upper())
-        printed = numbers.allocate(iccid, iccid[serial_start:-1])
+        printed = printed_numbers.allocate(iccid, iccid[serial_start:-1])
         account, creds = deriver.next_card(printed=printed, puk1=puk1)
         yield CardRecord(
             index=index, iccid=iccid, imsi=imsi, msisdn=msisdn, acc=1 << int(imsi[-1]),
@@ -214,26 +261,49 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
                    now: datetime | None = None, progress: Progress | None = None,
                    clock: Callable[[], float] = time.perf_counter,
-                   iccids: Sequence[str] | None = None) -> BatchResult:
+                   iccids: Sequence[str] | None = None,
+                   journal_url: str | None = None) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
     ``panel_import=False`` skips the Argon2id panel import (benchmarks).  The batch secret of
     the barcode scheme is random and never stored: the printed numbers and passwords it
     produced are in ``records.jsonl``.
+
+    ``journal_url``: a journal shared by every generator and station (as
+    :func:`~simtool.provision.journal_open.open_journal` takes it; a relative SQLite path is
+    relative to the parent of ``out_dir``).  The batch's ICCIDs, IMSIs and MSISDNs are then
+    reserved in it (:meth:`~simtool.provision.journal.Journal.reserve_batch`: one serialised
+    transaction that avoids whatever any batch there holds, and ``exclude``) before a single
+    card is generated; when the generation fails, the reservation is discarded.  So the batch
+    is both complete in ``out_dir`` and registered in the journal, or neither.
     """
     rng = rng or SystemRandomSource()
     now = now or datetime.now(UTC)
     batch_id = new_batch_id(profile, now, rng)
     out_dir = Path(out_dir)
+    first_serial = 1 if first_serial is None else first_serial
     staging = create_staging(out_dir)
     try:
-        result = _write(staging, out_dir, profile, count, batch_id=batch_id,
-                        first_serial=1 if first_serial is None else first_serial, op=op,
-                        transport_key=transport_key, exclude=exclude, hash_params=hash_params,
-                        workers=workers, panel_import=panel_import, rng=rng,
-                        batch_secret=batch_secret, now=now, progress=progress, clock=clock,
-                        iccids=iccids)
-        commit_staging(staging, out_dir)
+        with ExitStack() as stack:
+            numbers = journal = None
+            if journal_url is not None:
+                from simtool.provision.journal_open import open_journal
+
+                journal = stack.enter_context(open_journal(journal_url, out_dir.absolute().parent))
+                numbers = _reserve(journal, batch_id, profile, count, first_serial=first_serial,
+                                   exclude=exclude, iccids=iccids)
+            try:
+                result = _write(staging, out_dir, profile, count, batch_id=batch_id,
+                                first_serial=first_serial, op=op, transport_key=transport_key,
+                                exclude=exclude, hash_params=hash_params, workers=workers,
+                                panel_import=panel_import, rng=rng, batch_secret=batch_secret,
+                                now=now, progress=progress, clock=clock, iccids=iccids,
+                                numbers=numbers)
+                commit_staging(staging, out_dir)
+            except BaseException:
+                if journal is not None and staging.exists():  # no folder: give the numbers back
+                    _give_back(journal, batch_id)
+                raise
     except BaseException:
         abort_staging(staging)
         raise
@@ -241,12 +311,47 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
     return result
 
 
+class _AnyOf:
+    """A container holding what any of its parts holds."""
+
+    def __init__(self, *parts: Container[str]) -> None:
+        self._parts = parts
+
+    def __contains__(self, value: object) -> bool:
+        return any(value in part for part in self._parts)
+
+
+def _reserve(journal: Journal, batch_id: str, profile: Profile, count: int, *,
+             first_serial: int, exclude: IssuedValues,
+             iccids: Sequence[str] | None) -> list[CardNumbers]:
+    def allocate(issued: IssuedValues) -> Iterator[tuple[str, str, str]]:
+        avoid = Exclusions(_AnyOf(issued.iccids, exclude.iccids),
+                           _AnyOf(issued.imsis, exclude.imsis),
+                           _AnyOf(issued.msisdns, exclude.msisdns))
+        for n in allocate_numbers(profile, count, first_serial=first_serial, exclude=avoid,
+                                  iccids=iccids):
+            yield n.iccid, n.imsi, n.msisdn
+
+    rows = journal.reserve_batch(batch_id, allocate)
+    return [CardNumbers(iccid, imsi, msisdn or "") for _, iccid, imsi, msisdn in rows]
+
+
+def _give_back(journal: Journal, batch_id: str) -> None:
+    """Discard a failed batch's reservation; if even that fails its numbers stay issued (never
+    reused), which is safe, and the generation's own error is the one to report."""
+    try:
+        journal.discard_reservation("generation failed; no batch folder was made")
+    except JournalError as exc:
+        log.warning("batch %s: its reserved numbers stay issued in the journal: %s",
+                    batch_id, exc)
+
+
 def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_id: str,
            first_serial: int, op: Secret[bytes] | None, transport_key: Secret[bytes] | None,
            exclude: IssuedValues, hash_params: HashParams, workers: int | None,
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
            now: datetime, progress: Progress | None, clock: Callable[[], float],
-           iccids: Sequence[str] | None) -> BatchResult:
+           iccids: Sequence[str] | None, numbers: Sequence[CardNumbers] | None) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -282,7 +387,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         step = 0
         for rec in generate_cards(profile, count, batch_id=batch_id, first_serial=first_serial,
                                   op=op, exclude=exclude, rng=rng, batch_secret=batch_secret,
-                                  iccids=iccids):
+                                  iccids=iccids, numbers=numbers):
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
@@ -386,5 +491,5 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
     return info
 
 
-__all__ = ["BatchResult", "Exclusions", "IssuedValues", "generate_batch",
-           "generate_cards", "new_batch_id"]
+__all__ = ["BatchResult", "CardNumbers", "Exclusions", "IssuedValues", "allocate_numbers",
+           "generate_batch", "generate_cards", "new_batch_id"]

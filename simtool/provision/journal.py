@@ -25,8 +25,16 @@ Invariants the journal enforces:
   card is remembered by the ICCID it came with (``card_iccid``) until its record is finished, so
   re-inserting it before its EF.ICCID was written resumes the same record.  The programming loop
   therefore writes EF.ICCID as its first step: from then on the card identifies its record.
-* ICCID, IMSI and MSISDN are unique over every batch the database holds, so
-  :meth:`Journal.issued_values` is what a new batch must avoid.
+* ICCID, IMSI and MSISDN are unique over every batch the database holds.  A new batch takes
+  its numbers with :meth:`Journal.reserve_batch`, which picks them from what is not yet issued
+  and inserts them in one serialised transaction, before a single card is generated; so
+  generators sharing a journal never pick the same number.  A generation that fails gives its
+  numbers back with :meth:`Journal.discard_reservation` (a killed one leaves them reserved:
+  never reused, never programmable, as it left no batch folder).
+
+Errors are :class:`~simtool.errors.JournalError` (exit 4) or its kinds ``JournalConflict``,
+``JournalCorrupt`` (exit 4) and ``JournalUnavailable`` (exit 6).  The journal named by a URL is
+opened by :func:`simtool.provision.journal_open.open_journal`.
 
 Every change appends a row to ``journal_events`` (time, station, record, event, detail); the
 table refuses UPDATE and DELETE by trigger.  A :class:`Journal` object holds one database
@@ -42,18 +50,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from simtool.errors import DataError, SimtoolError
+from simtool.errors import DataError, JournalConflict, JournalError
 
 DEFAULT_FILENAME = "journal.sqlite"
-
-
-class JournalError(SimtoolError):
-    """The journal refused an operation (wrong state, conflicting batch, refused card) or its
-    database failed."""
 
 
 class RecordState(StrEnum):
@@ -159,6 +160,17 @@ def _check_record(item: object) -> tuple[int, str, str, str | None]:
     return index, iccid, imsi, msisdn
 
 
+def _check_records(records: Iterable[object], batch_id: str,
+                   ) -> list[tuple[int, str, str, str | None]]:
+    """Validate a batch's records: each one, and no index or value twice."""
+    rows = [_check_record(item) for item in records]
+    for column, name in enumerate(("index", "iccid", "imsi", "msisdn")):
+        values = [r[column] for r in rows if r[column] is not None]
+        if len(set(values)) != len(values):
+            raise DataError(f"duplicate {name} in the records of {batch_id}")
+    return rows
+
+
 def schema_ddl(*, timestamp: str, serial_key: str) -> list[str]:
     """The tables and indexes, in either backend's column types.  ICCID, IMSI and MSISDN are
     UNIQUE over all batches; the partial unique index lets a card (by the ICCID it came with)
@@ -208,6 +220,10 @@ class Journal(ABC):
 
     def _timestamp(self, when: datetime) -> object:
         return when
+
+    def _lock_numbers(self, cur: Any) -> None:
+        """Serialise :meth:`reserve_batch` transactions (held until the transaction ends).
+        Nothing to do where every transaction already takes the database's write lock."""
 
     @abstractmethod
     def close(self) -> None:
@@ -296,11 +312,7 @@ class Journal(ABC):
         batch_id = _need_text(batch_id, "batch_id")
         if self.batch_id is not None and self.batch_id != batch_id:
             raise JournalError(f"this journal object is bound to batch {self.batch_id}")
-        rows = [_check_record(item) for item in records]
-        for column in (0, 1, 2, 3):
-            values = [r[column] for r in rows if r[column] is not None]
-            if len(set(values)) != len(values):
-                raise DataError(f"duplicate {_COLUMN_NAMES[column]} in the records of {batch_id}")
+        rows = _check_records(records, batch_id)
         bound, self.batch_id = self.batch_id, batch_id
         try:
             self._load(batch_id, rows)
@@ -324,10 +336,10 @@ class Journal(ABC):
                 clash = self._exec(cur, "SELECT batch_id, idx FROM journal_records"
                                         " WHERE iccid = ? OR imsi = ? OR msisdn = ?",
                                    tuple(values)).fetchone()
-                raise JournalError(f"record {index} of batch {batch_id} conflicts with record"
-                                   f" {clash[1]} of batch {clash[0]}" if clash else
-                                   f"record {index} of batch {batch_id} was loaded before with"
-                                   " other values")
+                raise JournalConflict(f"record {index} of batch {batch_id} conflicts with"
+                                      f" record {clash[1]} of batch {clash[0]}" if clash else
+                                      f"record {index} of batch {batch_id} was loaded before"
+                                      " with other values")
             self._event(cur, "load", None, None, f"{len(rows)} records")
 
     def record(self, index: int) -> JournalRecord:
@@ -346,9 +358,83 @@ class Journal(ABC):
     def issued_values(self) -> IssuedValues:
         """Every ICCID, IMSI and MSISDN any batch in this database holds, whatever its state."""
         with self._transaction() as cur:
-            rows = self._exec(cur, "SELECT iccid, imsi, msisdn FROM journal_records").fetchall()
+            return self._issued(cur)
+
+    def _issued(self, cur: Any) -> IssuedValues:
+        rows = self._exec(cur, "SELECT iccid, imsi, msisdn FROM journal_records").fetchall()
         return IssuedValues(frozenset(r[0] for r in rows), frozenset(r[1] for r in rows),
                             frozenset(r[2] for r in rows if r[2] is not None))
+
+    # --- reserving a new batch's numbers ----------------------------------------------------------
+
+    def reserve_batch(self, batch_id: str,
+                      allocate: Callable[[IssuedValues], Iterable[tuple[str, str, str | None]]],
+                      *, attempts: int = 3) -> list[tuple[int, str, str, str | None]]:
+        """Register a new batch's numbers before any of its cards is generated, and select the
+        batch for this journal object.
+
+        In one transaction: wait for the reservation lock (:meth:`_lock_numbers`), read every
+        value issued so far, call ``allocate(issued)`` for the new batch's ``(iccid, imsi,
+        msisdn)`` in record order, insert them as ``pending`` records 0..n-1, commit.  Two
+        reservations therefore never see the same free numbers.  A writer that does not take
+        the lock (:meth:`load_batch` of a folder generated without this journal) can still take
+        a value in between; the UNIQUE columns then refuse the insert and the reservation is
+        made again, from the values issued by then, up to ``attempts`` times
+        (:class:`JournalConflict` after that).  Returns the records as inserted.
+
+        A batch_id the journal already holds is refused (:class:`JournalConflict`); an error of
+        ``allocate`` (e.g. :class:`DataError`: the pool is exhausted) reserves nothing."""
+        batch_id = _need_text(batch_id, "batch_id")
+        if self.batch_id is not None and self.batch_id != batch_id:
+            raise JournalError(f"this journal object is bound to batch {self.batch_id}")
+        bound, self.batch_id = self.batch_id, batch_id
+        try:
+            attempt = 1
+            while True:
+                inserting = False
+                try:
+                    with self._transaction() as cur:
+                        self._lock_numbers(cur)
+                        if self._exec(cur, "SELECT 1 FROM journal_records WHERE batch_id = ?"
+                                           " LIMIT 1", (batch_id,)).fetchone():
+                            raise JournalConflict(f"batch {batch_id} is already in the journal")
+                        numbers = allocate(self._issued(cur))
+                        rows = _check_records([(index, *values) for index, values
+                                               in enumerate(numbers)], batch_id)
+                        now = self._timestamp(self._clock())
+                        inserting = True
+                        cur.executemany(
+                            "INSERT INTO journal_records (batch_id, idx, iccid, imsi, msisdn,"
+                            " updated_at) VALUES (?, ?, ?, ?, ?, ?)".replace(
+                                "?", self._PLACEHOLDER),
+                            [(batch_id, *row, now) for row in rows])
+                        inserting = False
+                        self._event(cur, "reserve", None, None, f"{len(rows)} records")
+                    return rows
+                except JournalConflict:
+                    if not inserting or attempt >= attempts:
+                        raise
+                attempt += 1
+        except BaseException:
+            self.batch_id = bound
+            raise
+
+    def discard_reservation(self, reason: str) -> int:
+        """Take back the numbers :meth:`reserve_batch` registered for this batch, whose folder
+        was never made (its generation failed).  Refused once any record has left ``pending``:
+        then a station has programmed from the batch and its numbers stay issued.  Returns the
+        number of records removed; the event log keeps the reservation and its discarding."""
+        reason = _need_text(reason, "reason")
+        with self._transaction() as cur:
+            busy = self._exec(cur, "SELECT COUNT(*) FROM journal_records WHERE batch_id = ?"
+                                   " AND state <> 'pending'", (self._batch(),)).fetchone()[0]
+            if busy:
+                raise JournalError(f"batch {self._batch()} has {busy} records in use: its"
+                                   " numbers stay issued")
+            removed = self._exec(cur, "DELETE FROM journal_records WHERE batch_id = ?",
+                                 (self._batch(),)).rowcount
+            self._event(cur, "discard", None, None, f"{removed} records: {reason}")
+        return removed
 
     def events(self, index: int | None = None) -> list[JournalEvent]:
         """The batch's event log, oldest first; only one record's events when ``index`` given."""
@@ -461,39 +547,3 @@ class Journal(ABC):
             self._set(cur, index, state=RecordState.PENDING.value, station=None, card_iccid=None)
             self._event(cur, "release", index, rec.station)
 
-
-_COLUMN_NAMES = ("index", "iccid", "imsi", "msisdn")
-
-
-# --- opening ------------------------------------------------------------------------------------
-
-def open_journal(url: str | None, batch_dir: Path, *, batch_id: str | None = None,
-                 clock: Callable[[], datetime] = _utcnow) -> Journal:
-    """Open (creating its tables if needed) the journal of the batch in ``batch_dir``.
-
-    ``url``: None or ``sqlite://`` → ``batch_dir/journal.sqlite``; ``sqlite:///name`` → a file
-    relative to ``batch_dir``; ``sqlite:////abs/path`` → an absolute path;
-    ``postgresql://user@host/db`` or ``postgresql:///db?host=/socket/dir`` → PostgreSQL
-    (psycopg 3).  A malformed or unknown URL raises :class:`DataError`."""
-    from simtool.provision.journal_sqlite import SqliteJournal
-
-    batch_dir = Path(batch_dir)
-    if url is None:
-        return SqliteJournal(batch_dir / DEFAULT_FILENAME, batch_id=batch_id, clock=clock)
-    if not isinstance(url, str):
-        raise DataError(f"journal URL must be a string, got {type(url).__name__}")
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme == "sqlite":
-        parts = urlsplit(url)
-        if not url.lower().startswith("sqlite://") or parts.netloc or parts.query:
-            raise DataError("a SQLite journal URL is sqlite:///relative/path or"
-                            " sqlite:////absolute/path", where="journal URL")
-        name = parts.path[1:]
-        return SqliteJournal(batch_dir / (name or DEFAULT_FILENAME), batch_id=batch_id,
-                             clock=clock)
-    if scheme in ("postgresql", "postgres"):
-        from simtool.provision.journal_pg import PostgresJournal  # psycopg only when used
-
-        return PostgresJournal(url, batch_id=batch_id, clock=clock)
-    raise DataError("unknown journal URL scheme (use sqlite:// or postgresql://)",
-                    where="journal URL")

@@ -19,14 +19,18 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import conninfo
+from psycopg import conninfo, errors
 
-from simtool.errors import DataError
-from simtool.provision.journal import Journal, JournalError, schema_ddl
+from simtool.errors import DataError, JournalConflict, JournalError, JournalUnavailable
+from simtool.provision.journal import Journal, schema_ddl
 
 # pg_advisory_xact_lock key serialising CREATE TABLE IF NOT EXISTS between stations that open
 # the same fresh database at once (two concurrent creations would clash in pg_type).
 _SCHEMA_LOCK = 0x73696D746F6F6C  # "simtool"
+# pg_advisory_xact_lock key serialising Journal.reserve_batch between generators.
+_RESERVE_LOCK = 0x73696D746F6F6D
+#: Seconds libpq waits for a server that does not answer (unless the URL sets connect_timeout).
+CONNECT_TIMEOUT = 10
 
 _PG_TRIGGER = """
 CREATE OR REPLACE FUNCTION journal_events_append_only() RETURNS trigger LANGUAGE plpgsql AS
@@ -51,8 +55,8 @@ def _redacted(url: str) -> str:
 class PostgresJournal(Journal):
     """The journal in a PostgreSQL database.  The connection is autocommit; every operation is
     one explicit transaction.  A connection broken by a server restart fails the operation in
-    progress with :class:`JournalError` (its transaction was rolled back or its outcome is
-    unknown to the caller) and is replaced on the next operation."""
+    progress with :class:`~simtool.errors.JournalUnavailable` (its transaction was rolled back
+    or its outcome is unknown to the caller) and is replaced on the next operation."""
 
     _PLACEHOLDER = "%s"
     _FOR_UPDATE = " FOR UPDATE"
@@ -61,11 +65,14 @@ class PostgresJournal(Journal):
     def __init__(self, url: str, **kw: Any) -> None:
         super().__init__(**kw)
         try:
-            conninfo.conninfo_to_dict(url)
+            params = conninfo.conninfo_to_dict(url)
         except psycopg.Error:
             raise DataError(f"malformed PostgreSQL URL {_redacted(url)}",
                             where="journal URL") from None
         self._url = url
+        # without a timeout libpq waits for an unreachable host as long as TCP does (minutes)
+        self._connect_kw = {} if "connect_timeout" in params else {
+            "connect_timeout": CONNECT_TIMEOUT}
         self._conn: psycopg.Connection | None = None
         with self._transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -81,11 +88,17 @@ class PostgresJournal(Journal):
                 self._conn.close()
             try:
                 self._conn = psycopg.connect(self._url, autocommit=True,
-                                             application_name="simtool-journal")
+                                             application_name="simtool-journal",
+                                             **self._connect_kw)
             except psycopg.Error as exc:
-                raise JournalError(f"cannot connect to the journal at {_redacted(self._url)}:"
-                                   f" {exc}") from exc
+                raise JournalUnavailable(f"cannot connect to the journal at"
+                                         f" {_redacted(self._url)}: {_one_line(exc)}") from exc
         return self._conn
+
+    def _lock_numbers(self, cur: psycopg.Cursor) -> None:
+        # READ COMMITTED: every statement after this one sees what the previous holder of the
+        # lock committed, so the issued values read next include its reservation.
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_RESERVE_LOCK,))
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor]:
@@ -94,8 +107,25 @@ class PostgresJournal(Journal):
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
         except psycopg.Error as exc:
-            raise JournalError(f"journal database error: {exc}") from exc
+            raise _journal_error(exc) from exc
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+
+
+def _one_line(exc: psycopg.Error) -> str:
+    """libpq's message (with its DETAIL/HINT lines) as one line."""
+    return " ".join(str(exc).split())
+
+
+def _journal_error(exc: psycopg.Error) -> JournalError:
+    """The JournalError kind for a database error, by psycopg's class (SQLSTATE class 08
+    connection exceptions, 57 operator intervention and 53 insufficient resources are
+    OperationalError; 23505 is UniqueViolation)."""
+    if isinstance(exc, psycopg.OperationalError):
+        return JournalUnavailable(f"journal database error (server unavailable):"
+                                  f" {_one_line(exc)}")
+    if isinstance(exc, errors.UniqueViolation):
+        return JournalConflict(f"journal database error (conflict): {_one_line(exc)}")
+    return JournalError(f"journal database error: {_one_line(exc)}")

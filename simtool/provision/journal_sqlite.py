@@ -9,7 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from simtool.provision.journal import Journal, JournalError, schema_ddl
+from simtool.errors import JournalConflict, JournalCorrupt, JournalError, JournalUnavailable
+from simtool.provision.journal import Journal, schema_ddl
+
+#: Seconds a transaction waits for another station's write lock before giving up.
+LOCK_WAIT = 30.0
 
 _SQLITE_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS journal_events_no_{op.lower()} BEFORE {op} ON journal_events"
@@ -30,8 +34,9 @@ class SqliteJournal(Journal):
     def __init__(self, path: Path, **kw: Any) -> None:
         super().__init__(**kw)
         self.path = path
+        self._conn: sqlite3.Connection | None = None
         try:
-            self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            self._conn = sqlite3.connect(path, timeout=LOCK_WAIT, isolation_level=None)
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
                 raise JournalError(f"{path}: SQLite refused WAL mode (got {mode})")
@@ -43,7 +48,11 @@ class SqliteJournal(Journal):
                 for statement in _SQLITE_TRIGGERS:
                     cur.execute(statement)
         except sqlite3.Error as exc:
-            raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
+            self.close()
+            raise _journal_error(path, "cannot open the journal", exc) from exc
+        except BaseException:
+            self.close()
+            raise
 
     def _timestamp(self, when: datetime) -> object:
         return when.isoformat()
@@ -62,9 +71,26 @@ class SqliteJournal(Journal):
         except sqlite3.Error as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-            raise JournalError(f"{self.path}: journal database error: {exc}") from exc
+            raise _journal_error(self.path, "journal database error", exc) from exc
         finally:
             cur.close()
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
+
+
+def _journal_error(path: Path, doing: str, exc: sqlite3.Error) -> JournalError:
+    """The JournalError kind for a SQLite error, by its result code (SQLite "Result and Error
+    Codes"; extended codes such as SQLITE_CONSTRAINT_UNIQUE start with the primary one)."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = " ".join(str(exc).split())
+    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return JournalCorrupt(f"{path}: not a usable journal (a damaged database, or not a"
+                              f" SQLite file): {text}")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return JournalUnavailable(f"{path}: the journal stayed locked by another station for"
+                                  f" {LOCK_WAIT:.0f} s: {text}")
+    if code in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
+        return JournalConflict(f"{path}: {text} (the value is another record's)")
+    return JournalError(f"{path}: {doing}: {text}")

@@ -89,12 +89,12 @@ class OpenBatch:
 
 def open_batch(batch_dir: Any, journal_url: str | None = None) -> OpenBatch:
     """Read ``batch.toml`` and ``records.jsonl`` of ``batch_dir`` and open its journal
-    (``journal_url`` as :func:`~simtool.provision.journal.open_journal` takes it), loading the
-    batch's records into it (idempotent: a second station loads the same rows)."""
+    (``journal_url`` as :func:`~simtool.provision.journal_open.open_journal` takes it),
+    loading the batch's records into it (idempotent: a second station loads the same rows)."""
     from pathlib import Path
 
     from simtool.provision.batchdir import RECORDS, read_batch_info, read_records
-    from simtool.provision.journal import open_journal
+    from simtool.provision.journal_open import open_journal
 
     folder = Path(batch_dir)
     info = read_batch_info(folder)
