@@ -2,8 +2,10 @@
 
 Runs, with default sizes that take a few minutes on 2 cores:
 
+* bench.desk — cards per hour at a desk of 1 and of 2 readers with the real-card latency model,
+  APDUs per card and per programming step;
 * bench.apdu_rate — SELECT + READ BINARY APDUs per second in process and through pcscd + vpcd,
-  and the emulator's resident memory;
+  beside a do-nothing card on the same stack, and the emulator's resident memory;
 * bench.provision_generate — a 100,000-card batch (everything but the panel import) and the
   Argon2id panel hashing rate on one process and on every core;
 * bench.provision_program — APDUs and milliseconds per programmed + verified card;
@@ -56,10 +58,11 @@ class Sizes:
     program_cards: int = 50
     pcsc_program_cards: int = 10
     stk_selections: int = 200
+    desk_cards: int = 20
 
 
 QUICK = Sizes(apdus=20_000, pcsc_apdus=2_000, cards=10_000, hashes=40, program_cards=10,
-              pcsc_program_cards=3, stk_selections=30)
+              pcsc_program_cards=3, stk_selections=30, desk_cards=6)
 
 
 def machine() -> dict[str, str]:
@@ -87,11 +90,31 @@ def apdu_rows(sizes: Sizes, pcsc: bool) -> list[Row]:
     rows = [Row("APDU rate, in process (SELECT + READ BINARY)", f"{rate:,.0f} APDU/s",
                 "≥ 50,000 APDU/s", rate >= 50_000)]
     if pcsc:
-        rate, rss = apdu_rate.through_pcscd(sizes.pcsc_apdus)
+        rate, rss, null_rate = apdu_rate.through_pcscd(sizes.pcsc_apdus)
         rows += [Row("APDU rate, through pcscd + vpcd", f"{rate:,.0f} APDU/s",
                      "≥ 5,000 APDU/s", rate >= 5_000),
+                 Row("APDU rate, a do-nothing card on the same pcscd + vpcd",
+                     f"{null_rate:,.0f} APDU/s"),
+                 Row("virtual card / do-nothing card", f"×{rate / null_rate:.2f}", "≥ ×0.9",
+                     rate / null_rate >= 0.9),
                  Row("emulator resident memory (VmRSS)", f"{rss / 1024:,.1f} MiB")]
     return rows
+
+
+def desk_rows(sizes: Sizes, workdir: Path) -> list[Row]:
+    from bench import desk
+
+    steps = desk.apdus_per_step(workdir / "steps")
+    one, apdus = desk.desk(workdir / "one", 1, sizes.desk_cards)
+    two, _ = desk.desk(workdir / "two", 2, sizes.desk_cards)
+    detail = ", ".join(f"{k} {v}" for k, v in steps.items() if k != "total" and v)
+    return [Row("cards per hour per desk, 1 reader (real-card latency model)",
+                f"{one:,.0f} cards/h"),
+            Row("cards per hour per desk, 2 readers", f"{two:,.0f} cards/h (×{two / one:.2f})",
+                "≥ ×1.8", two / one >= 1.8),
+            Row("APDUs per card: program + read back + AUTHENTICATE", f"{apdus:.0f}",
+                f"≤ {desk.APDU_TARGET}", apdus <= desk.APDU_TARGET),
+            Row("APDUs per card by step", detail)]
 
 
 def generation_rows(sizes: Sizes) -> list[Row]:
@@ -177,7 +200,8 @@ def run(sizes: Sizes, *, pcsc: bool, say: Callable[[str], None]) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix="simtool-bench-all-"))
     rows: list[Row] = []
     try:
-        for name, section in (("APDU rate", lambda: apdu_rows(sizes, pcsc)),
+        for name, section in (("provisioning desk", lambda: desk_rows(sizes, workdir)),
+                              ("APDU rate", lambda: apdu_rows(sizes, pcsc)),
                               ("batch generation and hashing", lambda: generation_rows(sizes)),
                               ("card programming", lambda: program_rows(sizes, pcsc, workdir)),
                               ("STK latency", lambda: stk_rows(sizes, pcsc, workdir))):

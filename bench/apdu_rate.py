@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,17 +48,35 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def through_pcscd(count: int) -> tuple[float, int]:
+def through_pcscd(count: int, rounds: int = 3) -> tuple[float, int, float]:
+    """(virtual card APDU/s, its VmRSS in KiB, do-nothing card APDU/s), both cards plugged into
+    the two readers of the same pcscd + vpcd and measured in alternating rounds (the median of
+    each), so that a load change during the run affects both alike."""
     from simtool.apdu.pcsc import PcscTransport
-    from tests.harness import PcscStack
+    from tests.harness import REPO, VPCD_PORTS, PcscStack, _stop_pid
 
-    with PcscStack(Path(tempfile.mkdtemp(prefix="simtool-bench-"))) as stack:
-        transport = PcscTransport.connect(stack.reader)
+    def measure(reader: str, n: int) -> float:
+        transport = PcscTransport.connect(reader)
         try:
-            rate = _loop(Channel(transport), count)
+            return _loop(Channel(transport), n)
         finally:
             transport.close()
-        return rate, rss_kib(stack.card.pid)
+
+    workdir = Path(tempfile.mkdtemp(prefix="simtool-bench-"))
+    with PcscStack(workdir) as stack:
+        port, reader = next((p, r) for p, r in VPCD_PORTS.items() if p != stack.port)
+        null = subprocess.Popen([sys.executable, "-m", "bench.null_card", "--vpcd",
+                                 f"127.0.0.1:{port}"], cwd=REPO, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            PcscStack(workdir, reader=reader).wait_for_card()
+            card, empty = [], []
+            for _ in range(rounds):
+                card.append(measure(stack.reader, count // rounds))
+                empty.append(measure(reader, count // rounds))
+            return statistics.median(card), rss_kib(stack.card.pid), statistics.median(empty)
+        finally:
+            _stop_pid(null)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [("in process: SELECT+READ BINARY", f"{in_process(args.count):,.0f} APDU/s",
              "≥ 50,000 APDU/s")]
-    rate, rss = through_pcscd(args.pcsc_count)
+    rate, rss, null_rate = through_pcscd(args.pcsc_count)
     rows.append(("pcscd + vpcd: SELECT+READ BINARY", f"{rate:,.0f} APDU/s", "≥ 5,000 APDU/s"))
+    rows.append(("pcscd + vpcd: a do-nothing card", f"{null_rate:,.0f} APDU/s", "–"))
+    rows.append(("virtual card / do-nothing card", f"×{rate / null_rate:.2f}", "≥ ×0.9"))
     rows.append(("emulator resident memory (VmRSS)", f"{rss / 1024:,.1f} MiB", "–"))
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from simtool.apdu.channel import Channel
 from simtool.apdu.command import CommandApdu
-from simtool.errors import AdmTriesTooLow, DecodeError
+from simtool.errors import AdmTriesTooLow, DecodeError, FileNotFound
 from simtool.secret import Secret
 
 MF = 0x3F00
@@ -70,6 +70,10 @@ def parse_auth_response(data: bytes) -> AuthResult:
     ik, off = lv(off)
     kc = lv(off)[0] if off < len(data) else None
     return AuthResult(res=res, ck=ck, ik=ik, kc=kc)
+
+
+class _Unread:
+    """Marker: a retry counter not read yet."""
 
 
 class Card:
@@ -210,11 +214,16 @@ class Card:
     def verify_pin(self, key_ref: int, pin: Secret[bytes], *, name: str = "VERIFY PIN") -> None:
         self.channel.send(self._cmd(INS_VERIFY, 0, key_ref, pin.reveal()), name=name, secret=True)
 
-    def verify_adm(self, key_ref: int, adm: Secret[bytes], *, min_tries: int) -> None:
+    def verify_adm(self, key_ref: int, adm: Secret[bytes], *, min_tries: int,
+                   tries: int | None | type[_Unread] = _Unread) -> None:
         """VERIFY an ADM key, but only after reading its counter: refuse (AdmTriesTooLow) when
         fewer than ``min_tries`` are left.  Called once; a wrong key raises WrongPin and is never
-        re-sent by simtool (ADM counters are small and a blocked ADM1 is permanent)."""
-        tries = self.pin_tries(key_ref)
+        re-sent by simtool (ADM counters are small and a blocked ADM1 is permanent).
+
+        ``tries``: the counter as the caller read it with :meth:`pin_tries` with no command to
+        this card in between (the programming loop does), so it is not queried twice."""
+        if tries is _Unread:
+            tries = self.pin_tries(key_ref)
         if tries is not None and tries < min_tries:
             raise AdmTriesTooLow(tries, min_tries)
         self.verify_pin(key_ref, adm, name="VERIFY ADM")
@@ -243,6 +252,148 @@ class Card:
         r = self.channel.send(self._cmd(0x88, 0x00, 0x81, data, 0), name="AUTHENTICATE",
                               secret=True)
         return parse_auth_response(r.data)
+
+
+class TrackedCard(Card):
+    """A :class:`Card` that remembers what is selected, for a caller that owns the card for a
+    whole run and sends everything through this object (the programming loop).
+
+    * A SELECT of the file that is already current is not sent again; its FCP is remembered
+      (per path and application) for as long as the card stays in the reader.
+    * :meth:`read_binary_sfi` reads an EF of the current DF by its short file identifier
+      (READ BINARY with P1 b8 = 1, TS 102 221 §11.1.3.2), without a SELECT.
+    * :meth:`select_usim` selects ADF.USIM by its partial AID (TS 102 221 §8.5.3, §11.1.1.3:
+      a DF name may be right-truncated) and takes the full AID from the FCP (tag 84), instead
+      of reading EF.DIR; it falls back to EF.DIR when the card refuses that.
+
+    A failed SELECT with 6A82 leaves the current file as it was (TS 102 221 §11.1.1.4.2); any
+    other failure forgets the selection, so the next SELECT is always sent.
+    """
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__(channel)
+        self._current: tuple | None = None     # key of the current file (see _key)
+        self._current_df: tuple | None = None  # (application AID or None, path bytes of the DF)
+        self._app: bytes | None = None         # AID of the current application (7FFF)
+        self._fcps: dict[tuple, bytes] = {}
+
+    @classmethod
+    def of(cls, card: Card) -> TrackedCard:
+        """The tracked view of ``card`` (``card`` itself when it already is one)."""
+        if isinstance(card, TrackedCard):
+            return card
+        tracked = cls(card.channel)
+        tracked.cla, tracked.usim_aid = card.cla, card.usim_aid
+        return tracked
+
+    def _key(self, p1: int, data: bytes) -> tuple | None:
+        if p1 == SELECT_BY_AID:
+            return ("aid", data)
+        if p1 == SELECT_BY_FID and data == MF.to_bytes(2, "big"):
+            return ("path", None, b"")
+        if p1 == SELECT_PATH_FROM_MF:
+            in_adf = data[:2] == b"\x7f\xff"
+            return ("path", self._app if in_adf else None, data)
+        return None
+
+    def _select(self, p1: int, data: bytes, fcp: bool, name: str) -> bytes:
+        key = self._key(p1, data)
+        if key is not None and key == self._current and (not fcp or key in self._fcps):
+            return self._fcps[key] if fcp else b""
+        try:
+            out = super()._select(p1, data, fcp, name)
+        except FileNotFound:
+            raise
+        except BaseException:
+            self._current = self._current_df = None
+            raise
+        if p1 == SELECT_BY_AID:
+            self._app = data
+            self._current_df = (data, b"\x7f\xff")
+        elif key is not None:
+            self._current_df = self._df_of(key, out if fcp else None)
+        else:
+            self._current_df = None
+        self._current = key
+        if fcp and key is not None:
+            self._fcps[key] = out
+        return out
+
+    def _df_of(self, key: tuple, fcp: bytes | None) -> tuple | None:
+        """The DF that is current after selecting ``key`` (a path key)."""
+        _, app, path = key
+        is_df = not path or path[-2] in (0x3F, 0x7F, 0x5F)
+        if fcp is not None:
+            from simtool.ef import Structure
+
+            try:
+                is_df = self.file_info(fcp).structure is Structure.DF
+            except Exception:  # an FCP simtool cannot decode: the DF is not known
+                return None
+        elif path and path[-2] not in (0x3F, 0x7F, 0x5F, 0x6F, 0x4F, 0x2F):
+            return None                        # a proprietary FID: DF or EF cannot be told
+        df = path if is_df else path[:-2]
+        return (app if df[:2] == b"\x7f\xff" else None, df)
+
+    def cached_fcp(self, path: Sequence[int]) -> bytes | None:
+        """The FCP this object saw when it selected ``path`` (from the MF), or None."""
+        return self._fcps.get(self._key(SELECT_PATH_FROM_MF, _path_bytes(path)))
+
+    def select_usim(self) -> bytes:
+        """ADF.USIM made the current DF; not sent again when it already is (the current file
+        is the ADF or one of its EFs), e.g. before AUTHENTICATE (TS 31.102 §7.1.2)."""
+        if self.usim_aid is not None:
+            key = ("aid", self.usim_aid)
+            if self._current_df == (self.usim_aid, b"\x7f\xff") and key in self._fcps:
+                return self._fcps[key]
+            return self.select_aid(self.usim_aid)
+        from simtool.apdu.tlv import ber_decode_all
+
+        try:
+            fcp = self.select_aid(USIM_AID_PREFIX)
+        except FileNotFound:
+            return super().select_usim()
+        try:
+            (template,) = ber_decode_all(fcp)
+            aid = next(o.value for o in ber_decode_all(template.value) if o.tag == 0x84)
+        except (DecodeError, StopIteration, ValueError):
+            return super().select_usim()
+        self.usim_aid = aid
+        key = ("aid", aid)
+        self._current, self._app, self._fcps[key] = key, aid, fcp
+        self._current_df = (aid, b"\x7f\xff")
+        return fcp
+
+    def read_binary_sfi(self, df: Sequence[int], sfi: int, length: int, *,
+                        name: str = "READ BINARY", secret: bool = False) -> bytes:
+        """Read ``length`` bytes of the EF with short file identifier ``sfi`` in the DF at
+        ``df`` (a path from the MF; 7FFF = the current application), selecting the DF first
+        only when it is not the current one.  The EF becomes the current file."""
+        if not 0 < sfi < 0x1F:
+            raise ValueError(f"SFI {sfi} is outside 1..30")
+        raw = _path_bytes(df)
+        want = (self._app if raw[:2] == b"\x7f\xff" else None, raw)
+        if self._current_df != want:
+            self.select_path(df, fcp=False)
+        first = min(length, 256)
+        try:
+            r = self.channel.send(self._cmd(0xB0, 0x80 | sfi, 0, le=first), name=name,
+                                  secret=secret)
+        except FileNotFound:
+            raise
+        except BaseException:
+            self._current = self._current_df = None
+            raise
+        self._current = ("sfi", want, sfi)
+        out = bytes(r.data)
+        if len(out) == first < length:           # the rest by offset, from the now current EF
+            out += self.read_binary(length - first, first, name=name, secret=secret)
+        return out
+
+
+def _path_bytes(path: Sequence[int]) -> bytes:
+    parts = [p for p in path if p != MF] if path and path[0] == MF else list(path)
+    return b"".join(p.to_bytes(2, "big") for p in parts)
 
 
 def _dir_record_aid(record: bytes) -> bytes | None:

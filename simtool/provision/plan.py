@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from simtool.card import Card
+from simtool.card import Card, TrackedCard
 from simtool.cardtypes import CardType
 from simtool.ef import (EfAcc, EfAd, EfHplmnwAct, EfIccid, EfImsi, EfMsisdn, EfOplmnwAct,
                         EfPlmnwAct, EfSpn, Fcp, Iccid, Imsi, OperationMode, Plmn, PlmnWithAct,
@@ -77,6 +77,8 @@ class CardDriver(Protocol):
 
     def probe(self, card: Card) -> None: ...
     def locations(self) -> dict[str, tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]]: ...
+    #: read-back paths that can be read by short file identifier: path -> SFI
+    short_file_ids: Mapping[tuple[int, ...], int]
     def key_writes(self, secrets: CardSecrets) -> list[FileWrite]: ...
     def pin_writes(self, secrets: CardSecrets, *, pin1_enabled: bool) -> list[FileWrite]: ...
     def adm_write(self, adm1: Secret[bytes]) -> FileWrite | None: ...
@@ -193,13 +195,29 @@ def restore_file(card: Card, fw: FileWrite, old: bytes) -> None:
     card.update_binary(old, name=f"UPDATE BINARY {fw.name} (restore)", secret=fw.secret)
 
 
-def check_file(card: Card, fw: FileWrite) -> None:
-    """Read the EF back (and every ``also_check`` path); VerificationFailed on a difference."""
-    for path in (fw.path, *fw.also_check):
-        fcp = _select(card, path, fw.name)
-        have = _read(card, fcp, fw)
+def check_file(card: Card, fw: FileWrite,
+               short_ids: Mapping[tuple[int, ...], int] | None = None) -> None:
+    """Read the written file back and compare; VerificationFailed on a difference.
+
+    A file with ``also_check`` paths (the same file reached through a link, e.g. DF.GSM's
+    EF.IMSI under ADF.USIM) is read back through those paths only: a write through one path
+    that reads back the same through the other proves both the write and the link.  An alias
+    with a short file identifier (``short_ids``) is read by SFI, without a SELECT, when the
+    card remembers the written file's FCP (:class:`~simtool.card.TrackedCard`)."""
+    for path in fw.also_check or (fw.path,):
+        sfi = (short_ids or {}).get(path)
+        known = card.cached_fcp(fw.path) if isinstance(card, TrackedCard) else None
+        if sfi is not None and known is not None and fw.record is None:
+            fcp = card.file_info(known)
+            have = card.read_binary_sfi(path[:-1], sfi, fcp.size or 0,
+                                       name=f"READ BINARY {fw.name}", secret=fw.secret)
+        else:
+            fcp = _select(card, path, fw.name)
+            have = _read(card, fcp, fw)
         want = fw.content(fcp, have)
         if not same_bytes(have[: len(want)], want):
             where = "/".join(f"{p:04X}" for p in path)
+            if path != fw.path:
+                where = f"written at {'/'.join(f'{p:04X}' for p in fw.path)}, read at {where}"
             detail = "" if fw.secret else f": wrote {want.hex().upper()}, read {have.hex().upper()}"
             raise VerificationFailed(f"{fw.name} ({where}) reads back different{detail}")

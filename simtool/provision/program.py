@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from simtool import milenage
-from simtool.card import Card
+from simtool.card import Card, TrackedCard
 from simtool.cardtypes import PROGRAMMABLE, identify
 from simtool.ef import EfIccid, EfMsisdn, EfSpn
 from simtool.errors import (AdmTriesTooLow, AuthenticationFailed, CardError, CardRemoved,
@@ -218,6 +218,7 @@ class Programmer:
             return CardResult(outcome, reason=reason, seconds=self._clock() - start,
                               **{**info, **kw})
 
+        card = TrackedCard.of(card)  # this loop owns the card: no SELECT of a current file twice
         try:
             self._progress("identify")
             driver = self._identify(card)
@@ -227,6 +228,7 @@ class Programmer:
             if card_iccid in self._wrong_adm:
                 raise SafetyRefusal("this card refused its ADM1 earlier: not sending it again")
             min_tries = driver.card_type.adm_min_tries
+            # read once: _verify_adm sends VERIFY with no command to the card in between
             tries = card.pin_tries(driver.card_type.adm_key_ref)
             if tries is not None and tries < min_tries:
                 raise AdmTriesTooLow(tries, min_tries)
@@ -257,25 +259,36 @@ class Programmer:
         try:
             factory = self.journal.record(claim.index).card_iccid or card_iccid
             sec = CardSecrets.from_record(rec, driver.card_type)
-            self._verify_adm(card, driver, claim.index, done, factory, sec)
+            self._verify_adm(card, driver, claim.index, done, factory, sec, tries)
             plan = plan_steps(driver, self.batch, rec, sec)
+            if card_iccid == rec.iccid:  # the card keeps its ICCID: EF.ICCID read, nothing to write
+                plan["iccid"] = []
+            short_ids = getattr(driver, "short_file_ids", {})
+            checked: set[int] = set()
             for step in STEPS:
                 if step in done:
                     continue
                 self._progress(step)
+                # each file is read back right after its write, while it is still the current
+                # file; EF.ADM1 once the journal knows the card has the batch's ADM1
                 if step == "adm1":
                     self._change_adm(card, plan[step], claim.index)
+                    _read_back_now(card, plan[step], checked)
                 else:
                     for fw in plan[step]:
                         write_file(card, fw)
+                        _read_back_now(card, [fw], checked)
                     self.journal.mark_step(claim.index, step)
                 written.append(step)
             step = "verify"
             self.journal.mark_written(claim.index)
             self._progress("read back")
-            for name in STEPS:
-                for fw in plan[name]:
-                    check_file(card, fw)
+            # what is left: files written in an earlier session, and the linked files, read
+            # through their other path; the ones read by SFI last, once their DF is current
+            rest = [fw for name in STEPS for fw in plan[name] if id(fw) not in checked]
+            rest.sort(key=lambda fw: any(p in short_ids for p in fw.also_check))
+            for fw in rest:
+                check_file(card, fw, short_ids)
             self._progress("authenticate")
             step = "authenticate"
             self._authenticate(card, driver, sec)
@@ -318,7 +331,7 @@ class Programmer:
         return driver
 
     def _verify_adm(self, card: Card, driver: CardDriver, index: int, done: list[str],
-                    factory: str, sec: CardSecrets) -> None:
+                    factory: str, sec: CardSecrets, tries: int | None) -> None:
         """VERIFY ADM1 once, with the batch's key when the ADM1 step is done, else with the
         vendor's.  When the EF.ADM1 update's answer was lost (``adm1:sending`` without
         ``adm1``) the update most likely never reached the card (a pull interrupts the
@@ -335,7 +348,7 @@ class Programmer:
             raise _Stop(Outcome.REFUSED, str(exc)) from None
         try:
             card.verify_adm(driver.card_type.adm_key_ref, key,
-                            min_tries=driver.card_type.adm_min_tries)
+                            min_tries=driver.card_type.adm_min_tries, tries=tries)
         except WrongPin as exc:
             self._wrong_adm.add(factory)
             reason = (f"{ADM1_REFUSED} ({exc.tries_left} tries left); simtool will not send "
@@ -424,9 +437,17 @@ def _adm_refused_cards(journal: Journal) -> set[str]:
 # --- card I/O --------------------------------------------------------------------------------
 
 
+def _read_back_now(card: Card, writes: Sequence[FileWrite], checked: set[int]) -> None:
+    """Read back the files just written that have no linked path (those are read through the
+    link at the end, see check_file); remember which were checked."""
+    for fw in writes:
+        if not fw.also_check:
+            check_file(card, fw)
+            checked.add(id(fw))
+
+
 def _read_iccid(card: Card) -> str:
-    card.select_fid(0x3F00, fcp=False)
-    data = card.read_transparent(EfIccid.FID, name="READ BINARY EF.ICCID")
+    data = card.read_transparent((EfIccid.FID,), name="READ BINARY EF.ICCID")
     try:
         return EfIccid.decode(data).iccid.digits
     except DataError:

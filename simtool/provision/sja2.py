@@ -28,7 +28,6 @@ from simtool.errors import (DecodeError, EncodeError, FileNotFound, SecurityNotS
 from simtool.provision.plan import CardSecrets, FileWrite
 from simtool.secret import Secret
 
-MF = 0x3F00
 ADF_USIM = 0x7FFF  # the current ADF (TS 102 221 §8.4.2)
 DF_TELECOM, DF_GSM, DF_SYSTEM = 0x7F10, 0x7F20, 0xA515
 EF_CHV1, EF_CHV2, EF_ADM1 = 0x6F01, 0x6F81, 0x6F0A
@@ -180,8 +179,7 @@ class Sja2Driver:
     def probe(self, card: Card) -> None:
         """Check the files that make this an SJA2 beyond its ATR: DF.SYSTEM and ADF.USIM."""
         try:
-            card.select_fid(MF, fcp=False)
-            card.select_fid(DF_SYSTEM, fcp=False)
+            card.select_path((DF_SYSTEM,), fcp=False)
         except FileNotFound:
             raise UnknownCardType(
                 f"the ATR says {self.card_type.name} but the card has no DF.SYSTEM (A515): "
@@ -211,6 +209,13 @@ class Sja2Driver:
             "EF.PLMNsel": ((g, 0x6F30), ()),
             "EF.EHPLMN": ((u, 0x6FD9), ()),
         }
+
+    #: Short file identifiers of the ADF.USIM files read back by SFI (TS 31.102 §4.2: EF.IMSI
+    #: 07, EF.ACC 06, EF.PLMNwAcT 0A, EF.OPLMNwACT 11, EF.HPLMNwAcT 13; sim-facts §2.2).
+    short_file_ids = {
+        (ADF_USIM, 0x6F07): 0x07, (ADF_USIM, 0x6F78): 0x06, (ADF_USIM, 0x6F60): 0x0A,
+        (ADF_USIM, 0x6F61): 0x11, (ADF_USIM, 0x6F62): 0x13,
+    }
 
     # --- the card's own files --------------------------------------------------------------
 

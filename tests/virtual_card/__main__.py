@@ -17,6 +17,7 @@ from pathlib import Path
 
 from simtool.errors import DataError
 
+from .latency import LatencyModel, SlowCard
 from .uicc import VirtualUicc
 from .vpcd import VpcdClient, parse_address
 
@@ -32,6 +33,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="card image (JSON); created from the default if missing")
     parser.add_argument("--ready-file", type=Path, default=None, metavar="PATH",
                         help="written once the card is connected to vpcd")
+    timing = parser.add_argument_group(
+        "real-card timing (tests/virtual_card/latency.py; off unless --latency or a figure)")
+    timing.add_argument("--latency", action="store_true",
+                        help="answer as slowly as a sysmoISIM-SJA2 in a USB reader would")
+    defaults = LatencyModel()
+    for flag, field, unit in (("--apdu-ms", "apdu_ms", "ms per APDU"),
+                              ("--byte-us", "byte_us", "µs per byte on the wire"),
+                              ("--write-ms", "write_ms", "ms per non-volatile write"),
+                              ("--auth-ms", "auth_ms", "ms per AUTHENTICATE")):
+        timing.add_argument(flag, dest=field, type=float, default=None, metavar="N",
+                            help=f"{unit} (model: {getattr(defaults, field):g})")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
@@ -48,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("card ready (ATR %s, image %s)", card.atr.hex().upper(),
              args.image if args.image else "built-in, in memory")
+    figures = {f: getattr(args, f) for f in ("apdu_ms", "byte_us", "write_ms", "auth_ms")
+               if getattr(args, f) is not None}
+    if args.latency or figures:
+        model = LatencyModel(**figures)
+        card = SlowCard(card, model)
+        log.info("real-card timing: %s", model)
     client = VpcdClient(card, host, port, ready_file=args.ready_file)
 
     def stop(signum, frame):  # noqa: ARG001 - signal handler signature
