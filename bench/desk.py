@@ -23,7 +23,7 @@ from pathlib import Path
 from simtool.apdu.transport import CountingTransport, InProcessTransport
 from simtool.provision.cardkeys import FixedAdm
 from simtool.provision.generate import generate_batch
-from simtool.provision.journal import open_journal
+from simtool.provision.journal_open import open_journal
 from simtool.provision.profile import load_profile
 from simtool.provision.program import Outcome, Programmer, open_batch
 from simtool.provision.station import run_desk

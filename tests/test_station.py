@@ -7,7 +7,7 @@ import threading
 from collections import Counter, deque
 
 from simtool.provision.cardkeys import FixedAdm
-from simtool.provision.journal import open_journal
+from simtool.provision.journal_open import open_journal
 from simtool.provision.program import Outcome, Programmer
 from simtool.provision.station import DeskState, ReaderEvent, run_desk
 from simtool.secret import Secret
