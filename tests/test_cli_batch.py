@@ -90,7 +90,7 @@ def test_generate_json_summary_and_decrypt_round_trip(tmp_path, keys):
     wrong = tmp_path / "wrong.key"
     wrong.write_text("00" * 32)
     os.chmod(wrong, 0o600)
-    code, _, stderr = run("decrypt", str(out / "exports/open5gs-dbctl.sh.enc"),
+    code, _, stderr = run("decrypt", str(out / "exports/open5gs-subscribers.js.enc"),
                           "--transport-key-file", str(wrong), "--out", str(tmp_path / "o.sh"))
     assert code == 4 and "authentication failed" in stderr
     assert not (tmp_path / "o.sh").exists()

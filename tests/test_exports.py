@@ -10,7 +10,9 @@ import logging
 import os
 import random
 import re
+import shutil
 import stat
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -52,7 +54,7 @@ RECORD = CardRecord(
     adm1=Secret("55538407"), barcode=Secret("12345678901231415926535"), account="B-A000001",
     credentials=(Credential(CredentialKind.PANEL_PASSWORD, Secret("1415926535"), Scope.NUMBER),))
 
-# Byte-exact lines the HSS tools take (OsmoHLR VTY manual example; open5gs-dbctl usage text).
+# Byte-exact lines: OsmoHLR VTY (its manual's example), one row of the Open5GS mongosh script.
 HSS_VECTORS = [
     (exports.osmo_hlr_lines,
      "subscriber imsi 260011234567890 create\n"
@@ -60,8 +62,8 @@ HSS_VECTORS = [
      "subscriber imsi 260011234567890 update aud3g milenage k 465b5ce8b199b49faa5f0a2ee238a6bc "
      "opc cd63cb71954a9f4e48a5994e37a02baf\n"),
     (exports.open5gs_line,
-     "open5gs-dbctl add 260011234567890 465B5CE8B199B49FAA5F0A2EE238A6BC "
-     "CD63CB71954A9F4E48A5994E37A02BAF\n"),
+     '["260011234567890", "465b5ce8b199b49faa5f0a2ee238a6bc", '
+     '"cd63cb71954a9f4e48a5994e37a02baf", "48601234567"],\n'),
     (exports.printer_line, "8948011234567890128,+48601234567,12345678901231415926535,4711,"
                            "31415926\n"),
 ]
@@ -99,6 +101,111 @@ def test_pysim_csv_hex_adm_and_non_ascii_spn():
     assert row["pin_adm_hex"] == "CAE743DB9C5B5A58"
     fields, _ = _pysim_rows("citysat")  # SPN "CitySat Śląsk": no name column
     assert "name" not in fields
+
+
+# --- Open5GS: the mongosh script, run by node against a recording stand-in for the database ----
+
+# Open5GS's subscriber document (webui/server/models/subscriber.js, the fields open5gs-dbctl's
+# ``add`` writes, lib/dbi reading them): every path the import may write.  An oracle copied
+# from the schema, not from exports.py.
+OPEN5GS_PATHS = {
+    "_id", "schema_version", "imsi", "msisdn", "imeisv", "mme_host", "mme_realm", "purge_flag",
+    "security.k", "security.op", "security.opc", "security.amf", "security.rand", "security.sqn",
+    "ambr.downlink.value", "ambr.downlink.unit", "ambr.uplink.value", "ambr.uplink.unit",
+    "slice", "access_restriction_data", "subscriber_status", "network_access_mode",
+    "subscribed_rau_tau_timer"}
+OPEN5GS_SLICE = {"_id", "sst", "sd", "default_indicator", "session"}
+OPEN5GS_SESSION = {"_id", "name", "type", "qos", "ambr", "ue", "smf", "pcc_rule"}
+
+NODE_STUB = r"""
+const fs = require("fs"), vm = require("vm");
+const ops = [];
+globalThis.NumberInt = (x) => x;
+globalThis.ObjectId = class { toJSON() { return "oid"; } };
+globalThis.print = (...a) => process.stderr.write(a.join(" ") + "\n");
+globalThis.quit = (c) => process.exit(c);
+globalThis.db = {getName: () => process.argv[3], subscribers: {bulkWrite(o, opts) {
+  if (!opts || opts.ordered !== true) throw new Error("unordered");
+  ops.push(...o); return {upsertedCount: 0, modifiedCount: 0, matchedCount: o.length};
+}}};
+vm.runInThisContext(fs.readFileSync(process.argv[2], "utf8"));
+process.stdout.write(JSON.stringify(ops));
+"""
+
+
+def _paths(doc: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in doc.items():
+        path = prefix + key
+        if isinstance(value, dict) and value and path != "slice":
+            out |= _paths(value, path + ".")
+        else:
+            out.add(path)
+    return out
+
+
+def _set_path(doc: dict, path: str, value) -> bool:
+    *parents, last = path.split(".")
+    for p in parents:
+        doc = doc.setdefault(p, {})
+    changed = doc.get(last, object()) != value
+    doc[last] = value
+    return changed
+
+
+def _apply(store: dict, op: dict) -> str:
+    """MongoDB's updateOne semantics for $set / $setOnInsert with upsert."""
+    u = op["updateOne"]
+    assert set(u) == {"filter", "update", "upsert"} and u["upsert"] is True
+    assert set(u["filter"]) == {"imsi"} and set(u["update"]) <= {"$set", "$setOnInsert"}
+    doc = store.get(u["filter"]["imsi"])
+    if doc is None:
+        doc = store[u["filter"]["imsi"]] = {"_id": "oid", "imsi": u["filter"]["imsi"]}
+        for path, value in {**u["update"]["$setOnInsert"], **u["update"]["$set"]}.items():
+            _set_path(doc, path, value)
+        return "inserted"
+    changed = [_set_path(doc, p, v) for p, v in u["update"]["$set"].items()]
+    return "modified" if any(changed) else "unchanged"
+
+
+def _run_open5gs(tmp_path, text: str, db_name: str = "open5gs"):
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed (runs the mongosh script)")
+    script, stub = tmp_path / "o5gs.js", tmp_path / "stub.js"
+    script.write_text(text)
+    stub.write_text(NODE_STUB)
+    return subprocess.run([node, str(stub), str(script), db_name], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_open5gs_import_upserts_the_schemas_document_and_runs_twice(tmp_path):
+    second = CardRecord(**{**RECORD.__dict__, "imsi": "260011234567891", "msisdn": "48601234568"})
+    text = (exports.open5gs_header("B1", 2) + exports.open5gs_line(RECORD) +
+            exports.open5gs_line(second) + exports.open5gs_tail())
+    assert "open5gs-dbctl add" not in text and "mongosh mongodb://" in text
+    run = _run_open5gs(tmp_path, text)
+    assert run.returncode == 0, run.stderr
+    ops = json.loads(run.stdout)
+    assert len(ops) == 2
+    store: dict = {}
+    assert [_apply(store, op) for op in ops] == ["inserted", "inserted"]
+    doc = store["260011234567890"]
+    assert _paths(doc) <= OPEN5GS_PATHS, _paths(doc) - OPEN5GS_PATHS
+    for sl in doc["slice"]:
+        assert set(sl) <= OPEN5GS_SLICE and all(set(s) <= OPEN5GS_SESSION for s in sl["session"])
+    assert doc["msisdn"] == ["48601234567"] and store["260011234567891"]["msisdn"] == \
+        ["48601234568"]
+    assert doc["security"]["k"] == RECORD.ki.reveal().hex()
+    assert doc["security"]["opc"] == RECORD.opc.reveal().hex()
+    assert doc["security"]["op"] is None and doc["slice"][0]["session"][0]["name"] == "internet"
+    # the HSS moved the SQN on; a re-run changes nothing and keeps it
+    doc["security"]["sqn"] = 4711
+    assert [_apply(store, op) for op in ops] == ["unchanged", "unchanged"]
+    assert doc["security"]["sqn"] == 4711
+    # a URI without a database name would write into "test": refused
+    refused = _run_open5gs(tmp_path, text, db_name="test")
+    assert refused.returncode == 2 and "name the database" in refused.stderr
 
 
 # --- encrypted container -------------------------------------------------------------------------

@@ -205,7 +205,7 @@ def test_seed_profile_batch(tmp_path, name):
     assert len(recs) == 7
     assert {f"exports/printer/barcodes/{r.iccid}.svg" for r in recs} <= files
     expected = {"batch.toml", "records.jsonl", "exports/pysim.csv", "exports/osmo-hlr.vty.enc",
-                "exports/open5gs-dbctl.sh.enc", "exports/panel.csv", "exports/panel.json",
+                "exports/open5gs-subscribers.js.enc", "exports/panel.csv", "exports/panel.json",
                 "exports/printer/cards.csv", "exports/printer/labels.html"}
     assert expected <= files
     assert len(files) == len(expected) + 7  # nothing else (no temp files left)

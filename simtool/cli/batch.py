@@ -175,8 +175,8 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
 
     \b
     Example:
-      simtool batch decrypt batches/milo-01/exports/open5gs-dbctl.sh.enc \\
-          --transport-key-file transport.key --out /secure/open5gs-dbctl.sh
+      simtool batch decrypt batches/milo-01/exports/open5gs-subscribers.js.enc \\
+          --transport-key-file transport.key --out /secure/open5gs-subscribers.js
     """
     from simtool.provision.batchdir import atomic_write
     from simtool.provision.crypto import TRANSPORT_KEY_LEN, decrypt_export, read_key_file
@@ -226,3 +226,51 @@ def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None
         _emit_json(summary)
     else:
         click.echo(f"wrote {what} to {out_file} (mode 0600, key id {summary['key_id']})")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint="--vty")
+    return host.strip("[]"), int(port)
+
+
+@batch.command("load-osmo-hlr")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--vty", default="127.0.0.1:4258", show_default=True, metavar="HOST:PORT",
+              help="OsmoHLR's VTY (telnet) address.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def load_osmo_hlr(ctx: click.Context, file: Path, vty: str, as_json: bool) -> None:
+    """Load a decrypted osmo-hlr.vty into a running OsmoHLR, safely more than once.
+
+    Asks 'show subscriber imsi X' for every subscriber and sends only what is missing or
+    different: a subscriber already present with the same K, OPc and MSISDN is left alone,
+    so its SQN is kept (the VTY's 'update aud3g' would reset it).
+
+    \b
+    Example:
+      simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
+          --transport-key-file transport.key --out /secure/osmo-hlr.vty
+      simtool batch load-osmo-hlr /secure/osmo-hlr.vty --vty 127.0.0.1:4258
+    """
+    from collections import Counter
+
+    from simtool.errors import DataError
+    from simtool.provision.osmo_hlr import Outcome, VtyClient, load, parse_script
+
+    host, port = _host_port(vty)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read the script: {exc}", where=str(file)) from None
+    subscribers = parse_script(text, where=str(file))
+    counts: Counter[str] = Counter({o.value: 0 for o in Outcome})
+    with VtyClient(host, port) as client:
+        for _imsi, outcome in load(subscribers, client):
+            counts[outcome.value] += 1
+    if _want_json(ctx, as_json):
+        _emit_json({"file": str(file), "vty": vty, **counts})
+    else:
+        click.echo(f"{len(subscribers)} subscribers: " +
+                   ", ".join(f"{n} {o}" for o, n in counts.items()))

@@ -7,8 +7,10 @@ where the text goes and which files are encrypted.
   ``csv-format`` description): name, iccid, mcc, mnc, imsi, ki, opc, acc, pin_adm / pin_adm_hex,
   msisdn.  Column names are lower case, order free, a header line names them.
 * ``osmo-hlr.vty`` — OsmoHLR VTY commands (``subscriber imsi X create``, ``... update msisdn N``,
-  ``... update aud3g milenage k K opc OPC``), after ``enable``.
-* ``open5gs-dbctl.sh`` — one ``open5gs-dbctl add IMSI K OPC`` per subscriber.
+  ``... update aud3g milenage k K opc OPC``), after ``enable``; loaded without resetting SQNs
+  by :mod:`simtool.provision.osmo_hlr`.
+* ``open5gs-subscribers.js`` — a mongosh script: update-or-insert per IMSI of Open5GS's
+  subscriber document (K, OPc, MSISDN).
 * ``panel.csv`` / ``panel.json`` — logins, ICCIDs, accounts and Argon2id hashes only.
 * ``printer/cards.csv``, ``printer/barcodes/<ICCID>.svg``, ``printer/labels.html``.
 """
@@ -78,7 +80,15 @@ class PysimCsv:
 
 
 def osmo_hlr_header(batch_id: str, count: int) -> str:
-    return (f"! simtool batch {batch_id}: {count} subscribers, OsmoHLR VTY (telnet port 4258)\n"
+    """The script's head: how to feed it, then ``enable`` (VTY comment lines start with !)."""
+    return (f"! simtool batch {batch_id}: {count} subscribers for OsmoHLR (VTY commands)\n"
+            "! Load it with\n"
+            "!   simtool batch load-osmo-hlr osmo-hlr.vty --vty 127.0.0.1:4258\n"
+            "! which asks 'show subscriber imsi X' first and sends only what is missing or\n"
+            "! different: a second run changes nothing and every subscriber keeps its SQN.\n"
+            "! Fed straight into the VTY (telnet 127.0.0.1 4258 < osmo-hlr.vty) it is right\n"
+            "! only once, on a database without these IMSIs: 'update aud3g' rewrites the key\n"
+            "! row and resets the SQN to 0.\n"
             "enable\n")
 
 
@@ -90,16 +100,68 @@ def osmo_hlr_lines(rec: CardRecord) -> str:
             f"opc {rec.opc.reveal().hex()}\n")
 
 
+OPEN5GS_FILE = "open5gs-subscribers.js"
+
+# The subscriber document as Open5GS's own tools create it: ``open5gs-dbctl add`` (misc/db in
+# the Open5GS source) and the WebUI's model (webui/server/models/subscriber.js): APN
+# "internet", IPv4v6, QCI 9, ARP 8, 1 Gbps AMBR.  Only an insert writes these; an existing
+# subscriber keeps its own (and its SQN, which the HSS keeps in security.sqn).
+_OPEN5GS_JS = """
+if (db.getName() === "test") {
+  print("open5gs-subscribers.js: name the database in the URI, e.g. mongodb://localhost/open5gs");
+  quit(2);
+}
+function onInsert() {
+  const ambr = {downlink: {value: NumberInt(1000000000), unit: NumberInt(0)},
+                uplink: {value: NumberInt(1000000000), unit: NumberInt(0)}};
+  return {
+    schema_version: NumberInt(1), imeisv: [], mme_host: [], mme_realm: [], purge_flag: [],
+    "security.op": null, "security.amf": "8000",
+    slice: [{sst: NumberInt(1), default_indicator: true, _id: new ObjectId(), session: [{
+      name: "internet", type: NumberInt(3),
+      qos: {index: NumberInt(9), arp: {priority_level: NumberInt(8),
+            pre_emption_capability: NumberInt(1), pre_emption_vulnerability: NumberInt(2)}},
+      ambr: ambr, pcc_rule: [], _id: new ObjectId()}]}],
+    ambr: ambr, access_restriction_data: NumberInt(32), subscriber_status: NumberInt(0),
+    network_access_mode: NumberInt(0), subscribed_rau_tau_timer: NumberInt(12)};
+}
+let inserted = 0, changed = 0, unchanged = 0;
+for (let i = 0; i < SUBSCRIBERS.length; i += 1000) {
+  const ops = SUBSCRIBERS.slice(i, i + 1000).map(([imsi, k, opc, msisdn]) => ({updateOne: {
+    filter: {imsi: imsi},
+    update: {$set: {"security.k": k, "security.opc": opc, msisdn: [msisdn]},
+             $setOnInsert: onInsert()},
+    upsert: true}}));
+  const r = db.subscribers.bulkWrite(ops, {ordered: true});
+  inserted += r.upsertedCount;
+  changed += r.modifiedCount;
+  unchanged += r.matchedCount - r.modifiedCount;
+}
+print(`open5gs-subscribers.js: ${inserted} inserted, ${changed} updated, ${unchanged} unchanged`);
+"""
+
+
 def open5gs_header(batch_id: str, count: int) -> str:
-    return ("#!/bin/sh\n"
-            f"# simtool batch {batch_id}: {count} subscribers for Open5GS\n"
-            "# open5gs-dbctl add {imsi key opc}; MSISDNs are in the batch records\n"
-            "set -e\n")
+    """The head of the mongosh script; rows follow (:func:`open5gs_line`), then
+    :func:`open5gs_tail`."""
+    return ("// simtool batch " + batch_id + f": {count} subscribers for Open5GS (its MongoDB)\n"
+            "// Run it with mongosh, the database URI as its argument (open5gs-dbctl is not\n"
+            "// needed):\n"
+            f"//   mongosh mongodb://localhost/open5gs --file {OPEN5GS_FILE}\n"
+            "// Update-or-insert per IMSI: K, OPc and the MSISDN are set, a new subscriber gets\n"
+            "// open5gs-dbctl's defaults, an existing one keeps the rest (and its SQN); a second\n"
+            "// run changes nothing.\n"
+            "const SUBSCRIBERS = [\n")
 
 
 def open5gs_line(rec: CardRecord) -> str:
-    return (f"open5gs-dbctl add {rec.imsi} {rec.ki.reveal().hex().upper()} "
-            f"{rec.opc.reveal().hex().upper()}\n")
+    """One row: IMSI, K, OPc, MSISDN (digits, as Open5GS stores it), as a JSON array."""
+    return json.dumps([rec.imsi, rec.ki.reveal().hex(), rec.opc.reveal().hex(), rec.msisdn]) + \
+        ",\n"
+
+
+def open5gs_tail() -> str:
+    return "];" + _OPEN5GS_JS
 
 
 # --- panel import --------------------------------------------------------------------------------

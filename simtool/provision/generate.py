@@ -46,7 +46,7 @@ LEGACY_WARNING = (
     "reads the ICCID (any handset can, without a PIN) knows the panel password (its last 10 "
     "digits). Use [barcode] scheme = \"hmac\" for new batches.")
 NO_TRANSPORT_KEY_WARNING = (
-    "HSS imports (osmo-hlr.vty, open5gs-dbctl.sh) were not written: they are only written "
+    "HSS imports (osmo-hlr.vty, open5gs-subscribers.js) were not written: they are only written "
     "encrypted, and no transport key was given (--transport-key-file).")
 
 
@@ -309,7 +309,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         labels.write(exports.LABELS_TAIL)
 
     if transport_key is not None:
-        for name, lines in (("osmo-hlr.vty", hlr), ("open5gs-dbctl.sh", o5gs)):
+        o5gs.append(exports.open5gs_tail())
+        for name, lines in (("osmo-hlr.vty", hlr), (exports.OPEN5GS_FILE, o5gs)):
             blob = encrypt_export("".join(lines).encode(), name=name, batch_id=batch_id,
                                   key=transport_key)
             atomic_write(exp / f"{name}.enc", blob)
