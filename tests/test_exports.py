@@ -64,14 +64,29 @@ HSS_VECTORS = [
     (exports.open5gs_line,
      '["260011234567890", "465b5ce8b199b49faa5f0a2ee238a6bc", '
      '"cd63cb71954a9f4e48a5994e37a02baf", "48601234567"],\n'),
-    (exports.printer_line, "8948011234567890128,+48601234567,12345678901231415926535,4711,"
-                           "31415926\n"),
 ]
 
 
 @pytest.mark.parametrize("fn,expected", HSS_VECTORS)
 def test_line_formats(fn, expected):
     assert fn(RECORD) == expected
+
+
+def test_printer_row_carries_login_web_address_and_derived_codes():
+    milo = load_profile("milo")
+    assert exports.printer_header(milo) == \
+        "iccid,msisdn,barcode,pin1,puk1,account,login,panel_url,panel_password\n"
+    assert exports.printer_line(RECORD, milo) == (
+        "8948011234567890128,+48601234567,12345678901231415926535,4711,31415926,B-A000001,"
+        "48601234567,https://www.milotelecom.pl,1415926535\n")
+    plus = load_profile("plus")
+    rec = CardRecord(**{**RECORD.__dict__, "credentials": (
+        Credential(CredentialKind.PLUS_KOD5, Secret("52913"), Scope.ACCOUNT, must_change=True),
+        Credential(CredentialKind.PLUS_KOD4, Secret("8306"), Scope.NUMBER, read_only=True))})
+    row = next(csv.DictReader(io.StringIO(exports.printer_header(plus) +
+                                          exports.printer_line(rec, plus))))
+    assert (row["plus_kod5"], row["plus_kod4"], row["account"]) == ("52913", "8306", "B-A000001")
+    assert "panel_password" not in row and "login" not in row
 
 
 def _pysim_rows(profile_name):
@@ -378,6 +393,6 @@ def test_labels_reference_every_barcode(tmp_path):
     assert len(refs) == 4 and all((printer / r).is_file() for r in refs)
     rows = list(csv.DictReader((printer / "cards.csv").open()))
     for row in rows:
-        assert f">{row['barcode']}<" in html
+        assert f'alt="{row["barcode"]}"' in html
         assert exports.svg_modules((printer / f"barcodes/{row['iccid']}.svg").read_text()) == \
             exports.code128_modules(row["barcode"])

@@ -12,7 +12,8 @@ where the text goes and which files are encrypted.
 * ``open5gs-subscribers.js`` — a mongosh script: update-or-insert per IMSI of Open5GS's
   subscriber document (K, OPc, MSISDN).
 * ``panel.csv`` / ``panel.json`` — logins, ICCIDs, accounts and Argon2id hashes only.
-* ``printer/cards.csv``, ``printer/barcodes/<ICCID>.svg``, ``printer/labels.html``.
+* ``printer/cards.csv``, ``printer/barcodes/<ICCID>.svg``; ``printer/labels.html`` is
+  :mod:`simtool.provision.labels`.
 """
 
 from __future__ import annotations
@@ -235,17 +236,41 @@ def panel_json(entries: Sequence[PanelEntry], hashes: Sequence[str], *, batch_id
 
 # --- printer -------------------------------------------------------------------------------------
 
-PRINTER_CSV_COLUMNS = ["iccid", "msisdn", "barcode", "pin1", "puk1"]
+# The derived credentials a carrier letter may print, as cards.csv columns.  Anything else a
+# profile derives stays off the letter.  Where each belongs, per the operator's document:
+# the panel password is the last 10 digits under the barcode (Milo: "Panel klienta"); Plus
+# Kod 5 is the account's temporary code of the first invoice / welcome letter, Plus Kod 4 the
+# code of one number; Idea24's subscriber code is the last 6 digits of the PUK in the SIM
+# envelope; the voicemail PIN guards remote voicemail (City-Sat 9556).
+LETTER_CREDENTIALS = (CredentialKind.PANEL_PASSWORD, CredentialKind.PLUS_KOD5,
+                      CredentialKind.PLUS_KOD4, CredentialKind.SUBSCRIBER_CODE,
+                      CredentialKind.VOICEMAIL_PIN)
 
 
-def printer_header() -> str:
-    return ",".join(PRINTER_CSV_COLUMNS) + "\n"
+def printer_columns(profile: Profile) -> list[str]:
+    """cards.csv's header: the card's numbers, its PINs, then what the customer logs in with."""
+    cols = ["iccid", "msisdn", "barcode", "pin1", "puk1", "account"]
+    if CredentialKind.PANEL_PASSWORD in profile.credentials or profile.panel_url:
+        cols += ["login", "panel_url"]
+    cols += [k.value for k in LETTER_CREDENTIALS if k in profile.credentials]
+    return cols
 
 
-def printer_line(rec: CardRecord) -> str:
-    """One carrier-letter row: all fields are digits, so no CSV quoting is needed."""
-    return (f"{rec.iccid},+{rec.msisdn},{rec.barcode.reveal()},{rec.pin1.reveal()},"
-            f"{rec.puk1.reveal()}\n")
+def printer_header(profile: Profile) -> str:
+    return ",".join(printer_columns(profile)) + "\n"
+
+
+def printer_line(rec: CardRecord, profile: Profile) -> str:
+    """One carrier-letter row (secrets included: the file is 0600 like every export)."""
+    row = {"iccid": rec.iccid, "msisdn": "+" + rec.msisdn, "barcode": rec.barcode.reveal(),
+           "pin1": rec.pin1.reveal(), "puk1": rec.puk1.reveal(), "account": rec.account,
+           "login": rec.panel_login, "panel_url": profile.panel_url or ""}
+    for c in rec.credentials:
+        row[c.kind.value] = c.value.reveal()
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(
+        [row.get(col, "") for col in printer_columns(profile)])
+    return buf.getvalue()
 
 
 def code128_modules(number: str) -> str:
@@ -291,36 +316,3 @@ def svg_modules(svg: str) -> str:
         for k in range(int(x), int(x) + int(w)):
             cells[k] = "1"
     return "".join(cells)[QUIET_MODULES:width - QUIET_MODULES]
-
-
-LABELS_HEAD = """<!DOCTYPE html>
-<html lang="pl"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-@page {{ size: A4; margin: 10mm; }}
-body {{ font-family: sans-serif; margin: 0; }}
-.sheet {{ display: grid; grid-template-columns: repeat(3, 63mm); gap: 2mm; }}
-.label {{ width: 63mm; height: 29mm; box-sizing: border-box; padding: 1.5mm; overflow: hidden;
-          break-inside: avoid; border: 0.1mm dashed #bbb; text-align: center; }}
-.label img {{ width: 58mm; height: 12mm; }}
-.number {{ font-family: monospace; font-size: 8.5pt; letter-spacing: 0.3pt; }}
-.small {{ font-size: 6pt; color: #333; }}
-</style></head><body>
-<h1 class="small">{title}</h1>
-<div class="sheet">
-"""
-
-
-def labels_head(operator: str, batch_id: str, count: int) -> str:
-    title = html.escape(f"{operator} — batch {batch_id} — {count} labels")
-    return LABELS_HEAD.format(title=title)
-
-
-def label_html(rec: CardRecord, operator: str) -> str:
-    number = html.escape(rec.barcode.reveal())
-    return (f'<div class="label"><div class="small">{html.escape(operator)}</div>'
-            f'<img src="barcodes/{rec.iccid}.svg" alt="{number}">'
-            f'<div class="number">{number}</div>'
-            f'<div class="small">ICCID {rec.iccid}</div></div>\n')
-
-
-LABELS_TAIL = "</div>\n</body></html>\n"

@@ -35,6 +35,7 @@ from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, Printe
                                            random_code, random_digits)
 from simtool.provision.crypto import encrypt_export, key_id
 from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
+from simtool.provision.labels import SHEETS, LabelSheet
 from simtool.provision.profile import BarcodeScheme, Profile
 from simtool.secret import Secret
 
@@ -214,13 +215,17 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
                    now: datetime | None = None, progress: Progress | None = None,
                    clock: Callable[[], float] = time.perf_counter,
-                   iccids: Sequence[str] | None = None) -> BatchResult:
+                   iccids: Sequence[str] | None = None,
+                   label_sheet: str | None = None) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
-    ``panel_import=False`` skips the Argon2id panel import (benchmarks).  The batch secret of
+    ``panel_import=False`` skips the Argon2id panel import (benchmarks).  ``label_sheet``
+    names a layout of :data:`simtool.provision.labels.SHEETS` (default: the profile's).  The batch secret of
     the barcode scheme is random and never stored: the printed numbers and passwords it
     produced are in ``records.jsonl``.
     """
+    if label_sheet is not None and label_sheet not in SHEETS:
+        raise DataError(f"unknown label sheet {label_sheet!r} (known: {', '.join(SHEETS)})")
     rng = rng or SystemRandomSource()
     now = now or datetime.now(UTC)
     batch_id = new_batch_id(profile, now, rng)
@@ -232,7 +237,7 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                         transport_key=transport_key, exclude=exclude, hash_params=hash_params,
                         workers=workers, panel_import=panel_import, rng=rng,
                         batch_secret=batch_secret, now=now, progress=progress, clock=clock,
-                        iccids=iccids)
+                        iccids=iccids, label_sheet=label_sheet)
         commit_staging(staging, out_dir)
     except BaseException:
         abort_staging(staging)
@@ -246,7 +251,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            exclude: IssuedValues, hash_params: HashParams, workers: int | None,
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
            now: datetime, progress: Progress | None, clock: Callable[[], float],
-           iccids: Sequence[str] | None) -> BatchResult:
+           iccids: Sequence[str] | None, label_sheet: str | None) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -276,8 +281,10 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         cards_csv = stack.enter_context(atomic_open(printer / "cards.csv"))
         labels = stack.enter_context(atomic_open(printer / "labels.html"))
         bulk = stack.enter_context(BulkWriter())
-        cards_csv.write(exports.printer_header())
-        labels.write(exports.labels_head(profile.operator, batch_id, count))
+        cards_csv.write(exports.printer_header(profile))
+        sheet = LabelSheet(profile, batch_id=batch_id, count=count,
+                           layout=SHEETS[label_sheet] if label_sheet else None)
+        labels.write(sheet.head())
         previous_account = None
         step = 0
         for rec in generate_cards(profile, count, batch_id=batch_id, first_serial=first_serial,
@@ -287,8 +294,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
             pysim.write(rec)
-            cards_csv.write(exports.printer_line(rec))
-            labels.write(exports.label_html(rec, profile.operator))
+            cards_csv.write(exports.printer_line(rec, profile))
+            labels.write(sheet.label(rec))
             bulk.write(barcodes / f"{rec.iccid}.svg",
                        exports.barcode_svg(rec.barcode.reveal()).encode())
             if transport_key is not None:
@@ -306,7 +313,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                 step = 0
         if progress and step:
             progress("generate", step, count)
-        labels.write(exports.LABELS_TAIL)
+        labels.write(sheet.tail())
 
     if transport_key is not None:
         o5gs.append(exports.open5gs_tail())
