@@ -127,3 +127,32 @@ def test_sheet_layouts_fit_their_paper_exactly():
         assert abs(right + layout.left - layout.page_width) < 0.05, layout.name
         assert abs(bottom + layout.top - layout.page_height) < 0.05, layout.name
         assert layout.pitch_x >= layout.label_width and layout.pitch_y >= layout.label_height
+
+
+def test_sheet_choices_of_the_cli_are_the_layouts():
+    from simtool.cli.batch import generate
+
+    option = next(p for p in generate.params if p.name == "label_sheet")
+    assert list(option.type.choices) == list(labels.SHEETS)
+
+
+def test_printed_number_is_grouped_with_the_password_apart():
+    assert labels.printed_number_parts("0000000000019884616631", password=True) == \
+        ("0000 0000 0001", "98846 16631")
+    assert labels.printed_number_parts("8948011234567890128", password=False) == \
+        ("8948 0112 3456 7890 128", "")
+    assert labels.web_address("https://www.milotelecom.pl/") == "www.milotelecom.pl"
+
+
+def test_a_new_page_every_sheet_and_no_heading(tmp_path):
+    layout = labels.SHEETS["a4-2x7"]
+    out = tmp_path / "b"
+    generate_batch(load_profile("plus"), 15, out, rng=SeededRandom(3), now=NOW,
+                   panel_import=False, label_sheet="a4-2x7")
+    html = (out / "exports/printer/labels.html").read_text()
+    assert html.count('<section class="sheet"') == 2 and "<h1" not in html
+    assert "margin: 0;" in html and "size: 210mm 297mm" in html
+    # slot 14 is the first label of page 2: the same place as slot 0
+    assert html.split('<div class="label" ')[15].startswith(
+        f'style="left:{layout.left:.2f}mm;top:{layout.top:.2f}mm"')
+    assert "Login:" not in html and "Hasło" not in html  # Plus has no panel password

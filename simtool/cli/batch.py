@@ -82,6 +82,11 @@ def batch() -> None:
               help="The vendor's card list (CSV: iccid + adm1 / pin_adm / pin_adm_hex): the "
                    "batch takes the cards' own ICCIDs, in file order. Needed for card types "
                    "whose factory ICCID must stay (sysmoISIM-SJA2/SJA5).")
+@click.option("--label-sheet", default=None,
+              type=click.Choice(["a4-3x7", "a4-3x8", "a4-2x7"]),
+              help="Label stock for printer/labels.html (default: the profile's [label] sheet): "
+                   "a4-3x7 = 63.5 x 38.1 mm (L7160), a4-3x8 = 63.5 x 33.9 mm (L7159), "
+                   "a4-2x7 = 99.1 x 38.1 mm (L7163).")
 @click.option("--journal", "journal_url", default=None, metavar="URL",
               help="A shared journal (postgresql://… or sqlite:////abs/path): ICCIDs, IMSIs "
                    "and MSISDNs any batch in it holds are never reused, and the new batch is "
@@ -91,7 +96,7 @@ def batch() -> None:
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
              transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
-             journal_url: str | None, as_json: bool) -> None:
+             label_sheet: str | None, journal_url: str | None, as_json: bool) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -115,7 +120,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
                  if transport_key_file else None)
     with ExitStack() as stack:
         journal = None
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"label_sheet": label_sheet}
         if card_keys is not None:
             from simtool.provision.cardkeys import read_card_keys
 
