@@ -82,6 +82,11 @@ def batch() -> None:
               help="The vendor's card list (CSV: iccid + adm1 / pin_adm / pin_adm_hex): the "
                    "batch takes the cards' own ICCIDs, in file order. Needed for card types "
                    "whose factory ICCID must stay (sysmoISIM-SJA2/SJA5).")
+@click.option("--programmer", type=click.Choice(["simtool", "pysim"]), default="simtool",
+              show_default=True,
+              help="Who writes the cards: simtool ('batch program': new PINs, PUKs, ADM1) or "
+                   "pysim (pySim-prog from exports/pysim.csv: it keeps the vendor's PINs, PUKs "
+                   "and ADM1, so the records and letters do too; needs --card-keys).")
 @click.option("--label-sheet", default=None,
               type=click.Choice(["a4-3x7", "a4-3x8", "a4-2x7"]),
               help="Label stock for printer/labels.html (default: the profile's [label] sheet): "
@@ -96,7 +101,8 @@ def batch() -> None:
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
              transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
-             label_sheet: str | None, journal_url: str | None, as_json: bool) -> None:
+             programmer: str, label_sheet: str | None, journal_url: str | None,
+             as_json: bool) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -109,6 +115,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
           --out batches/milo-2025-06 --op-key-file op.key --transport-key-file transport.key --json
       simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
           --out batches/milo-sja2 --op-key-file op.key
+      simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
+          --programmer pysim --out batches/milo-pysim --op-key-file op.key
     """
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file
     from simtool.provision.generate import generate_batch
@@ -120,11 +128,11 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
                  if transport_key_file else None)
     with ExitStack() as stack:
         journal = None
-        kw: dict[str, Any] = {"label_sheet": label_sheet}
+        kw: dict[str, Any] = {"label_sheet": label_sheet, "programmer": programmer}
         if card_keys is not None:
             from simtool.provision.cardkeys import read_card_keys
 
-            kw["iccids"] = list(read_card_keys(card_keys).keys)
+            kw["card_keys"] = read_card_keys(card_keys)
         if journal_url:
             from simtool.provision.journal import open_journal
 

@@ -4,8 +4,9 @@ Every function here is pure (records in, text out); :mod:`simtool.provision.gene
 where the text goes and which files are encrypted.
 
 * ``pysim.csv`` — the columns pySim-prog's ``--source csv`` reads (sim-facts §10.2; the pySim
-  ``csv-format`` description): name, iccid, mcc, mnc, imsi, ki, opc, acc, pin_adm / pin_adm_hex,
-  msisdn.  Column names are lower case, order free, a header line names them.
+  ``csv-format`` description): name, iccid, mcc, mnc, imsi, ki, opc, acc, pin_adm / pin_adm_hex
+  (the card's *current* ADM1), msisdn.  Column names are lower case, order free, a header line
+  names them.
 * ``osmo-hlr.vty`` — OsmoHLR VTY commands (``subscriber imsi X create``, ``... update msisdn N``,
   ``... update aud3g milenage k K opc OPC``), after ``enable``; loaded without resetting SQNs
   by :mod:`simtool.provision.osmo_hlr`.
@@ -28,23 +29,27 @@ from dataclasses import dataclass
 
 from barcode import Code128
 
-from simtool.pin import AdmFormat
+from simtool.errors import DataError
+from simtool.pin import AdmFormat, encode_adm
 from simtool.provision.batchdir import CardRecord
 from simtool.provision.credentials import Scope
 from simtool.provision.profile import CredentialKind, Profile
+from simtool.secret import Secret
 
 # --- pySim-prog CSV ------------------------------------------------------------------------------
 
 
-def pysim_columns(profile: Profile) -> list[str]:
+def pysim_columns(profile: Profile, *, hex_adm: bool = False) -> list[str]:
     """The header for this profile's batch.
 
-    A hex ADM1 goes in ``pin_adm_hex`` with an empty ``pin_adm`` beside it: pySim-prog reads
-    ``pin_adm`` first and only then overrides it with a 16-digit ``pin_adm_hex``.  ``name``
-    (pySim writes it to EF.SPN on some cards) is given only when the SPN is plain ASCII.
+    ``pin_adm`` holds a decimal ADM1; a hex one goes in ``pin_adm_hex`` with ``pin_adm`` empty
+    beside it (pySim-prog reads ``pin_adm`` first and then overrides it with a 16-digit
+    ``pin_adm_hex``).  ``pin_adm_hex`` is there when the profile's ADM1 format is hex or a
+    vendor key is (``hex_adm``).  ``name`` (pySim writes it to EF.SPN) is given only when the
+    SPN is plain ASCII.
     """
     cols = ["iccid", "mcc", "mnc", "imsi", "ki", "opc", "acc", "pin_adm"]
-    if profile.adm_format is AdmFormat.HEX16:
+    if hex_adm or profile.adm_format is AdmFormat.HEX16:
         cols.append("pin_adm_hex")
     cols.append("msisdn")
     if profile.spn.isascii():
@@ -53,28 +58,41 @@ def pysim_columns(profile: Profile) -> list[str]:
 
 
 class PysimCsv:
-    """Writes pySim-prog CSV rows to a text stream opened with ``newline=""``."""
+    """Writes pySim-prog CSV rows to a text stream opened with ``newline=""``.
 
-    def __init__(self, fh: io.TextIOBase, profile: Profile) -> None:
+    pySim-prog uses ``pin_adm`` / ``pin_adm_hex`` only to VERIFY the ADM1 the card has *now*
+    and never writes a new ADM1 (nor a PIN or PUK): a row carries the card's current ADM1
+    (the vendor's), never the one simtool generated for its own programmer.  Unknown, the
+    columns stay empty: pySim-prog's driver then stops before sending any VERIFY, so no ADM1
+    try is spent.
+    """
+
+    def __init__(self, fh: io.TextIOBase, profile: Profile, *, hex_adm: bool = False) -> None:
         self.profile = profile
-        self.columns = pysim_columns(profile)
+        self.columns = pysim_columns(profile, hex_adm=hex_adm)
         self._writer = csv.DictWriter(fh, fieldnames=self.columns, lineterminator="\n")
         self._writer.writeheader()
 
-    def row(self, rec: CardRecord) -> dict[str, str]:
-        adm = rec.adm1.reveal()
-        hex_adm = self.profile.adm_format is AdmFormat.HEX16
+    def row(self, rec: CardRecord, current_adm: Secret[str] | None) -> dict[str, str]:
+        adm, hex_adm = "", ""
+        if current_adm is not None and current_adm.reveal():
+            if encode_adm(current_adm).format is AdmFormat.HEX16:
+                if "pin_adm_hex" not in self.columns:
+                    raise DataError("a hex ADM1 for a batch whose pysim.csv has no pin_adm_hex "
+                                    "column", where=f"card {rec.iccid}")
+                hex_adm = current_adm.reveal().upper()
+            else:
+                adm = current_adm.reveal()
         row = {
             "name": self.profile.spn, "iccid": rec.iccid, "mcc": self.profile.mcc,
             "mnc": self.profile.mnc, "imsi": rec.imsi, "ki": rec.ki.reveal().hex().upper(),
             "opc": rec.opc.reveal().hex().upper(), "acc": f"{rec.acc:04x}",
-            "pin_adm": "" if hex_adm else adm, "pin_adm_hex": adm if hex_adm else "",
-            "msisdn": "+" + rec.msisdn,
+            "pin_adm": adm, "pin_adm_hex": hex_adm, "msisdn": "+" + rec.msisdn,
         }
         return {k: row[k] for k in self.columns}
 
-    def write(self, rec: CardRecord) -> None:
-        self._writer.writerow(self.row(rec))
+    def write(self, rec: CardRecord, current_adm: Secret[str] | None) -> None:
+        self._writer.writerow(self.row(rec, current_adm))
 
 
 # --- HSS imports ---------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from collections.abc import Callable, Container, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 from simtool.errors import DataError
-from simtool.pin import AdmFormat
+from simtool.pin import AdmFormat, encode_adm
 from simtool.provision import exports
 from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter, CardRecord,
                                         abort_staging, atomic_open, atomic_write,
@@ -33,6 +34,7 @@ from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter
 from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, PrintedNumbers,
                                            RandomSource, SystemRandomSource, iccid_for_serial,
                                            random_code, random_digits)
+from simtool.provision.cardkeys import CardKeyFile
 from simtool.provision.crypto import encrypt_export, key_id
 from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
 from simtool.provision.labels import SHEETS, LabelSheet
@@ -91,13 +93,19 @@ def _opc_function(op: Secret[bytes] | None, rng: RandomSource) -> Callable[[byte
 def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial: int = 1,
                    op: Secret[bytes] | None = None, exclude: IssuedValues = Exclusions(),
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
-                   iccids: Sequence[str] | None = None) -> Iterator[CardRecord]:
+                   iccids: Sequence[str] | None = None,
+                   vendor_pins: Callable[[str], VendorPins] | None = None,
+                   ) -> Iterator[CardRecord]:
     """Yield ``count`` card records (sans I/O).  DataError when the serial space or the MSISDN
     pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded.
 
     ``iccids``: the cards' own ICCIDs, in order (the vendor's card list), for card types whose
     factory ICCID must stay (sysmoISIM-SJA2: see simtool.cardtypes); otherwise ICCIDs are made
-    from the profile's issuer prefix and the serial."""
+    from the profile's issuer prefix and the serial.
+
+    ``vendor_pins``: for a batch programmed by pySim-prog, which leaves PINs, PUKs and ADM1 as
+    the vendor set them: the record of each card holds the vendor's values (from the card
+    list; "" where unknown), and codes derived from the PUK use the vendor's PUK."""
     if not 1 <= count <= MAX_COUNT:
         raise DataError(f"count must be 1..{MAX_COUNT}")
     if iccids is not None:
@@ -138,18 +146,96 @@ def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial:
             raise DataError(f"MSISDN pool of profile {profile.name} exhausted after {index} "
                             "cards (the rest is already issued)")
         ki = rng.token_bytes(16)
-        puk1 = Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial))
-        adm1 = (random_digits(rng, 8) if profile.adm_format is AdmFormat.DECIMAL8
-                else rng.token_bytes(8).hex().upper())
+        if vendor_pins is None:
+            pins = VendorPins(
+                pin1=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
+                puk1=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
+                pin2=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
+                puk2=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
+                adm1=Secret(random_digits(rng, 8) if profile.adm_format is AdmFormat.DECIMAL8
+                            else rng.token_bytes(8).hex().upper()))
+        else:
+            pins = vendor_pins(iccid)
         printed = numbers.allocate(iccid, iccid[serial_start:-1])
-        account, creds = deriver.next_card(printed=printed, puk1=puk1)
+        account, creds = deriver.next_card(printed=printed, puk1=pins.puk1)
         yield CardRecord(
             index=index, iccid=iccid, imsi=imsi, msisdn=msisdn, acc=1 << int(imsi[-1]),
-            ki=Secret(ki), opc=Secret(make_opc(ki)),
-            pin1=Secret(random_code(rng, pin_len, reject_trivial=trivial)), puk1=puk1,
-            pin2=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
-            puk2=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
-            adm1=Secret(adm1), barcode=printed, account=account, credentials=creds)
+            ki=Secret(ki), opc=Secret(make_opc(ki)), pin1=pins.pin1, puk1=pins.puk1,
+            pin2=pins.pin2, puk2=pins.puk2, adm1=pins.adm1, barcode=printed, account=account,
+            credentials=creds)
+
+
+@dataclass(frozen=True)
+class VendorPins:
+    """A card's PINs, PUKs and ADM1: new ones for simtool's programmer, or the ones the card
+    keeps (the vendor's, "" when the card list does not give them) for pySim-prog."""
+
+    pin1: Secret[str]
+    puk1: Secret[str]
+    pin2: Secret[str]
+    puk2: Secret[str]
+    adm1: Secret[str]
+
+
+class Programmer(StrEnum):
+    """Which tool writes the batch onto the cards, and so what the records and letters say."""
+
+    SIMTOOL = "simtool"  # simtool batch program: new PINs, PUKs and ADM1 from the records
+    PYSIM = "pysim"  # pySim-prog from pysim.csv: IMSI, Ki/OPc, SPN, MSISDN, ACC, PLMN lists;
+    # PINs, PUKs and ADM1 stay the vendor's
+
+
+def _vendor_pins(card_keys: CardKeyFile | None) -> Callable[[str], VendorPins]:
+    def pins(iccid: str) -> VendorPins:
+        known = card_keys.pins.get(iccid, {}) if card_keys else {}
+        adm = card_keys.keys.get(iccid) if card_keys else None
+        return VendorPins(*(known.get(n, Secret("")) for n in ("pin1", "puk1", "pin2", "puk2")),
+                          adm1=adm if adm is not None else Secret(""))
+    return pins
+
+
+def pysim_no_adm_warning(missing: int, count: int) -> str:
+    return (f"pysim.csv: the current ADM1 of {missing} of {count} cards is unknown (no "
+            "--card-keys, or the card list lacks it), so their pin_adm is empty. pySim-prog "
+            "only VERIFYs the ADM1 a card has now and never sets a new one: fill in the "
+            "vendor's ADM1 (a wrong one costs a try) or generate with --card-keys.")
+
+
+def pysim_no_row_warning(card_type: str) -> str:
+    return (f"{card_type} cards keep their factory ICCID (and IMSI until programmed), and this "
+            "batch's ICCIDs are simtool's: pySim-prog (--read-iccid / --read-imsi) will find no "
+            "row of pysim.csv for them. Generate the batch with --card-keys (the vendor's card "
+            "list).")
+
+
+PYSIM_PUK_REFUSAL = ("a batch for pySim-prog keeps the vendor's PUK1, and this profile derives "
+                     "the subscriber code from it: the card list (--card-keys) must give every "
+                     "card's puk1")
+
+
+def _pysim_checks(profile: Profile, card_keys: CardKeyFile | None, programmer: Programmer,
+                  count: int, iccids: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """(warnings, notes) about pysim.csv; DataError for a pySim batch that cannot be right.
+    An empty ADM1 column is a warning in a batch for pySim-prog, a note in one for simtool."""
+    from simtool.cardtypes import KNOWN_TYPES
+    from simtool.provision.profile import CredentialKind
+
+    out: list[str] = []
+    notes: list[str] = []
+    listed = list(iccids[:count]) if iccids is not None else []
+    missing = count if card_keys is None else sum(1 for i in listed if i not in card_keys.keys)
+    if missing:
+        (out if programmer is Programmer.PYSIM else notes).append(
+            pysim_no_adm_warning(missing, count))
+    bound = [t for t in KNOWN_TYPES if t.factory_iccid_bound and profile.card_type
+             and t.name.lower() == profile.card_type.lower()]
+    if bound and iccids is None:
+        out.append(pysim_no_row_warning(bound[0].name))
+    if (programmer is Programmer.PYSIM and CredentialKind.SUBSCRIBER_CODE in profile.credentials
+            and (card_keys is None
+                 or any("puk1" not in card_keys.pins.get(i, {}) for i in listed))):
+        raise DataError(PYSIM_PUK_REFUSAL)
+    return out, notes
 
 
 def _check_card_iccids(iccids: Sequence[str], count: int, exclude: IssuedValues) -> None:
@@ -216,14 +302,24 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    now: datetime | None = None, progress: Progress | None = None,
                    clock: Callable[[], float] = time.perf_counter,
                    iccids: Sequence[str] | None = None,
-                   label_sheet: str | None = None) -> BatchResult:
+                   label_sheet: str | None = None, card_keys: CardKeyFile | None = None,
+                   programmer: Programmer | str = Programmer.SIMTOOL) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
     ``panel_import=False`` skips the Argon2id panel import (benchmarks).  ``label_sheet``
-    names a layout of :data:`simtool.provision.labels.SHEETS` (default: the profile's).  The batch secret of
+    names a layout of :data:`simtool.provision.labels.SHEETS` (default: the profile's).
+    ``card_keys``: the vendor's card list; the batch takes its ICCIDs (unless ``iccids`` is
+    given) and pysim.csv its ADM1 keys.  ``programmer="pysim"``: a batch for pySim-prog, whose
+    records and letters keep the vendor's PINs and PUKs (see :class:`Programmer`).  The batch secret of
     the barcode scheme is random and never stored: the printed numbers and passwords it
     produced are in ``records.jsonl``.
     """
+    try:
+        programmer = Programmer(programmer)
+    except ValueError:
+        raise DataError(f"unknown programmer {programmer!r} (simtool or pysim)") from None
+    if card_keys is not None and iccids is None:
+        iccids = list(card_keys.keys)
     if label_sheet is not None and label_sheet not in SHEETS:
         raise DataError(f"unknown label sheet {label_sheet!r} (known: {', '.join(SHEETS)})")
     rng = rng or SystemRandomSource()
@@ -237,7 +333,8 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                         transport_key=transport_key, exclude=exclude, hash_params=hash_params,
                         workers=workers, panel_import=panel_import, rng=rng,
                         batch_secret=batch_secret, now=now, progress=progress, clock=clock,
-                        iccids=iccids, label_sheet=label_sheet)
+                        iccids=iccids, label_sheet=label_sheet, card_keys=card_keys,
+                        programmer=programmer)
         commit_staging(staging, out_dir)
     except BaseException:
         abort_staging(staging)
@@ -251,7 +348,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            exclude: IssuedValues, hash_params: HashParams, workers: int | None,
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
            now: datetime, progress: Progress | None, clock: Callable[[], float],
-           iccids: Sequence[str] | None, label_sheet: str | None) -> BatchResult:
+           iccids: Sequence[str] | None, label_sheet: str | None,
+           card_keys: CardKeyFile | None, programmer: Programmer) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -263,6 +361,9 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         warnings.append(LEGACY_WARNING)
     if transport_key is None:
         warnings.append(NO_TRANSPORT_KEY_WARNING)
+    pysim_warnings, pysim_notes = _pysim_checks(profile, card_keys, programmer, count, iccids)
+    warnings += pysim_warnings
+    notes += pysim_notes
     if not profile.spn.isascii():
         notes.append("pysim.csv has no 'name' column: the SPN is not ASCII (simtool programs "
                      "EF.SPN itself)")
@@ -276,8 +377,10 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     start = clock()
     with ExitStack() as stack:
         records = stack.enter_context(atomic_open(staging / RECORDS))
-        pysim = exports.PysimCsv(stack.enter_context(atomic_open(exp / "pysim.csv", newline="")),
-                                 profile)
+        pysim = exports.PysimCsv(
+            stack.enter_context(atomic_open(exp / "pysim.csv", newline="")), profile,
+            hex_adm=card_keys is not None and any(
+                encode_adm(k).format is AdmFormat.HEX16 for k in card_keys.keys.values()))
         cards_csv = stack.enter_context(atomic_open(printer / "cards.csv"))
         labels = stack.enter_context(atomic_open(printer / "labels.html"))
         bulk = stack.enter_context(BulkWriter())
@@ -289,11 +392,13 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         step = 0
         for rec in generate_cards(profile, count, batch_id=batch_id, first_serial=first_serial,
                                   op=op, exclude=exclude, rng=rng, batch_secret=batch_secret,
-                                  iccids=iccids):
+                                  iccids=iccids, vendor_pins=(
+                                      _vendor_pins(card_keys)
+                                      if programmer is Programmer.PYSIM else None)):
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
-            pysim.write(rec)
+            pysim.write(rec, card_keys.keys.get(rec.iccid) if card_keys else None)
             cards_csv.write(exports.printer_line(rec, profile))
             labels.write(sheet.label(rec))
             bulk.write(barcodes / f"{rec.iccid}.svg",
@@ -345,7 +450,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     info = _batch_info(profile, count, batch_id=batch_id, now=now, first=first, last=last,
                        first_serial=first_serial, op=op, transport_key=transport_key,
                        warnings=warnings, hashing=report, hash_params=hash_params,
-                       card_list=iccids is not None)
+                       card_list=iccids is not None, programmer=programmer)
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(
@@ -360,7 +465,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
                 last: str | None, first_serial: int, op: Secret[bytes] | None,
                 transport_key: Secret[bytes] | None, warnings: list[str],
                 hashing: HashReport | None, hash_params: HashParams,
-                card_list: bool) -> dict[str, Any]:
+                card_list: bool, programmer: Programmer) -> dict[str, Any]:
     """batch.toml: what the batch is and how it was made; identifiers only, no secrets."""
     try:
         profile_sha = hashlib.sha256(Path(profile.source).read_bytes()).hexdigest()
@@ -383,6 +488,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
         "numbers_per_account": profile.numbers_per_account,
         "opc_source": "op-key-file" if op is not None else "random-per-card",
         "iccid_source": "card-list" if card_list else "profile-prefix",
+        "programmer": programmer.value,
         "warnings": warnings, "card": card,
     }
     if op is not None:
@@ -394,5 +500,5 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
     return info
 
 
-__all__ = ["BatchResult", "Exclusions", "IssuedValues", "generate_batch",
-           "generate_cards", "new_batch_id"]
+__all__ = ["BatchResult", "Exclusions", "IssuedValues", "Programmer", "VendorPins",
+           "generate_batch", "generate_cards", "new_batch_id"]
