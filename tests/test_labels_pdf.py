@@ -156,3 +156,16 @@ def test_a_new_page_every_sheet_and_no_heading(tmp_path):
     assert html.split('<div class="label" ')[15].startswith(
         f'style="left:{layout.left:.2f}mm;top:{layout.top:.2f}mm"')
     assert "Login:" not in html and "Hasło" not in html  # Plus has no panel password
+
+
+def test_profile_label_section_is_validated():
+    from simtool.errors import DataError
+    from simtool.provision.profile import parse_profile, profile_path
+
+    text = profile_path("milo").read_text()
+    assert parse_profile(text, "milo.toml").label_web == "www.milotelecom.pl"
+    bad = text.replace('sheet = "a4-3x7"', 'sheet = "a4-4x10"')
+    with pytest.raises(DataError, match=r"milo\.toml:\d+: label\.sheet: unknown sheet"):
+        parse_profile(bad, "milo.toml")
+    with pytest.raises(DataError, match="label"):
+        parse_profile(text.replace("[label]\n", "[label]\nborders = true\n"), "milo.toml")
