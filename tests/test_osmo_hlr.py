@@ -176,3 +176,16 @@ def test_osmo_hlr_takes_the_script_twice_and_keeps_sqn(tmp_path, hlr):
         answers = [vty.command(ln) for ln in lines[:3]]
     assert "% Subscriber already exists" in answers[0]
     assert "last-SQN" not in _shown(addr, recs[0].imsi)
+
+
+def test_unreachable_vty_and_bad_script_are_one_line_errors(tmp_path):
+    script = tmp_path / "x.vty"
+    script.write_text(exports.osmo_hlr_header("B1", 1) + exports.osmo_hlr_lines(RECORD))
+    # nothing listens on this loopback address: exit code 1, no key in the message
+    result = CliRunner().invoke(batch, ["load-osmo-hlr", str(script), "--vty", "127.0.0.1:9"])
+    assert isinstance(result.exception, osmo_hlr.HlrError)
+    assert result.exception.exit_code == 1 and "127.0.0.1:9" in str(result.exception)
+    script.write_text(f"enable\nsubscriber imsi 1 update aud3g milenage k {K}\n")
+    result = CliRunner().invoke(batch, ["load-osmo-hlr", str(script)])
+    assert result.exception.exit_code == 4 and K not in str(result.exception)
+    assert repr(SUB).count(K) == 0

@@ -177,7 +177,7 @@ class VendorPins:
     adm1: Secret[str]
 
 
-class Programmer(StrEnum):
+class ProgrammingTool(StrEnum):
     """Which tool writes the batch onto the cards, and so what the records and letters say."""
 
     SIMTOOL = "simtool"  # simtool batch program: new PINs, PUKs and ADM1 from the records
@@ -213,8 +213,9 @@ PYSIM_PUK_REFUSAL = ("a batch for pySim-prog keeps the vendor's PUK1, and this p
                      "card's puk1")
 
 
-def _pysim_checks(profile: Profile, card_keys: CardKeyFile | None, programmer: Programmer,
-                  count: int, iccids: Sequence[str] | None) -> tuple[list[str], list[str]]:
+def _pysim_checks(profile: Profile, card_keys: CardKeyFile | None,
+                  programmer: ProgrammingTool, count: int, iccids: Sequence[str] | None,
+                  ) -> tuple[list[str], list[str]]:
     """(warnings, notes) about pysim.csv; DataError for a pySim batch that cannot be right.
     An empty ADM1 column is a warning in a batch for pySim-prog, a note in one for simtool."""
     from simtool.cardtypes import KNOWN_TYPES
@@ -225,14 +226,14 @@ def _pysim_checks(profile: Profile, card_keys: CardKeyFile | None, programmer: P
     listed = list(iccids[:count]) if iccids is not None else []
     missing = count if card_keys is None else sum(1 for i in listed if i not in card_keys.keys)
     if missing:
-        (out if programmer is Programmer.PYSIM else notes).append(
+        (out if programmer is ProgrammingTool.PYSIM else notes).append(
             pysim_no_adm_warning(missing, count))
     bound = [t for t in KNOWN_TYPES if t.factory_iccid_bound and profile.card_type
              and t.name.lower() == profile.card_type.lower()]
     if bound and iccids is None:
         out.append(pysim_no_row_warning(bound[0].name))
-    if (programmer is Programmer.PYSIM and CredentialKind.SUBSCRIBER_CODE in profile.credentials
-            and (card_keys is None
+    if (programmer is ProgrammingTool.PYSIM
+            and CredentialKind.SUBSCRIBER_CODE in profile.credentials and (card_keys is None
                  or any("puk1" not in card_keys.pins.get(i, {}) for i in listed))):
         raise DataError(PYSIM_PUK_REFUSAL)
     return out, notes
@@ -303,19 +304,19 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    clock: Callable[[], float] = time.perf_counter,
                    iccids: Sequence[str] | None = None,
                    label_sheet: str | None = None, card_keys: CardKeyFile | None = None,
-                   programmer: Programmer | str = Programmer.SIMTOOL) -> BatchResult:
+                   programmer: ProgrammingTool | str = ProgrammingTool.SIMTOOL) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
     ``panel_import=False`` skips the Argon2id panel import (benchmarks).  ``label_sheet``
     names a layout of :data:`simtool.provision.labels.SHEETS` (default: the profile's).
     ``card_keys``: the vendor's card list; the batch takes its ICCIDs (unless ``iccids`` is
     given) and pysim.csv its ADM1 keys.  ``programmer="pysim"``: a batch for pySim-prog, whose
-    records and letters keep the vendor's PINs and PUKs (see :class:`Programmer`).  The batch secret of
-    the barcode scheme is random and never stored: the printed numbers and passwords it
-    produced are in ``records.jsonl``.
+    records and letters keep the vendor's PINs and PUKs (see :class:`ProgrammingTool`).  The
+    batch secret of the barcode scheme is random and never stored: the printed numbers and
+    passwords it produced are in ``records.jsonl``.
     """
     try:
-        programmer = Programmer(programmer)
+        programmer = ProgrammingTool(programmer)
     except ValueError:
         raise DataError(f"unknown programmer {programmer!r} (simtool or pysim)") from None
     if card_keys is not None and iccids is None:
@@ -349,7 +350,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
            now: datetime, progress: Progress | None, clock: Callable[[], float],
            iccids: Sequence[str] | None, label_sheet: str | None,
-           card_keys: CardKeyFile | None, programmer: Programmer) -> BatchResult:
+           card_keys: CardKeyFile | None, programmer: ProgrammingTool) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -394,7 +395,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                                   op=op, exclude=exclude, rng=rng, batch_secret=batch_secret,
                                   iccids=iccids, vendor_pins=(
                                       _vendor_pins(card_keys)
-                                      if programmer is Programmer.PYSIM else None)):
+                                      if programmer is ProgrammingTool.PYSIM else None)):
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
@@ -465,7 +466,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
                 last: str | None, first_serial: int, op: Secret[bytes] | None,
                 transport_key: Secret[bytes] | None, warnings: list[str],
                 hashing: HashReport | None, hash_params: HashParams,
-                card_list: bool, programmer: Programmer) -> dict[str, Any]:
+                card_list: bool, programmer: ProgrammingTool) -> dict[str, Any]:
     """batch.toml: what the batch is and how it was made; identifiers only, no secrets."""
     try:
         profile_sha = hashlib.sha256(Path(profile.source).read_bytes()).hexdigest()
@@ -500,5 +501,5 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
     return info
 
 
-__all__ = ["BatchResult", "Exclusions", "IssuedValues", "Programmer", "VendorPins",
+__all__ = ["BatchResult", "Exclusions", "IssuedValues", "ProgrammingTool", "VendorPins",
            "generate_batch", "generate_cards", "new_batch_id"]
