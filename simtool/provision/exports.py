@@ -303,14 +303,15 @@ BAR_HEIGHT_MM = 12.0
 _BARS = re.compile("1+")
 
 
-def barcode_svg(number: str) -> str:
+def barcode_svg(number: str, modules: str | None = None) -> str:
     """A standalone SVG of the Code 128 barcode for ``number``: one path, one unit per module.
 
     python-barcode's own SVGWriter takes about 1.6 ms per symbol (one ``rect`` element per
     bar, built as a DOM); this writer emits the same bars as a single path in ~0.05 ms, which
-    keeps a 100,000-card batch within its time budget.
+    keeps a 100,000-card batch within its time budget.  ``modules``: the symbol, when the
+    caller has encoded it already.
     """
-    modules = code128_modules(number)
+    modules = modules or code128_modules(number)
     width = len(modules) + 2 * QUIET_MODULES
     parts = []
     for m in _BARS.finditer(modules):

@@ -401,9 +401,10 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
             records.write(record_to_json(rec) + "\n")
             pysim.write(rec, card_keys.keys.get(rec.iccid) if card_keys else None)
             cards_csv.write(exports.printer_line(rec, profile))
-            labels.write(sheet.label(rec))
+            symbol = exports.code128_modules(rec.barcode.reveal())
+            labels.write(sheet.label(rec, symbol=symbol))
             bulk.write(barcodes / f"{rec.iccid}.svg",
-                       exports.barcode_svg(rec.barcode.reveal()).encode())
+                       exports.barcode_svg(rec.barcode.reveal(), symbol).encode())
             if transport_key is not None:
                 hlr.append(exports.osmo_hlr_lines(rec))
                 o5gs.append(exports.open5gs_line(rec))

@@ -139,7 +139,9 @@ class LabelSheet:
         return (f'<!DOCTYPE html>\n<html lang="pl"><head><meta charset="utf-8">'
                 f"<title>{title}</title>\n<style>{css}</style></head>\n<body{cls}>\n")
 
-    def label(self, rec: CardRecord) -> str:
+    def label(self, rec: CardRecord, *, symbol: str | None = None) -> str:
+        """``symbol``: the barcode's module string when the caller has it already (its width
+        sizes the image; encoding it again would double the batch's barcode work)."""
         lay = self.layout
         out = []
         if self._n % lay.per_page == 0:
@@ -149,7 +151,7 @@ class LabelSheet:
         left, top = lay.position(self._n)
         self._n += 1
         number = rec.barcode.reveal()
-        modules = len(code128_modules(number)) + 2 * QUIET_MODULES
+        modules = len(symbol or code128_modules(number)) + 2 * QUIET_MODULES
         module_mm = min(MAX_MODULE_MM, (lay.label_width - 2 * PADDING_MM) / modules)
         head, password = printed_number_parts(number, password=self.password)
         text = html.escape(head) + (f'<span class="password">{html.escape(password)}</span>'
