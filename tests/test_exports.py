@@ -474,7 +474,7 @@ def test_a_simtool_batch_gives_pysim_the_vendors_adm_and_its_own_pins_to_the_let
 
 
 def test_pysim_batch_warnings_and_refusals(tmp_path):
-    from simtool.provision.generate import pysim_no_adm_warning, pysim_no_row_warning
+    from simtool.provision.pysim import pysim_no_adm_warning, pysim_no_row_warning
 
     result = generate_batch(load_profile("milo"), 2, tmp_path / "a", rng=SeededRandom(4),
                             now=NOW, panel_import=False, programmer="pysim")

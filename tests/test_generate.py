@@ -20,9 +20,10 @@ from simtool.pin import AdmFormat, encode_adm, encode_pin, encode_puk
 from simtool.provision.batchdir import (read_batch_info, read_records, record_from_json,
                                         record_to_json)
 from simtool.provision.generate import (LEGACY_WARNING, NO_TRANSPORT_KEY_WARNING, Exclusions,
-                                        generate_batch, generate_cards, pysim_no_row_warning)
+                                        generate_batch, generate_cards)
 from simtool.provision.hashing import verify
 from simtool.provision.profile import CredentialKind, load_profile, parse_profile
+from simtool.provision.pysim import pysim_no_row_warning
 from simtool.secret import Secret
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
