@@ -49,7 +49,7 @@ class _ProgressBars:
 
 @click.group()
 def batch() -> None:
-    """Provisioning batches: generate cards' data and exports, decrypt HSS imports.
+    """Provisioning batches: generate cards' data and exports, decrypt and load HSS imports.
 
     \b
     Examples:
@@ -57,6 +57,7 @@ def batch() -> None:
           --op-key-file keys/milo-op.key --transport-key-file keys/transport.key
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
           --transport-key-file keys/transport.key --out /secure/osmo-hlr.vty
+      simtool batch load-osmo-hlr /secure/osmo-hlr.vty --vty 127.0.0.1:4258
     """
 
 
