@@ -216,6 +216,17 @@ def _run_open5gs(tmp_path, text: str, db_name: str = "open5gs"):
                           text=True, timeout=60)
 
 
+def test_open5gs_rows_are_json_and_the_header_says_how_to_run_it():
+    text = (exports.open5gs_header("B1", 1) + exports.open5gs_line(RECORD) +
+            exports.open5gs_tail())
+    head, _, rest = text.partition("const SUBSCRIBERS = ")
+    rows = json.loads(rest[:rest.index("];") + 1].replace(",\n]", "\n]"))
+    assert rows == [[RECORD.imsi, RECORD.ki.reveal().hex(), RECORD.opc.reveal().hex(),
+                     RECORD.msisdn]]
+    assert all(line.startswith("//") for line in head.splitlines())
+    assert f"--file {exports.OPEN5GS_FILE}" in head and "upsert: true" in rest
+
+
 def test_open5gs_import_upserts_the_schemas_document_and_runs_twice(tmp_path):
     second = CardRecord(**{**RECORD.__dict__, "imsi": "260011234567891", "msisdn": "48601234568"})
     text = (exports.open5gs_header("B1", 2) + exports.open5gs_line(RECORD) +
