@@ -87,7 +87,7 @@ def batch() -> None:
               show_default=True,
               help="Who writes the cards: simtool ('batch program': new PINs, PUKs, ADM1) or "
                    "pysim (pySim-prog from exports/pysim.csv: it keeps the vendor's PINs, PUKs "
-                   "and ADM1, so the records and letters do too; needs --card-keys).")
+                   "and ADM1, so the records and letters do too, taken from --card-keys).")
 @click.option("--label-sheet", default=None,
               type=click.Choice(["a4-3x7", "a4-3x8", "a4-2x7"]),
               help="Label stock for printer/labels.html (default: the profile's [label] sheet): "
