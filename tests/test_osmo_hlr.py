@@ -8,6 +8,7 @@ The planner (what to send for which ``show subscriber`` answer) is tested withou
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -20,9 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from simtool.cli.batch import batch
-from simtool.errors import SimtoolError
+from simtool.errors import DataError, SimtoolError
 from simtool.provision import exports, osmo_hlr
 from simtool.provision.batchdir import read_records
+from simtool.provision.crypto import decrypt_export
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import load_profile
 from simtool.secret import Secret
@@ -52,7 +54,7 @@ def test_script_round_trips_through_the_parser():
 
 
 def test_parse_script_names_the_line_not_the_key():
-    with pytest.raises(Exception, match=r"x\.vty:3: not a line") as err:
+    with pytest.raises(DataError, match=r"x\.vty:3: not a line") as err:
         osmo_hlr.parse_script(f"enable\n! c\nsubscriber imsi 1 update aud3g xor k {K}\n",
                               where="x.vty")
     assert K not in str(err.value)
@@ -130,7 +132,6 @@ def _load(script, addr):
     if isinstance(result.exception, SimtoolError):
         raise result.exception
     assert result.exit_code == 0, result.output
-    import json
     return json.loads(result.stdout)
 
 
@@ -145,8 +146,6 @@ def test_osmo_hlr_takes_the_script_twice_and_keeps_sqn(tmp_path, hlr):
     generate_batch(load_profile("milo"), 5, out, transport_key=Secret(bytes(32)),
                    rng=SeededRandom(5), now=NOW, panel_import=False)
     recs = list(read_records(out / "records.jsonl"))
-    from simtool.provision.crypto import decrypt_export
-
     blob = (out / "exports/osmo-hlr.vty.enc").read_bytes()
     script = tmp_path / "osmo-hlr.vty"
     script.write_bytes(decrypt_export(blob, Secret(bytes(32))).plaintext.reveal())
