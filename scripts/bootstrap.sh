@@ -7,7 +7,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # pcscd + vsmartcard-vpcd: the real PC/SC stack the virtual card plugs into.
 # swig + libpcsclite-dev: pyscard builds from source.  postgresql: multi-station journal tests.
-APT_PACKAGES=(pcscd pcsc-tools vsmartcard-vpcd swig libpcsclite-dev postgresql python3-venv python3-dev gcc)
+# chromium + poppler-utils + zbar-tools: the label sheet printed to PDF, its barcodes decoded.
+# osmo-hlr: the OsmoHLR import loaded into a real HLR (tests/test_osmo_hlr.py).
+APT_PACKAGES=(pcscd pcsc-tools vsmartcard-vpcd swig libpcsclite-dev postgresql python3-venv python3-dev gcc
+              chromium poppler-utils zbar-tools osmo-hlr)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

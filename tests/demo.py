@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         pin1 = _programmed_pin1(batch_dir)
         step("the programmed card", "--json", "info", "--pin1", reader=r, input=pin1 + "\n")
         step("decrypt the Open5GS import (operator side)", "batch", "decrypt",
-             str(batch_dir / "exports" / "open5gs-dbctl.sh.enc"), "--transport-key-file",
-             str(workdir / "transport.key"), "--out", str(workdir / "open5gs-dbctl.sh"),
+             str(batch_dir / "exports" / "open5gs-subscribers.js.enc"), "--transport-key-file",
+             str(workdir / "transport.key"), "--out", str(workdir / "open5gs-subscribers.js"),
              reader=r)
 
         # the card's STK menu, run as a handset would, against the Milo virtual network

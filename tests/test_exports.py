@@ -10,7 +10,10 @@ import logging
 import os
 import random
 import re
+import shutil
 import stat
+import subprocess
+import tomllib
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +30,7 @@ from simtool.provision.crypto import (MAGIC, decrypt_export, encrypt_export, key
                                       read_key_file)
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import CredentialKind, load_profile
+from simtool.pin import encode_adm
 from simtool.secret import Secret
 
 KEY = Secret(bytes.fromhex("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"))
@@ -52,7 +56,7 @@ RECORD = CardRecord(
     adm1=Secret("55538407"), barcode=Secret("12345678901231415926535"), account="B-A000001",
     credentials=(Credential(CredentialKind.PANEL_PASSWORD, Secret("1415926535"), Scope.NUMBER),))
 
-# Byte-exact lines the HSS tools take (OsmoHLR VTY manual example; open5gs-dbctl usage text).
+# Byte-exact lines: OsmoHLR VTY (its manual's example), one row of the Open5GS mongosh script.
 HSS_VECTORS = [
     (exports.osmo_hlr_lines,
      "subscriber imsi 260011234567890 create\n"
@@ -60,10 +64,8 @@ HSS_VECTORS = [
      "subscriber imsi 260011234567890 update aud3g milenage k 465b5ce8b199b49faa5f0a2ee238a6bc "
      "opc cd63cb71954a9f4e48a5994e37a02baf\n"),
     (exports.open5gs_line,
-     "open5gs-dbctl add 260011234567890 465B5CE8B199B49FAA5F0A2EE238A6BC "
-     "CD63CB71954A9F4E48A5994E37A02BAF\n"),
-    (exports.printer_line, "8948011234567890128,+48601234567,12345678901231415926535,4711,"
-                           "31415926\n"),
+     '["260011234567890", "465b5ce8b199b49faa5f0a2ee238a6bc", '
+     '"cd63cb71954a9f4e48a5994e37a02baf", "48601234567"],\n'),
 ]
 
 
@@ -72,33 +74,186 @@ def test_line_formats(fn, expected):
     assert fn(RECORD) == expected
 
 
-def _pysim_rows(profile_name):
+def test_printer_row_carries_login_web_address_and_derived_codes():
+    milo = load_profile("milo")
+    assert exports.printer_header(milo) == \
+        "iccid,msisdn,barcode,pin1,puk1,account,login,panel_url,panel_password\n"
+    assert exports.printer_line(RECORD, milo) == (
+        "8948011234567890128,+48601234567,12345678901231415926535,4711,31415926,B-A000001,"
+        "48601234567,https://www.milotelecom.pl,1415926535\n")
+    plus = load_profile("plus")
+    rec = CardRecord(**{**RECORD.__dict__, "credentials": (
+        Credential(CredentialKind.PLUS_KOD5, Secret("52913"), Scope.ACCOUNT, must_change=True),
+        Credential(CredentialKind.PLUS_KOD4, Secret("8306"), Scope.NUMBER, read_only=True))})
+    row = next(csv.DictReader(io.StringIO(exports.printer_header(plus) +
+                                          exports.printer_line(rec, plus))))
+    assert (row["plus_kod5"], row["plus_kod4"], row["account"]) == ("52913", "8306", "B-A000001")
+    assert "panel_password" not in row and "login" not in row
+
+
+def _pysim_rows(profile_name, current_adm, *, hex_adm=False):
     profile = load_profile(profile_name)
     buf = io.StringIO(newline="")
-    writer = exports.PysimCsv(buf, profile)
-    writer.write(RECORD if profile_name != "plus" else
-                 CardRecord(**{**RECORD.__dict__, "adm1": Secret("CAE743DB9C5B5A58")}))
+    writer = exports.PysimCsv(buf, profile, hex_adm=hex_adm)
+    writer.write(RECORD, current_adm)
     reader = csv.DictReader(io.StringIO(buf.getvalue()))
     return reader.fieldnames, list(reader)
 
 
-def test_pysim_csv_decimal_adm():
-    fields, (row,) = _pysim_rows("milo")
+def pysim_prog_adm(row: dict[str, str]) -> bytes | None:
+    """The ADM1 pySim-prog VERIFYs for a CSV row (its read_params_csv, as pySim's source
+    reads): ``pin_adm`` as ASCII, padded with FF to 8 bytes; a 16-digit ``pin_adm_hex``
+    overrides it; nothing (its SJA2 driver then stops before any VERIFY) when both are
+    empty.  An oracle written from pySim's behaviour, not from exports.py."""
+    pin = row.get("pin_adm") or row.get("adm1") or ""
+    key = pin.encode().hex().ljust(16, "f") if pin else ""
+    if len(row.get("pin_adm_hex") or "") == 16:
+        key = row["pin_adm_hex"]
+    return bytes.fromhex(key) if key else None
+
+
+def test_pysim_csv_carries_the_cards_current_decimal_adm_not_the_new_one():
+    fields, (row,) = _pysim_rows("milo", Secret("11223344"))
     assert fields == ["name", "iccid", "mcc", "mnc", "imsi", "ki", "opc", "acc", "pin_adm",
                       "msisdn"]
     assert row == {"name": "Milo Telecom", "iccid": "8948011234567890128", "mcc": "260",
                    "mnc": "97", "imsi": "260011234567890",
                    "ki": "465B5CE8B199B49FAA5F0A2EE238A6BC",
                    "opc": "CD63CB71954A9F4E48A5994E37A02BAF", "acc": "0001",
-                   "pin_adm": "55538407", "msisdn": "+48601234567"}
+                   "pin_adm": "11223344", "msisdn": "+48601234567"}
+    assert RECORD.adm1.reveal() not in row.values()  # simtool's new ADM1 is no use to pySim
+    assert pysim_prog_adm(row) == encode_adm(Secret("11223344")).key.reveal()
 
 
-def test_pysim_csv_hex_adm_and_non_ascii_spn():
-    fields, (row,) = _pysim_rows("plus")
+def test_pysim_csv_hex_adm_unknown_adm_and_non_ascii_spn():
+    fields, (row,) = _pysim_rows("plus", Secret("cae743db9c5b5a58"))
     assert "pin_adm_hex" in fields and row["pin_adm"] == ""
     assert row["pin_adm_hex"] == "CAE743DB9C5B5A58"
-    fields, _ = _pysim_rows("citysat")  # SPN "CitySat Śląsk": no name column
+    assert pysim_prog_adm(row) == bytes.fromhex("CAE743DB9C5B5A58")
+    # a decimal card whose vendor gave the key as pin_adm_hex (8 ASCII digits in hex)
+    _, (row,) = _pysim_rows("milo", Secret("3131323233333434"), hex_adm=True)
+    assert pysim_prog_adm(row) == b"11223344"
+    for unknown in (None, Secret("")):
+        _, (row,) = _pysim_rows("milo", unknown)
+        assert row["pin_adm"] == "" and pysim_prog_adm(row) is None
+    fields, _ = _pysim_rows("citysat", None)  # SPN "CitySat Śląsk": no name column
     assert "name" not in fields
+
+
+# --- Open5GS: the mongosh script, run by node against a recording stand-in for the database ----
+
+# Open5GS's subscriber document (webui/server/models/subscriber.js, the fields open5gs-dbctl's
+# ``add`` writes, lib/dbi reading them): every path the import may write.  An oracle copied
+# from the schema, not from exports.py.
+OPEN5GS_PATHS = {
+    "_id", "schema_version", "imsi", "msisdn", "imeisv", "mme_host", "mme_realm", "purge_flag",
+    "security.k", "security.op", "security.opc", "security.amf", "security.rand", "security.sqn",
+    "ambr.downlink.value", "ambr.downlink.unit", "ambr.uplink.value", "ambr.uplink.unit",
+    "slice", "access_restriction_data", "subscriber_status", "network_access_mode",
+    "subscribed_rau_tau_timer"}
+OPEN5GS_SLICE = {"_id", "sst", "sd", "default_indicator", "session"}
+OPEN5GS_SESSION = {"_id", "name", "type", "qos", "ambr", "ue", "smf", "pcc_rule"}
+
+NODE_STUB = r"""
+const fs = require("fs"), vm = require("vm");
+const ops = [];
+globalThis.NumberInt = (x) => x;
+globalThis.ObjectId = class { toJSON() { return "oid"; } };
+globalThis.print = (...a) => process.stderr.write(a.join(" ") + "\n");
+globalThis.quit = (c) => process.exit(c);
+globalThis.db = {getName: () => process.argv[3], subscribers: {bulkWrite(o, opts) {
+  if (!opts || opts.ordered !== true) throw new Error("unordered");
+  ops.push(...o); return {upsertedCount: 0, modifiedCount: 0, matchedCount: o.length};
+}}};
+vm.runInThisContext(fs.readFileSync(process.argv[2], "utf8"));
+process.stdout.write(JSON.stringify(ops));
+"""
+
+
+def _paths(doc: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in doc.items():
+        path = prefix + key
+        if isinstance(value, dict) and value and path != "slice":
+            out |= _paths(value, path + ".")
+        else:
+            out.add(path)
+    return out
+
+
+def _set_path(doc: dict, path: str, value) -> bool:
+    *parents, last = path.split(".")
+    for p in parents:
+        doc = doc.setdefault(p, {})
+    changed = doc.get(last, object()) != value
+    doc[last] = value
+    return changed
+
+
+def _apply(store: dict, op: dict) -> str:
+    """MongoDB's updateOne semantics for $set / $setOnInsert with upsert."""
+    u = op["updateOne"]
+    assert set(u) == {"filter", "update", "upsert"} and u["upsert"] is True
+    assert set(u["filter"]) == {"imsi"} and set(u["update"]) <= {"$set", "$setOnInsert"}
+    doc = store.get(u["filter"]["imsi"])
+    if doc is None:
+        doc = store[u["filter"]["imsi"]] = {"_id": "oid", "imsi": u["filter"]["imsi"]}
+        for path, value in {**u["update"]["$setOnInsert"], **u["update"]["$set"]}.items():
+            _set_path(doc, path, value)
+        return "inserted"
+    changed = [_set_path(doc, p, v) for p, v in u["update"]["$set"].items()]
+    return "modified" if any(changed) else "unchanged"
+
+
+def _run_open5gs(tmp_path, text: str, db_name: str = "open5gs"):
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("node is not installed (runs the mongosh script)")
+    script, stub = tmp_path / "o5gs.js", tmp_path / "stub.js"
+    script.write_text(text)
+    stub.write_text(NODE_STUB)
+    return subprocess.run([node, str(stub), str(script), db_name], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_open5gs_rows_are_json_and_the_header_says_how_to_run_it():
+    text = (exports.open5gs_header("B1", 1) + exports.open5gs_line(RECORD) +
+            exports.open5gs_tail())
+    head, _, rest = text.partition("const SUBSCRIBERS = ")
+    rows = json.loads(rest[:rest.index("];") + 1].replace(",\n]", "\n]"))
+    assert rows == [[RECORD.imsi, RECORD.ki.reveal().hex(), RECORD.opc.reveal().hex(),
+                     RECORD.msisdn]]
+    assert all(line.startswith("//") for line in head.splitlines())
+    assert f"--file {exports.OPEN5GS_FILE}" in head and "upsert: true" in rest
+
+
+def test_open5gs_import_upserts_the_schemas_document_and_runs_twice(tmp_path):
+    second = CardRecord(**{**RECORD.__dict__, "imsi": "260011234567891", "msisdn": "48601234568"})
+    text = (exports.open5gs_header("B1", 2) + exports.open5gs_line(RECORD) +
+            exports.open5gs_line(second) + exports.open5gs_tail())
+    assert "open5gs-dbctl add" not in text and "mongosh mongodb://" in text
+    run = _run_open5gs(tmp_path, text)
+    assert run.returncode == 0, run.stderr
+    ops = json.loads(run.stdout)
+    assert len(ops) == 2
+    store: dict = {}
+    assert [_apply(store, op) for op in ops] == ["inserted", "inserted"]
+    doc = store["260011234567890"]
+    assert _paths(doc) <= OPEN5GS_PATHS, _paths(doc) - OPEN5GS_PATHS
+    for sl in doc["slice"]:
+        assert set(sl) <= OPEN5GS_SLICE and all(set(s) <= OPEN5GS_SESSION for s in sl["session"])
+    assert doc["msisdn"] == ["48601234567"] and store["260011234567891"]["msisdn"] == \
+        ["48601234568"]
+    assert doc["security"]["k"] == RECORD.ki.reveal().hex()
+    assert doc["security"]["opc"] == RECORD.opc.reveal().hex()
+    assert doc["security"]["op"] is None and doc["slice"][0]["session"][0]["name"] == "internet"
+    # the HSS moved the SQN on; a re-run changes nothing and keeps it
+    doc["security"]["sqn"] = 4711
+    assert [_apply(store, op) for op in ops] == ["unchanged", "unchanged"]
+    assert doc["security"]["sqn"] == 4711
+    # a URI without a database name would write into "test": refused
+    refused = _run_open5gs(tmp_path, text, db_name="test")
+    assert refused.returncode == 2 and "name the database" in refused.stderr
 
 
 # --- encrypted container -------------------------------------------------------------------------
@@ -271,6 +426,85 @@ def test_labels_reference_every_barcode(tmp_path):
     assert len(refs) == 4 and all((printer / r).is_file() for r in refs)
     rows = list(csv.DictReader((printer / "cards.csv").open()))
     for row in rows:
-        assert f">{row['barcode']}<" in html
+        assert f'alt="{row["barcode"]}"' in html
         assert exports.svg_modules((printer / f"barcodes/{row['iccid']}.svg").read_text()) == \
             exports.code128_modules(row["barcode"])
+
+
+# --- a batch for pySim-prog ----------------------------------------------------------------------
+
+VENDOR_ICCIDS = ["8948011234567890128", "8948011234567890136"]
+
+
+def _vendor_file(tmp_path, header="iccid,pin1,puk1,pin2,puk2,adm1",
+                 rows=("8948011234567890128,1357,24681357,2468,13572468,11223344",
+                       "8948011234567890136,9753,86420975,8642,97531086,55667788")):
+    from simtool.provision.cardkeys import read_card_keys
+
+    path = tmp_path / "vendor.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return read_card_keys(path)
+
+
+def test_a_batch_for_pysim_keeps_the_vendors_pins_in_records_letters_and_csv(tmp_path):
+    keys = _vendor_file(tmp_path)
+    out = tmp_path / "b"
+    result = generate_batch(load_profile("milo"), 2, out, rng=SeededRandom(4), now=NOW,
+                            panel_import=False, card_keys=keys, programmer="pysim",
+                            transport_key=KEY)
+    assert result.warnings == ()
+    recs = list(read_records(out / "records.jsonl"))
+    assert [r.iccid for r in recs] == VENDOR_ICCIDS
+    first = recs[0]
+    assert [first.pin1, first.puk1, first.pin2, first.puk2, first.adm1] == \
+        [Secret(v) for v in ("1357", "24681357", "2468", "13572468", "11223344")]
+    letter = next(csv.DictReader((out / "exports/printer/cards.csv").open()))
+    assert (letter["pin1"], letter["puk1"]) == ("1357", "24681357")
+    rows = list(csv.DictReader((out / "exports/pysim.csv").open()))
+    assert [pysim_prog_adm(r) for r in rows] == [b"11223344", b"55667788"]
+    info = tomllib.loads((out / "batch.toml").read_text())
+    assert info["programmer"] == "pysim" and info["iccid_source"] == "card-list"
+    # simtool's own programmer refuses it: its records hold no new PINs to write
+    from simtool.provision.program import open_batch
+
+    with pytest.raises(SafetyRefusal, match="pySim-prog"):
+        open_batch(out)
+
+
+def test_a_simtool_batch_gives_pysim_the_vendors_adm_and_its_own_pins_to_the_letter(tmp_path):
+    keys = _vendor_file(tmp_path, "iccid,pin_adm_hex",
+                        ("8948011234567890128,3131323233333434",
+                         "8948011234567890136,3535363637373838"))
+    out = tmp_path / "b"
+    generate_batch(load_profile("milo"), 2, out, rng=SeededRandom(4), now=NOW,
+                   panel_import=False, card_keys=keys)
+    recs = list(read_records(out / "records.jsonl"))
+    rows = list(csv.DictReader((out / "exports/pysim.csv").open()))
+    assert [pysim_prog_adm(r) for r in rows] == [b"11223344", b"55667788"]
+    assert all(r.adm1.reveal() not in row.values() for r, row in zip(recs, rows, strict=True))
+
+
+def test_pysim_batch_warnings_and_refusals(tmp_path):
+    from simtool.provision.pysim import pysim_no_adm_warning, pysim_no_row_warning
+
+    result = generate_batch(load_profile("milo"), 2, tmp_path / "a", rng=SeededRandom(4),
+                            now=NOW, panel_import=False, programmer="pysim")
+    assert pysim_no_row_warning("sysmoISIM-SJA2") in result.warnings
+    assert pysim_no_adm_warning(2, 2) in result.warnings
+    recs = list(read_records(tmp_path / "a/records.jsonl"))
+    assert all(r.pin1.reveal() == r.puk1.reveal() == r.adm1.reveal() == "" for r in recs)
+    rows = list(csv.DictReader((tmp_path / "a/exports/pysim.csv").open()))
+    assert all(pysim_prog_adm(r) is None for r in rows)
+    # a simtool batch without a card list: the empty column is a note, not a warning
+    result = generate_batch(load_profile("plus"), 2, tmp_path / "b", rng=SeededRandom(4),
+                            now=NOW, panel_import=False)
+    assert pysim_no_adm_warning(2, 2) in result.notes
+    assert pysim_no_adm_warning(2, 2) not in result.warnings
+    # Idea24's subscriber code is the PUK's tail: a pySim batch needs the vendor's PUK1
+    with pytest.raises(DataError, match="puk1"):
+        generate_batch(load_profile("idea24"), 2, tmp_path / "c", rng=SeededRandom(4),
+                       now=NOW, panel_import=False, programmer="pysim",
+                       card_keys=_vendor_file(tmp_path, "iccid,adm1",
+                                              (f"{VENDOR_ICCIDS[0]},11223344",
+                                               f"{VENDOR_ICCIDS[1]},55667788")))
+    assert not (tmp_path / "c").exists()

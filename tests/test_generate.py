@@ -23,6 +23,7 @@ from simtool.provision.generate import (LEGACY_WARNING, NO_TRANSPORT_KEY_WARNING
                                         generate_batch, generate_cards)
 from simtool.provision.hashing import verify
 from simtool.provision.profile import CredentialKind, load_profile, parse_profile
+from simtool.provision.pysim import pysim_no_row_warning
 from simtool.secret import Secret
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -199,13 +200,15 @@ def test_seed_profile_batch(tmp_path, name):
     profile = load_profile(name)
     result = generate_batch(profile, 7, out, transport_key=KEY, rng=SeededRandom(3), now=NOW,
                             workers=2 if name == "plus" else 1)
-    assert result.warnings == ()
+    # a SJA2 batch without the vendor's card list: pySim-prog would find no row
+    sysmo_isim = (profile.card_type or "").startswith("sysmoISIM")
+    assert result.warnings == ((pysim_no_row_warning(profile.card_type),) if sysmo_isim else ())
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     recs = list(read_records(out / "records.jsonl"))
     assert len(recs) == 7
     assert {f"exports/printer/barcodes/{r.iccid}.svg" for r in recs} <= files
     expected = {"batch.toml", "records.jsonl", "exports/pysim.csv", "exports/osmo-hlr.vty.enc",
-                "exports/open5gs-dbctl.sh.enc", "exports/panel.csv", "exports/panel.json",
+                "exports/open5gs-subscribers.js.enc", "exports/panel.csv", "exports/panel.json",
                 "exports/printer/cards.csv", "exports/printer/labels.html"}
     assert expected <= files
     assert len(files) == len(expected) + 7  # nothing else (no temp files left)

@@ -21,7 +21,6 @@ from simtool.secret import Secret
 from tests.test_program import (FACTORY_ICCID, VENDOR_ADM, SeededRandom, Wire, insert,
                                 make_batch, programmer)
 from tests.virtual_card import VirtualUicc
-from tests.virtual_card.defaults import swapped_bcd
 
 BUDGET = 64
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")  # the emulator's ADF.USIM

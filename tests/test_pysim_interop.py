@@ -55,27 +55,27 @@ def test_pysim_read_identifies_and_reads_the_virtual_card(pcsc_stack, pysim):
 
 
 def test_pysim_prog_programs_a_row_of_our_pysim_csv(pcsc_stack, pysim, tmp_path):
+    # a batch for pySim-prog made from the vendor's card list: the row carries the card's own
+    # ICCID (an SJA2 keeps it) and its current ADM1, as pySim-prog needs them, unedited
+    vendor = tmp_path / "vendor.csv"
+    vendor.write_text("iccid,adm1\n8948011234567890128,11223344\n")
+    os.chmod(vendor, 0o600)
     folder = tmp_path / "batch"
     run_simtool("batch", "generate", "--profile", "milo", "--count", "1", "--out", str(folder),
-                check=True)
+                "--card-keys", str(vendor), "--programmer", "pysim", check=True)
     with open(folder / "exports" / "pysim.csv", newline="") as fh:
-        reader = csv.DictReader(fh)
-        row = next(reader)
-        columns = reader.fieldnames
-    # an SJA2 keeps its factory ICCID (pySim does not rewrite it either): the row is found by
-    # the card's own ICCID, as a batch made from the vendor's card list would have it
-    row["iccid"] = "8948011234567890128"
-    # pySim-prog VERIFYs the ADM1 of the CSV row: the card's current one (the vendor's)
-    for column in ("adm1", "pin_adm", "pin_adm_hex"):
-        if column in row:
-            row[column] = "11223344" if column != "pin_adm_hex" else ""
-    one = tmp_path / "one.csv"
-    with open(one, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, columns)
-        writer.writeheader()
-        writer.writerow(row)
+        row = next(csv.DictReader(fh))
+    tries_before = _adm1_tries(pcsc_stack)
+    assert tries_before == 3
     proc = pysim("pySim-prog.py", "-p", reader_index(pcsc_stack.reader), "-t", "sysmoISIM-SJA2",
-                 "--source", "csv", "--read-csv", str(one), "--read-iccid", "-a", "11223344")
+                 "--source", "csv", "--read-csv", str(folder / "exports" / "pysim.csv"),
+                 "--read-iccid")
     image = json.loads(pcsc_stack.image.read_text())
     assert "Programming successful" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     assert image["auth"]["usim"]["ki"].upper() == row["ki"].upper()
+    assert _adm1_tries(pcsc_stack) == tries_before  # no ADM1 try lost
+
+
+def _adm1_tries(stack) -> int:
+    """ADM1's try counter in the virtual card's saved image (tests/virtual_card/image.py)."""
+    return json.loads(stack.image.read_text())["pins"]["ADM1"]["tries"]

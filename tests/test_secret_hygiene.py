@@ -307,7 +307,7 @@ def test_secret_files_are_created_0600_whatever_the_umask(tmp_path, monkeypatch)
         monkeypatch.undo()
     svgs = sorted((out / "exports/printer/barcodes").glob("*.svg"))
     secret_files = [out / name for name in SECRET_FILES] + svgs + [plain, image] + [
-        out / "exports" / f"{name}.enc" for name in ("osmo-hlr.vty", "open5gs-dbctl.sh")]
+        out / "exports" / f"{name}.enc" for name in ("osmo-hlr.vty", "open5gs-subscribers.js")]
     for path in secret_files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert not by_open, f"created with open(): {by_open}"

@@ -49,7 +49,7 @@ class _ProgressBars:
 
 @click.group()
 def batch() -> None:
-    """Provisioning batches: generate cards' data and exports, decrypt HSS imports.
+    """Provisioning batches: generate cards' data and exports, decrypt and load HSS imports.
 
     \b
     Examples:
@@ -57,6 +57,7 @@ def batch() -> None:
           --op-key-file keys/milo-op.key --transport-key-file keys/transport.key
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
           --transport-key-file keys/transport.key --out /secure/osmo-hlr.vty
+      simtool batch load-osmo-hlr /secure/osmo-hlr.vty --vty 127.0.0.1:4258
     """
 
 
@@ -82,6 +83,16 @@ def batch() -> None:
               help="The vendor's card list (CSV: iccid + adm1 / pin_adm / pin_adm_hex): the "
                    "batch takes the cards' own ICCIDs, in file order. Needed for card types "
                    "whose factory ICCID must stay (sysmoISIM-SJA2/SJA5).")
+@click.option("--programmer", type=click.Choice(["simtool", "pysim"]), default="simtool",
+              show_default=True,
+              help="Who writes the cards: simtool ('batch program': new PINs, PUKs, ADM1) or "
+                   "pysim (pySim-prog from exports/pysim.csv: it keeps the vendor's PINs, PUKs "
+                   "and ADM1, so the records and letters do too, taken from --card-keys).")
+@click.option("--label-sheet", default=None,
+              type=click.Choice(["a4-3x7", "a4-3x8", "a4-2x7"]),
+              help="Label stock for printer/labels.html (default: the profile's [label] sheet): "
+                   "a4-3x7 = 63.5 x 38.1 mm (L7160), a4-3x8 = 63.5 x 33.9 mm (L7159), "
+                   "a4-2x7 = 99.1 x 38.1 mm (L7163).")
 @click.option("--journal", "journal_url", default=None, metavar="URL",
               help="A shared journal (postgresql://… or sqlite:////abs/path): the batch's "
                    "ICCIDs, IMSIs and MSISDNs are reserved in it before any card is generated, "
@@ -91,7 +102,8 @@ def batch() -> None:
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
              transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
-             journal_url: str | None, as_json: bool) -> None:
+             programmer: str, label_sheet: str | None, journal_url: str | None,
+             as_json: bool) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -104,6 +116,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
           --out batches/milo-2025-06 --op-key-file op.key --transport-key-file transport.key --json
       simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
           --out batches/milo-sja2 --op-key-file op.key
+      simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
+          --programmer pysim --out batches/milo-pysim --op-key-file op.key
     """
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file
     from simtool.provision.generate import generate_batch
@@ -113,16 +127,17 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
     op = read_key_file(op_key_file, OP_LEN, what="OP key") if op_key_file else None
     transport = (read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
                  if transport_key_file else None)
-    iccids = None
+    card_list = None
     if card_keys is not None:
         from simtool.provision.cardkeys import read_card_keys
 
-        iccids = list(read_card_keys(card_keys).keys)
+        card_list = read_card_keys(card_keys)
     bars = _ProgressBars()
     try:
         result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
                                 transport_key=transport, workers=workers, progress=bars,
-                                iccids=iccids, journal_url=journal_url)
+                                card_keys=card_list, journal_url=journal_url,
+                                label_sheet=label_sheet, programmer=programmer)
     finally:
         bars.close()
     for warning in result.warnings:
@@ -163,8 +178,8 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
 
     \b
     Example:
-      simtool batch decrypt batches/milo-01/exports/open5gs-dbctl.sh.enc \\
-          --transport-key-file transport.key --out /secure/open5gs-dbctl.sh
+      simtool batch decrypt batches/milo-01/exports/open5gs-subscribers.js.enc \\
+          --transport-key-file transport.key --out /secure/open5gs-subscribers.js
     """
     from simtool.provision.batchdir import atomic_write
     from simtool.provision.crypto import TRANSPORT_KEY_LEN, decrypt_export, read_key_file
@@ -214,3 +229,51 @@ def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None
         _emit_json(summary)
     else:
         click.echo(f"wrote {what} to {out_file} (mode 0600, key id {summary['key_id']})")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint="--vty")
+    return host.strip("[]"), int(port)
+
+
+@batch.command("load-osmo-hlr")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--vty", default="127.0.0.1:4258", show_default=True, metavar="HOST:PORT",
+              help="OsmoHLR's VTY (telnet) address.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def load_osmo_hlr(ctx: click.Context, file: Path, vty: str, as_json: bool) -> None:
+    """Load a decrypted osmo-hlr.vty into a running OsmoHLR, safely more than once.
+
+    Asks 'show subscriber imsi X' for every subscriber and sends only what is missing or
+    different: a subscriber already present with the same K, OPc and MSISDN is left alone,
+    so its SQN is kept (the VTY's 'update aud3g' would reset it).
+
+    \b
+    Example:
+      simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
+          --transport-key-file transport.key --out /secure/osmo-hlr.vty
+      simtool batch load-osmo-hlr /secure/osmo-hlr.vty --vty 127.0.0.1:4258
+    """
+    from collections import Counter
+
+    from simtool.errors import DataError
+    from simtool.provision.osmo_hlr import Outcome, VtyClient, load, parse_script
+
+    host, port = _host_port(vty)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read the script: {exc}", where=str(file)) from None
+    subscribers = parse_script(text, where=str(file))
+    counts: Counter[str] = Counter({o.value: 0 for o in Outcome})
+    with VtyClient(host, port) as client:
+        for _imsi, outcome in load(subscribers, client):
+            counts[outcome.value] += 1
+    if _want_json(ctx, as_json):
+        _emit_json({"file": str(file), "vty": vty, **counts})
+    else:
+        click.echo(f"{len(subscribers)} subscribers: " +
+                   ", ".join(f"{n} {o}" for o, n in counts.items()))

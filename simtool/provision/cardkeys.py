@@ -58,6 +58,9 @@ class CardKeyFile:
 
     source: str
     keys: Mapping[str, Secret[str]] = field(repr=False)
+    # the vendor's PIN1/PUK1/PIN2/PUK2 by ICCID, where the file has those columns: what a card
+    # keeps when pySim-prog programs it (pySim-prog never changes a PIN)
+    pins: Mapping[str, Mapping[str, Secret[str]]] = field(default_factory=dict, repr=False)
 
     def current_adm(self, factory_iccid: str) -> Secret[str]:
         key = self.keys.get(_iccid_key(factory_iccid))
@@ -72,14 +75,16 @@ def _iccid_key(text: str) -> str:
 
 def read_card_keys(path: Any) -> CardKeyFile:
     """Read a vendor CSV with pySim's column names: ``iccid`` and one of ``adm1`` /
-    ``pin_adm`` (decimal digits) or ``pin_adm_hex`` (16 hex digits, preferred when present);
-    other columns (ki, opc, imsi ...) are ignored.  Errors name file:line, never a value."""
+    ``pin_adm`` (decimal digits) or ``pin_adm_hex`` (16 hex digits, preferred when present),
+    and, when present, the card's ``pin1``/``puk1``/``pin2``/``puk2``; other columns (ki, opc,
+    imsi ...) are ignored.  Errors name file:line, never a value."""
     source = str(path)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise DataError(f"cannot read the card key file: {exc.strerror}", where=source) from None
     keys: dict[str, Secret[str]] = {}
+    pins: dict[str, dict[str, Secret[str]]] = {}
     with fh:
         reader = csv.reader(fh)
         header = [h.strip().lower() for h in next(reader, [])]
@@ -104,4 +109,16 @@ def read_card_keys(path: Any) -> CardKeyFile:
                 raise DataError("ADM1 is neither decimal digits nor 16 hex digits",
                                 where=where) from None
             keys[iccid] = Secret(adm)
-    return CardKeyFile(source, keys)
+            card_pins = {}
+            for name in VENDOR_PIN_COLUMNS:
+                value = values.get(name, "")
+                if value:
+                    if not (value.isdigit() and 4 <= len(value) <= 8):
+                        raise DataError(f"{name} must be 4-8 digits", where=where)
+                    card_pins[name] = Secret(value)
+            if card_pins:
+                pins[iccid] = card_pins
+    return CardKeyFile(source, keys, pins)
+
+
+VENDOR_PIN_COLUMNS = ("pin1", "puk1", "pin2", "puk2")

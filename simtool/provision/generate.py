@@ -27,19 +27,23 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from simtool.errors import DataError, JournalError
-from simtool.pin import AdmFormat
+from simtool.pin import AdmFormat, encode_adm
 from simtool.provision import exports
 from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter, CardRecord,
                                         abort_staging, atomic_open, atomic_write,
                                         commit_staging, create_staging, record_to_json,
                                         write_batch_toml)
+from simtool.provision.cardkeys import CardKeyFile
 from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, PrintedNumbers,
                                            RandomSource, SystemRandomSource, iccid_for_serial,
                                            random_code, random_digits)
 from simtool.provision.crypto import encrypt_export, key_id
 from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
 from simtool.provision.journal import Journal
+from simtool.provision.labels import SHEETS, LabelSheet
 from simtool.provision.profile import BarcodeScheme, Profile
+from simtool.provision.pysim import (ProgrammingTool, VendorPins, pysim_checks,
+                                     vendor_pins_from)
 from simtool.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -50,7 +54,7 @@ LEGACY_WARNING = (
     "reads the ICCID (any handset can, without a PIN) knows the panel password (its last 10 "
     "digits). Use [barcode] scheme = \"hmac\" for new batches.")
 NO_TRANSPORT_KEY_WARNING = (
-    "HSS imports (osmo-hlr.vty, open5gs-dbctl.sh) were not written: they are only written "
+    "HSS imports (osmo-hlr.vty, open5gs-subscribers.js) were not written: they are only written "
     "encrypted, and no transport key was given (--transport-key-file).")
 
 
@@ -152,25 +156,31 @@ def generate_cards(profile: Profile, count: int, *, batch_id: str, first_serial:
                    op: Secret[bytes] | None = None, exclude: IssuedValues = Exclusions(),
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
                    iccids: Sequence[str] | None = None,
-                   numbers: Sequence[CardNumbers] | None = None) -> Iterator[CardRecord]:
+                   numbers: Sequence[CardNumbers] | None = None,
+                   vendor_pins: Callable[[str], VendorPins] | None = None,
+                   ) -> Iterator[CardRecord]:
     """Yield ``count`` card records (sans I/O).  DataError when the serial space or the MSISDN
     pool runs out; nothing is yielded twice and nothing in ``exclude`` is yielded.
 
     The cards' identifiers are ``numbers`` when given (what a journal reserved: ``count`` of
     them, in record order), else :func:`allocate_numbers` of ``first_serial``, ``exclude`` and
-    ``iccids``."""
+    ``iccids``.
+
+    ``vendor_pins``: for a batch programmed by pySim-prog, which leaves PINs, PUKs and ADM1 as
+    the vendor set them: the record of each card holds the vendor's values (from the card
+    list; "" where unknown), and codes derived from the PUK use the vendor's PUK."""
     if numbers is None:
         numbers = allocate_numbers(profile, count, first_serial=first_serial, exclude=exclude,
                                    iccids=iccids)
     elif len(numbers) != count:
         raise DataError(f"{len(numbers)} reserved numbers for {count} cards")
     return _cards(profile, batch_id, numbers, op=op, rng=rng or SystemRandomSource(),
-                  batch_secret=batch_secret)
+                  batch_secret=batch_secret, vendor_pins=vendor_pins)
 
 
 def _cards(profile: Profile, batch_id: str, numbers: Iterable[CardNumbers], *,
-           op: Secret[bytes] | None, rng: RandomSource,
-           batch_secret: Secret[bytes] | None) -> Iterator[CardRecord]:
+           op: Secret[bytes] | None, rng: RandomSource, batch_secret: Secret[bytes] | None,
+           vendor_pins: Callable[[str], VendorPins] | None) -> Iterator[CardRecord]:
     if batch_secret is None and profile.barcode is BarcodeScheme.HMAC:
         batch_secret = Secret(rng.token_bytes(32))
     printed_numbers = PrintedNumbers(profile.barcode, batch_secret)
@@ -184,18 +194,23 @@ def _cards(profile: Profile, batch_id: str, numbers: Iterable[CardNumbers], *,
     for index, card in enumerate(numbers):
         iccid, imsi, msisdn = card.iccid, card.imsi, card.msisdn
         ki = rng.token_bytes(16)
-        puk1 = Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial))
-        adm1 = (random_digits(rng, 8) if profile.adm_format is AdmFormat.DECIMAL8
-                else rng.token_bytes(8).hex().upper())
+        if vendor_pins is None:
+            pins = VendorPins(
+                pin1=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
+                puk1=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
+                pin2=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
+                puk2=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
+                adm1=Secret(random_digits(rng, 8) if profile.adm_format is AdmFormat.DECIMAL8
+                            else rng.token_bytes(8).hex().upper()))
+        else:
+            pins = vendor_pins(iccid)
         printed = printed_numbers.allocate(iccid, iccid[serial_start:-1])
-        account, creds = deriver.next_card(printed=printed, puk1=puk1)
+        account, creds = deriver.next_card(printed=printed, puk1=pins.puk1)
         yield CardRecord(
             index=index, iccid=iccid, imsi=imsi, msisdn=msisdn, acc=1 << int(imsi[-1]),
-            ki=Secret(ki), opc=Secret(make_opc(ki)),
-            pin1=Secret(random_code(rng, pin_len, reject_trivial=trivial)), puk1=puk1,
-            pin2=Secret(random_code(rng, pin_len, reject_trivial=trivial)),
-            puk2=Secret(random_code(rng, PUK_LENGTH, reject_trivial=trivial)),
-            adm1=Secret(adm1), barcode=printed, account=account, credentials=creds)
+            ki=Secret(ki), opc=Secret(make_opc(ki)), pin1=pins.pin1, puk1=pins.puk1,
+            pin2=pins.pin2, puk2=pins.puk2, adm1=pins.adm1, barcode=printed, account=account,
+            credentials=creds)
 
 
 def _check_card_iccids(iccids: Sequence[str], count: int, exclude: IssuedValues) -> None:
@@ -262,12 +277,18 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    now: datetime | None = None, progress: Progress | None = None,
                    clock: Callable[[], float] = time.perf_counter,
                    iccids: Sequence[str] | None = None,
-                   journal_url: str | None = None) -> BatchResult:
+                   journal_url: str | None = None,
+                   label_sheet: str | None = None, card_keys: CardKeyFile | None = None,
+                   programmer: ProgrammingTool | str = ProgrammingTool.SIMTOOL) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
-    ``panel_import=False`` skips the Argon2id panel import (benchmarks).  The batch secret of
-    the barcode scheme is random and never stored: the printed numbers and passwords it
-    produced are in ``records.jsonl``.
+    ``panel_import=False`` skips the Argon2id panel import (benchmarks).  ``label_sheet``
+    names a layout of :data:`simtool.provision.labels.SHEETS` (default: the profile's).
+    ``card_keys``: the vendor's card list; the batch takes its ICCIDs (unless ``iccids`` is
+    given) and pysim.csv its ADM1 keys.  ``programmer="pysim"``: a batch for pySim-prog, whose
+    records and letters keep the vendor's PINs and PUKs (see :class:`ProgrammingTool`).  The
+    batch secret of the barcode scheme is random and never stored: the printed numbers and
+    passwords it produced are in ``records.jsonl``.
 
     ``journal_url``: a journal shared by every generator and station (as
     :func:`~simtool.provision.journal_open.open_journal` takes it; a relative SQLite path is
@@ -277,6 +298,14 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
     card is generated; when the generation fails, the reservation is discarded.  So the batch
     is both complete in ``out_dir`` and registered in the journal, or neither.
     """
+    try:
+        programmer = ProgrammingTool(programmer)
+    except ValueError:
+        raise DataError(f"unknown programmer {programmer!r} (simtool or pysim)") from None
+    if card_keys is not None and iccids is None:
+        iccids = list(card_keys.keys)
+    if label_sheet is not None and label_sheet not in SHEETS:
+        raise DataError(f"unknown label sheet {label_sheet!r} (known: {', '.join(SHEETS)})")
     rng = rng or SystemRandomSource()
     now = now or datetime.now(UTC)
     batch_id = new_batch_id(profile, now, rng)
@@ -298,7 +327,8 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                                 exclude=exclude, hash_params=hash_params, workers=workers,
                                 panel_import=panel_import, rng=rng, batch_secret=batch_secret,
                                 now=now, progress=progress, clock=clock, iccids=iccids,
-                                numbers=numbers)
+                                numbers=numbers, label_sheet=label_sheet,
+                                card_keys=card_keys, programmer=programmer)
                 commit_staging(staging, out_dir)
             except BaseException:
                 if journal is not None and staging.exists():  # no folder: give the numbers back
@@ -351,7 +381,9 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            exclude: IssuedValues, hash_params: HashParams, workers: int | None,
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
            now: datetime, progress: Progress | None, clock: Callable[[], float],
-           iccids: Sequence[str] | None, numbers: Sequence[CardNumbers] | None) -> BatchResult:
+           iccids: Sequence[str] | None, numbers: Sequence[CardNumbers] | None,
+           label_sheet: str | None, card_keys: CardKeyFile | None,
+           programmer: ProgrammingTool) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -363,6 +395,9 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         warnings.append(LEGACY_WARNING)
     if transport_key is None:
         warnings.append(NO_TRANSPORT_KEY_WARNING)
+    pysim_warnings, pysim_notes = pysim_checks(profile, card_keys, programmer, count, iccids)
+    warnings += pysim_warnings
+    notes += pysim_notes
     if not profile.spn.isascii():
         notes.append("pysim.csv has no 'name' column: the SPN is not ASCII (simtool programs "
                      "EF.SPN itself)")
@@ -376,26 +411,33 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     start = clock()
     with ExitStack() as stack:
         records = stack.enter_context(atomic_open(staging / RECORDS))
-        pysim = exports.PysimCsv(stack.enter_context(atomic_open(exp / "pysim.csv", newline="")),
-                                 profile)
+        pysim = exports.PysimCsv(
+            stack.enter_context(atomic_open(exp / "pysim.csv", newline="")), profile,
+            hex_adm=card_keys is not None and any(
+                encode_adm(k).format is AdmFormat.HEX16 for k in card_keys.keys.values()))
         cards_csv = stack.enter_context(atomic_open(printer / "cards.csv"))
         labels = stack.enter_context(atomic_open(printer / "labels.html"))
         bulk = stack.enter_context(BulkWriter())
-        cards_csv.write(exports.printer_header())
-        labels.write(exports.labels_head(profile.operator, batch_id, count))
+        cards_csv.write(exports.printer_header(profile))
+        sheet = LabelSheet(profile, batch_id=batch_id, count=count,
+                           layout=SHEETS[label_sheet] if label_sheet else None)
+        labels.write(sheet.head())
         previous_account = None
         step = 0
         for rec in generate_cards(profile, count, batch_id=batch_id, first_serial=first_serial,
                                   op=op, exclude=exclude, rng=rng, batch_secret=batch_secret,
-                                  iccids=iccids, numbers=numbers):
+                                  iccids=iccids, numbers=numbers, vendor_pins=(
+                                      vendor_pins_from(card_keys)
+                                      if programmer is ProgrammingTool.PYSIM else None)):
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
-            pysim.write(rec)
-            cards_csv.write(exports.printer_line(rec))
-            labels.write(exports.label_html(rec, profile.operator))
+            pysim.write(rec, card_keys.keys.get(rec.iccid) if card_keys else None)
+            cards_csv.write(exports.printer_line(rec, profile))
+            symbol = exports.code128_modules(rec.barcode.reveal())
+            labels.write(sheet.label(rec, symbol=symbol))
             bulk.write(barcodes / f"{rec.iccid}.svg",
-                       exports.barcode_svg(rec.barcode.reveal()).encode())
+                       exports.barcode_svg(rec.barcode.reveal(), symbol).encode())
             if transport_key is not None:
                 hlr.append(exports.osmo_hlr_lines(rec))
                 o5gs.append(exports.open5gs_line(rec))
@@ -411,10 +453,11 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                 step = 0
         if progress and step:
             progress("generate", step, count)
-        labels.write(exports.LABELS_TAIL)
+        labels.write(sheet.tail())
 
     if transport_key is not None:
-        for name, lines in (("osmo-hlr.vty", hlr), ("open5gs-dbctl.sh", o5gs)):
+        o5gs.append(exports.open5gs_tail())
+        for name, lines in (("osmo-hlr.vty", hlr), (exports.OPEN5GS_FILE, o5gs)):
             blob = encrypt_export("".join(lines).encode(), name=name, batch_id=batch_id,
                                   key=transport_key)
             atomic_write(exp / f"{name}.enc", blob)
@@ -442,7 +485,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     info = _batch_info(profile, count, batch_id=batch_id, now=now, first=first, last=last,
                        first_serial=first_serial, op=op, transport_key=transport_key,
                        warnings=warnings, hashing=report, hash_params=hash_params,
-                       card_list=iccids is not None)
+                       card_list=iccids is not None, programmer=programmer)
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(
@@ -457,7 +500,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
                 last: str | None, first_serial: int, op: Secret[bytes] | None,
                 transport_key: Secret[bytes] | None, warnings: list[str],
                 hashing: HashReport | None, hash_params: HashParams,
-                card_list: bool) -> dict[str, Any]:
+                card_list: bool, programmer: ProgrammingTool) -> dict[str, Any]:
     """batch.toml: what the batch is and how it was made; identifiers only, no secrets."""
     try:
         profile_sha = hashlib.sha256(Path(profile.source).read_bytes()).hexdigest()
@@ -480,6 +523,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
         "numbers_per_account": profile.numbers_per_account,
         "opc_source": "op-key-file" if op is not None else "random-per-card",
         "iccid_source": "card-list" if card_list else "profile-prefix",
+        "programmer": programmer.value,
         "warnings": warnings, "card": card,
     }
     if op is not None:
@@ -491,5 +535,6 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
     return info
 
 
-__all__ = ["BatchResult", "CardNumbers", "Exclusions", "IssuedValues", "allocate_numbers",
+__all__ = ["BatchResult", "CardNumbers", "Exclusions", "IssuedValues", "ProgrammingTool",
+           "VendorPins", "allocate_numbers",
            "generate_batch", "generate_cards", "new_batch_id"]

@@ -99,6 +99,9 @@ class Profile:
     menu: str | None
     services: str | None
     source: str = "<profile>"
+    label_sheet: str = "a4-3x7"  # a layout of simtool.provision.labels.SHEETS
+    label_border: bool = False  # dashed outline around each label (test prints on plain paper)
+    label_web: str | None = None  # the web address printed on the label; default: panel_url's
 
     @property
     def serial_digits(self) -> int:
@@ -276,7 +279,7 @@ def _toml_type(py_names: str) -> str:
 
 
 _TOP = {"format", "name", "operator", "menu", "services", "network", "iccid", "imsi", "spn",
-        "msisdn_pool", "pin", "card", "barcode", "credentials"}
+        "msisdn_pool", "pin", "card", "barcode", "credentials", "label"}
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
@@ -370,13 +373,24 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         raise r.fail(("credentials", "numbers_per_account"), "must be 1..100")
     panel_url = r.get(("credentials", "panel_url"), str, None)
 
+    from simtool.provision.labels import SHEETS
+
+    label = r.get(("label",), dict, {})
+    r.check_keys(("label",), label, {"sheet", "border", "web"})
+    label_sheet = r.get(("label", "sheet"), str, "a4-3x7")
+    if label_sheet not in SHEETS:
+        raise r.fail(("label", "sheet"), f"unknown sheet {label_sheet!r} (known: "
+                                         f"{', '.join(SHEETS)})")
+
     profile = Profile(
         name=name, operator=operator, mcc=mcc, mnc=mnc, iccid_prefix=prefix,
         iccid_length=iccid_length, msin_prefix=msin_prefix, spn=spn,
         spn_display_condition=spn_cond, msisdn_pool=pool, pin=pin, card_type=card_type,
         adm_format=adm, barcode=barcode, credentials=tuple(kinds),
         numbers_per_account=per_account, panel_url=panel_url,
-        menu=r.name(("menu",), None), services=r.name(("services",), None), source=source)
+        menu=r.name(("menu",), None), services=r.name(("services",), None), source=source,
+        label_sheet=label_sheet, label_border=r.get(("label", "border"), bool, False),
+        label_web=r.get(("label", "web"), str, None))
     if profile.serial_digits < 6:
         raise r.fail(("imsi", "msin_prefix") if msin_prefix else ("iccid", "prefix"),
                      f"leaves only {profile.serial_digits} digits for the card serial "

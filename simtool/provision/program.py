@@ -101,6 +101,11 @@ def open_batch(batch_dir: Any, journal_url: str | None = None) -> OpenBatch:
     batch_id = info.get("batch_id")
     if not isinstance(batch_id, str) or not batch_id:
         raise DataError("batch.toml has no batch_id", where=str(folder / "batch.toml"))
+    if info.get("programmer", "simtool") != "simtool":
+        # its records hold the vendor's PINs (or none): nothing for simtool to write
+        raise SafetyRefusal(f"batch {batch_id} was made for pySim-prog (programmer = "
+                            f"{info.get('programmer')!r}): program it with pySim-prog from "
+                            "exports/pysim.csv")
     card = BatchCard.from_batch_info(info)
     records = {rec.index: rec for rec in read_records(folder / RECORDS)}
     journal = open_journal(journal_url, folder, batch_id=batch_id)
