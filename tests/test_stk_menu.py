@@ -46,9 +46,11 @@ def test_milo_menu_matches_the_operator_leaflet():
         "1": Ussd("*101#"),
         "2.1": Ussd("*107#"), "2.2": Ussd("*107*1#"), "2.3": Ussd("*107*2#"),
         "3": Ussd("*108#"), "4": Ussd("*109#"), "5": Ussd("*110#"), "6": Ussd("*555#"),
-        "7.1": Template("ss", "*21*{number}#", (InputField(
-            "number", "Numer, na który przekierować:", 9, 15, "phone", "numer"),)),
-        "7.2": Ss("#21#"), "7.3": Ss("*#21#"),
+        # PRZEKIEROWANIA: shown, never sent from the Milo card (dialled on the old phone)
+        "7.1": Explain("Na dotychczasowym telefonie wpisz kod *21*{own_number}# i wciśnij OK. "
+                       "Po powrocie odwołaj tam kodem #21#."),
+        "7.2": Explain("Po powrocie do kraju włóż dotychczasową kartę i wpisz kod #21#, "
+                       "aby odwołać przekierowanie."),
     }
     titles = [it.title for it in menu.items]
     assert titles[0] == "Mój numer" and "Ważność środków" in titles
@@ -84,6 +86,8 @@ def test_every_menu_code_is_known_to_the_operator_network(name):
             kind, code = action.service, action.render(sample)
         elif isinstance(action, (Ussd, Ss)):
             kind, code = ("ussd" if isinstance(action, Ussd) else "ss"), action.code
+        elif isinstance(action, Explain):
+            continue
         else:
             kind, code = "call", action.number
         found = explain(code, services)

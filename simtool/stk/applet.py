@@ -67,6 +67,7 @@ class Texts:
     input_digits: str = "Dozwolone są tylko cyfry."
     input_time: str = "Niepoprawna godzina. Podaj GGMM, np. 0630."
     call_confirm: str = "Zadzwonić pod {code}?"
+    own_number_unknown: str = "numer_tej_karty"
 
 
 POLISH = Texts()
@@ -87,6 +88,9 @@ NETWORK_ERRORS_PL: dict[int, str] = {
     71: "nieznany alfabet",
     72: "usługa USSD zajęta",
 }
+
+#: Placeholder of an Explain text for the card's own number.
+OWN_NUMBER = "{own_number}"
 
 #: Wrong answers to one prompt before the session gives up.
 MAX_INPUT_ATTEMPTS = 3
@@ -117,9 +121,13 @@ class _Session:
 class MenuApplet:
     """The menu applet for one :class:`~simtool.stk.menu.Menu` (CardApplet protocol)."""
 
-    def __init__(self, menu: Menu, *, texts: Texts = POLISH) -> None:
+    def __init__(self, menu: Menu, *, texts: Texts = POLISH,
+                 own_number: Callable[[], str | None] | None = None) -> None:
         self.menu = menu
         self.texts = texts
+        # the card's own number (EF.MSISDN, which the applet reads on the card itself), for
+        # texts with {own_number}: Milo's forwarding is dialled on the previous phone (seed 000)
+        self.own_number = own_number
         self.profile = TerminalProfile(b"")
         self.menu_installed = False
         self._counter = 0
@@ -249,7 +257,7 @@ class MenuApplet:
             else:
                 self._show(self._submenu_as_text(item, action), self._end)
         elif isinstance(action, Explain):
-            self._show(action.text, self._end, self._back_to_level)
+            self._show(self._fill(action.text), self._end, self._back_to_level)
         elif isinstance(action, Template):
             if self._can("get_input"):
                 self._ask()
@@ -410,6 +418,14 @@ class MenuApplet:
             self._end()
 
     # --- texts ---------------------------------------------------------------------------------
+
+    def _fill(self, text: str) -> str:
+        """``{own_number}`` → the card's number in international form (+48…)."""
+        if OWN_NUMBER not in text:
+            return text
+        number = self.own_number() if self.own_number is not None else None
+        shown = f"+{number.lstrip('+')}" if number else self.texts.own_number_unknown
+        return text.replace(OWN_NUMBER, shown)
 
     def _explain(self, code: str) -> None:
         self._show(self.texts.not_supported.format(code=code), self._end)

@@ -71,6 +71,7 @@ class UssdError(SimtoolError):
 
     def __init__(self, code: int, message: str) -> None:
         self.code = code
+        self.text = message
         super().__init__(f"USSD error {code}: {message}")
 
 
@@ -79,6 +80,7 @@ class SsError(SimtoolError):
 
     def __init__(self, code: int, message: str) -> None:
         self.code = code
+        self.text = message
         super().__init__(f"SS error {code}: {message}")
 
 
