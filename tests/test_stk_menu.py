@@ -81,7 +81,8 @@ def test_every_menu_code_is_known_to_the_operator_network(name):
     services = load_operator(name)
     for path, action in _codes(load_menu(MENUS / f"{name}.toml").items):
         if isinstance(action, Template):
-            sample = {f.name: {"hhmm": "0630", "phone": "+48600123456"}.get(f.format, "1")
+            sample = {f.name: {"hhmm": "0630", "phone": "+48600123456",
+                               "trunk": "0322015880"}.get(f.format, "1")
                       for f in action.inputs}
             kind, code = action.service, action.render(sample)
         elif isinstance(action, (Ussd, Ss)):

@@ -66,6 +66,7 @@ class Texts:
     input_length: str = "Podaj od {min} do {max} znaków."
     input_digits: str = "Dozwolone są tylko cyfry."
     input_time: str = "Niepoprawna godzina. Podaj GGMM, np. 0630."
+    input_trunk: str = "Podaj pełny numer z 0 i numerem kierunkowym, np. 0322015880."
     call_confirm: str = "Zadzwonić pod {code}?"
     own_number_unknown: str = "numer_tej_karty"
 
@@ -344,7 +345,8 @@ class MenuApplet:
             s.attempts += 1
             message = {"length": self.texts.input_length.format(min=f.min_length,
                                                                 max=f.max_length),
-                       "time": self.texts.input_time}.get(problem, self.texts.input_digits)
+                       "time": self.texts.input_time,
+                       "trunk": self.texts.input_trunk}.get(problem, self.texts.input_digits)
             retry = self._ask if s.attempts < MAX_INPUT_ATTEMPTS else self._end
             self._show(message, retry)
         elif tr.general == R.BACKWARD_MOVE:

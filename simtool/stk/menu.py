@@ -27,13 +27,14 @@ from typing import Any
 
 from simtool.errors import DataError, EncodeError
 
-INPUT_FORMATS = ("digits", "phone", "hhmm")
+INPUT_FORMATS = ("digits", "phone", "hhmm", "trunk")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 #: A USSD string as a menu sends it (TS 22.030 §6.5.3.2): starts with * or #, ends with #.
 _USSD = re.compile(r"[*#][0-9*#]*#")
 #: An SS control string (TS 22.030 §6.5.2): procedure, 2-3 digit service code, SI fields.
 _SS = re.compile(r"(\*\*|##|\*#|\*|#)[0-9]{2,3}(\*\+?[0-9]*){0,3}#")
 _PHONE = re.compile(r"\+?[0-9]+")
+_TRUNK = re.compile(r"0[1-9][0-9]{8}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class InputField:
     prompt: str
     min_length: int = 1
     max_length: int = 20
-    format: str = "digits"  # digits | phone (+ allowed first) | hhmm (a 24-hour time)
+    format: str = "digits"  # digits | phone (+ allowed first) | hhmm (a 24-hour time) |
+    #                         trunk (0 + area code + number, 10 digits)
     label: str | None = None  # how the code shows the field in explanations ("numer")
     default: str | None = None
 
@@ -64,6 +66,8 @@ class InputField:
             return "length"
         if self.format == "phone":
             return None if _PHONE.fullmatch(value) else "digits"
+        if self.format == "trunk":  # a full national number: 0 + area code + number (seed 002)
+            return None if _TRUNK.fullmatch(value) else "trunk"
         if not value.isascii() or not value.isdigit():
             return "digits"
         if self.format == "hhmm" and (len(value) != 4 or int(value[:2]) > 23
@@ -282,6 +286,8 @@ def _code_action(kind: str, code: str, raw_inputs: Any, where: str) -> Action:
 def _sample(field: InputField, length: int) -> str:
     if field.format == "hhmm":
         return "0630"
+    if field.format == "trunk":
+        return "0322015880"
     return ("+" + "4" * (length - 1)) if field.format == "phone" and length > 1 else "4" * length
 
 
