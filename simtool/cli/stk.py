@@ -70,6 +70,7 @@ def stk() -> None:
       simtool stk select 4                      # balance (*108#) on the Milo menu
       simtool stk select "Przekierowania" --choose 1 --input 600123456
       simtool stk session                       # interactive handset
+      simtool stk call +48531234567             # Milo call-back through call control
     """
 
 
@@ -189,3 +190,29 @@ def session(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
         transcripts.append(handset.select(_resolve_item(listing, choice)))
     if obj.json:
         obj.emit([t.to_json() for t in transcripts], "")
+
+
+@stk.command("call")
+@click.argument("number")
+@click.option("--seconds", type=click.IntRange(0), default=None,
+              help="Answer the call-back and talk this long (the network bills it).")
+@_common
+@click.pass_obj
+def call_command(obj, number: str, seconds, profile, no_ussd, no_ss, msisdn, pin1) -> None:
+    """Dial NUMBER on a handset with call control by USIM (3GPP TS 31.111 §7.3.1.6): the
+    card sees the call first (ENVELOPE CALL CONTROL).  On a Milo card a call to +<country
+    code><number> becomes the USSD call-back request; the network confirms it with the price
+    of one minute, the call ends, and the network calls back.
+
+    \b
+    Examples:
+      simtool stk call +48531234567
+      simtool --json stk call +48531234567 --seconds 95
+    """
+    from simtool.stk.handset import ScriptedUI
+    from simtool.stk.profile import WITH_CALL_CONTROL
+
+    handset = _handset(obj, profile, ScriptedUI(), no_ussd, no_ss, msisdn, pin1)
+    handset.profile = WITH_CALL_CONTROL.without("send_ussd") if no_ussd else WITH_CALL_CONTROL
+    transcript = handset.call(number, seconds=seconds)
+    obj.emit(transcript.to_json(), lambda: _render_transcript(transcript))

@@ -32,7 +32,10 @@ from simtool.stk.commands import (
     SetUpCall,
     SetUpMenu,
 )
-from simtool.stk.envelopes import MenuSelection, decode_envelope
+from simtool.stk.callcontrol import (CALL_CONTROL_TAG, CallControl, CallControlResponse,
+                                     CallControlResult)
+from simtool.stk.dialstrings import Address, UssdString
+from simtool.stk.envelopes import MenuSelection, UnknownEnvelope, decode_envelope
 from simtool.stk.menu import Call, Explain, Menu, MenuItem, Ss, Submenu, Template
 from simtool.stk.objects import GeneralResult as R
 from simtool.stk.objects import AlphaIdentifier, SsString
@@ -89,6 +92,10 @@ NETWORK_ERRORS_PL: dict[int, str] = {
     71: "nieznany alfabet",
     72: "usługa USSD zajęta",
 }
+
+#: Numbers call control always lets through as dialled (112, TS 22.101 §10.1.1; 997-999 are
+#: Poland's police, fire and ambulance).
+EMERGENCY_NUMBERS = frozenset({"112", "911", "997", "998", "999"})
 
 #: Placeholder of an Explain text for the card's own number.
 OWN_NUMBER = "{own_number}"
@@ -149,11 +156,18 @@ class MenuApplet:
             self._issue(self._set_up_menu(), self._on_set_up_menu)
 
     def envelope(self, data: bytes) -> bytes:
-        """ENVELOPE: MENU SELECTION starts a session; other envelopes are ignored."""
+        """ENVELOPE: MENU SELECTION starts a session; CALL CONTROL answers with response
+        data (:meth:`call_control`); other envelopes are ignored."""
         try:
             env = decode_envelope(bytes(data))
         except DecodeError as exc:
             raise AppletStatus(0x6A80, f"malformed envelope: {exc}") from None
+        if isinstance(env, UnknownEnvelope) and env.tag == CALL_CONTROL_TAG:
+            try:
+                request = CallControl.from_objects(env.objects)
+            except DecodeError as exc:
+                raise AppletStatus(0x6A80, f"malformed CALL CONTROL: {exc}") from None
+            return self.call_control(request).encode()
         if not isinstance(env, MenuSelection):
             return b""
         if self.busy:
@@ -167,6 +181,35 @@ class MenuApplet:
         else:
             self._start(item)
         return b""
+
+    def call_control(self, request: CallControl) -> CallControlResponse:
+        """Call control by USIM (TS 31.111 §7.3.1.6) for the menu's ``[call_control]``
+        call-back service (seed 000, WYKONYWANIE POŁĄCZEŃ): a call to an international number
+        becomes the USSD call-back request ("allowed with modifications"); a number without
+        its country code is not allowed (the alpha identifier says why); emergency calls,
+        SS and USSD strings, and every call on a card without the service, go as they are.
+        The USSD answer needs the terminal's "USSD string in call control" bit (TS 31.111
+        §5.2 byte 1 b7); without it the call is not allowed and the alpha names the code."""
+        rule = self.menu.call_control
+        target = request.target
+        if rule is None or not isinstance(target, Address):
+            return CallControlResponse(CallControlResult.ALLOWED)
+        number = target.dialled
+        if number.lstrip("+") in EMERGENCY_NUMBERS:
+            return CallControlResponse(CallControlResult.ALLOWED)
+        if number.startswith("00"):
+            number = "+" + number[2:]
+        if not number.startswith("+"):
+            return CallControlResponse(CallControlResult.NOT_ALLOWED,
+                                       alpha=AlphaIdentifier.from_text(self._t(rule.national)))
+        ussd = rule.render(number)
+        if not self.profile.supports("ussd_in_call_control"):
+            return CallControlResponse(
+                CallControlResult.NOT_ALLOWED,
+                alpha=AlphaIdentifier.from_text(self._t(self.texts.not_supported.format(code=ussd))))
+        return CallControlResponse(CallControlResult.ALLOWED_WITH_MODIFICATIONS,
+                                   UssdString.from_text(ussd),
+                                   AlphaIdentifier.from_text(self._t(rule.alpha)))
 
     def fetch(self) -> bytes:
         """FETCH: the queued proactive command (6F00 when there is none)."""

@@ -141,5 +141,11 @@ class SavingNetwork:
     def send_ss(self, ss: str) -> str:
         return self._saved(lambda: self.network.send_ss(ss))
 
+    def call(self, number: str, seconds: int, *, direction: str = "out"):
+        try:
+            return self.network.call(number, seconds, direction=direction)
+        finally:
+            self.hlr.save()
+
     def __getattr__(self, name: str):
         return getattr(self.network, name)

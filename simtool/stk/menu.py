@@ -136,9 +136,44 @@ class MenuItem:
 
 
 @dataclass(frozen=True)
+class CallBack:
+    """``[call_control]``: the card turns a call to an international number into a USSD
+    call-back request (call control by USIM, TS 31.111 §7.3.1.6, "allowed with
+    modifications"); ``request`` has a ``{number}`` placeholder (``*104*{number}#``).
+    ``alpha`` is shown while the request goes out; ``national`` when a number lacks its
+    country code (the call is not allowed)."""
+
+    request: str
+    alpha: str = "Zamawiam połączenie zwrotne"
+    national: str = "Wybierz numer z kodem kraju, np. +48531234567"
+
+    def render(self, number: str) -> str:
+        return self.request.replace("{number}", number)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> CallBack:
+        if not isinstance(data, Mapping):
+            raise DataError("must be a table", where=where)
+        unknown = set(data) - {"request", "alpha", "national"}
+        if unknown:
+            raise DataError(f"unknown keys {sorted(unknown)}", where=where)
+        request = _text(data, "request", where)
+        if _PLACEHOLDER.findall(request) != ["number"]:
+            raise DataError(f"request {request!r} needs exactly one {{number}}", where=where)
+        if not _USSD.fullmatch(request.replace("{number}", "+48531234567").replace("+", "")):
+            raise DataError(f"request {request!r} is not a USSD string (*...#)", where=where)
+        kw = {k: _text(data, k, where) for k in ("alpha", "national") if k in data}
+        return cls(request, **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request, "alpha": self.alpha, "national": self.national}
+
+
+@dataclass(frozen=True)
 class Menu:
     title: str
     items: tuple[MenuItem, ...]
+    call_control: CallBack | None = None
 
     def item(self, item_id: int) -> MenuItem | None:
         return next((it for it in self.items if it.id == item_id), None)
@@ -149,15 +184,21 @@ class Menu:
         if not isinstance(data, Mapping):
             raise DataError("a menu must be a table", where=source)
         title = _text(data, "title", source)
-        unknown = set(data) - {"title", "items"}
+        unknown = set(data) - {"title", "items", "call_control"}
         if unknown:
             raise DataError(f"unknown keys {sorted(unknown)}", where=source)
-        menu = cls(title, _items(data.get("items"), source, ""))
+        cc = data.get("call_control")
+        menu = cls(title, _items(data.get("items"), source, ""),
+                   None if cc is None else CallBack.from_dict(cc, f"{source}: call_control"))
         check_fits(menu, source=source)
         return menu
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "items": [_item_dict(it) for it in self.items]}
+        out: dict[str, Any] = {"title": self.title,
+                               "items": [_item_dict(it) for it in self.items]}
+        if self.call_control is not None:
+            out["call_control"] = self.call_control.to_dict()
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> Menu:

@@ -452,6 +452,10 @@ class VirtualNetwork:
         self.callbacks.append(request)
         return request
 
+    def take_callback(self) -> CallbackRequest | None:
+        """The oldest call-back the network still owes (it rings the subscriber), or None."""
+        return self.callbacks.pop(0) if self.callbacks else None
+
     def _do_callback(self, c: OperatorService) -> str:
         return self.callback_request(c.value("number")).text
 
