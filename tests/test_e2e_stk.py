@@ -107,3 +107,30 @@ def test_interactive_session_runs_items_until_the_user_quits(simtool_cli):
     proc = simtool_cli("stk", "session", input="2\n2\n\n", check=True)
     assert "Milo Telecom" in proc.stdout and "Internet" in proc.stdout
     assert "Usługa Internet została włączona." in proc.stdout
+
+
+def test_call_back_through_call_control(simtool_cli):
+    """Seed 000 WYKONYWANIE POŁĄCZEŃ, end to end: the handset hands the call to the card
+    (ENVELOPE CALL CONTROL over pcscd), the card turns it into the USSD call-back request, the
+    network confirms with the price of one minute and calls back; the call is billed."""
+    simtool_cli("network", "status", "--msisdn", "48531234567", check=True)
+    simtool_cli("network", "set-clock", "2026-01-15T10:00", check=True)
+    simtool_cli("network", "top-up", "50", check=True)
+    proc = simtool_cli("--trace", "--json", "stk", "call", "+48531234567", "--seconds", "95",
+                       check=True)
+    t = json.loads(proc.stdout)
+    assert ">> 80 C2 00 00 18 D4 16 82 02 82 81 86 07 91 84 35 21 43 65 F7" in proc.stderr
+    assert texts(t, "network_request") == ["USSD *104*+48531234567#"]
+    (shown,) = texts(t, "display")
+    assert "Koszt połączenia za 1 minutę: 0,29 zł" in shown
+    assert texts(t, "incoming_call") == ["Połączenie przychodzące (call back): łączę z "
+                                         "+48531234567"]
+    status = json.loads(simtool_cli("--json", "network", "status", check=True).stdout)
+    assert status["balance"] == 5000 - 46 and status["calls"][0]["seconds"] == 95
+
+
+def test_call_without_country_code_is_refused_by_the_card(simtool_cli):
+    t = json.loads(simtool_cli("--json", "stk", "call", "531234567", "--msisdn",
+                               "48531234567", check=True).stdout)
+    assert texts(t, "network_request") == []
+    assert texts(t, "display") == ["Wybierz numer z kodem kraju, np. +48531234567"]
