@@ -31,7 +31,7 @@ def test_state_round_trips_through_json():
         dnd=True, speed_dial={"1": "0322015880", "01": "600123456"},
         package=MinutePackage(500, 2900, datetime(2014, 1, 30, 14, 10),
                               datetime(2014, 3, 1, 14, 10), 321),
-        auto_renew=True, account="konto-2")
+        auto_renew=True, panel_profile="jan.kowalski")
     data = json.loads(json.dumps(state_to_json(s)))
     assert state_from_json(data) == s
 
@@ -176,3 +176,24 @@ def test_halonet_package_across_runs(cli):
     assert bought["end"] == "2014-03-01T14:10:00"   # seed 001 example
     assert cli("call", "+48531234567", "--seconds", "61", *card)["increment"] == "package"
     assert cli("status", *card)["package"]["minutes_left"] == 498
+
+
+def test_several_accounts_of_one_panel_profile_each_with_its_own_package(cli, tmp_path):
+    """Seed 001 Krok 3: several packages on one HaloNet profile, one per account."""
+    cli("set-clock", "2014-01-30T14:10")
+    cards = [["-p", "halonet", "--iccid", f"894898000000000{n:04d}", "--msisdn",
+              f"4860100{n:04d}"] for n in (1, 2)]
+    for card in cards:
+        cli("status", *card)
+    path = Path(os.environ["SIMTOOL_NETWORK_STATE"])
+    data = json.loads(path.read_text())
+    for sub in data["subscribers"]:
+        sub["balance"] = 10000
+    path.write_text(json.dumps(data))
+    first = cli("buy-package", "500", "--panel-profile", "kowalski", *cards[0])
+    second = cli("buy-package", "1200", "--panel-profile", "kowalski", *cards[1])
+    assert first["panel_packages"] == [{"msisdn": "48601000001", "minutes": 500}]
+    assert second["panel_packages"] == [{"msisdn": "48601000001", "minutes": 500},
+                                        {"msisdn": "48601000002", "minutes": 1200}]
+    err = cli("buy-package", "1200", *cards[0], rc=1)      # one package per account
+    assert "już aktywny pakiet 500 minut" in err

@@ -234,3 +234,34 @@ menus = st.builds(Menu, titles, _items(st.one_of(leaf, _items(leaf).map(Submenu)
 @given(menus)
 def test_menu_from_dict_to_dict_round_trip(menu):
     assert Menu.from_dict(menu.to_dict()) == menu
+
+
+def test_citysat_menu_carries_every_code_of_the_document():
+    """Seed 002: every code and number the document gives is reachable from the menu."""
+    menu = load_menu(MENUS / "citysat.toml")
+    shown = []
+    for _, action in _codes(menu.items):
+        if isinstance(action, Template):
+            shown.append(action.code)
+        elif isinstance(action, (Ussd, Ss)):
+            shown.append(action.code)
+        elif isinstance(action, Call):
+            shown.append(action.number)
+        elif isinstance(action, Explain):
+            shown.append(action.text)
+    text = " ".join(shown)
+    for code in ["*21*9555#", "*67*9555#", "*61*9555#", "#21#", "#67#", "#61#", "*#21#",
+                 "*#67#", "*#61#", "*21*{number}#", "*67*{number}#", "*61*{number}#",
+                 "*55*{time}#", "#55#", "*#55#", "*57*{time}#", "*57*{time}*{days}#", "#57#",
+                 "*#57#", "*26#", "#26#", "*#26#", "*27#", "*50*{slot}*{number}#",
+                 "*#50*{slot}#", "#50*{slot}#", "9555", "9556", "077 5500010", "9444"]:
+        assert code in text, code
+
+
+def test_citysat_forwarding_input_wants_the_full_number():
+    menu = load_menu(MENUS / "citysat.toml")
+    leaves = dict(_codes(menu.items))
+    field = leaves["5.1"].inputs[0]
+    assert field.problem("0322015880") is None
+    assert field.problem("322015880") == "length"
+    assert field.problem("3220158800") == "trunk"       # 10 digits but no leading 0

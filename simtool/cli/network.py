@@ -169,16 +169,23 @@ def top_up(obj, amount_zl, state_path, profile, iccid, imsi, msisdn) -> None:
 @click.argument("minutes", type=int)
 @click.option("--auto-renew/--no-auto-renew", default=None,
               help="Przedłużenie automatyczne: renew on expiry while funds allow.")
+@click.option("--panel-profile", default=None, metavar="NAME",
+              help="The customer-panel profile this account belongs to (one profile may hold "
+                   "several accounts, each with its own package).")
 @_subscriber_options
 @click.pass_obj
-def buy_package(obj, minutes, auto_renew, state_path, profile, iccid, imsi, msisdn) -> None:
-    """Buy a minute package of MINUTES (HaloNet: 500 or 1200) for this account.
+def buy_package(obj, minutes, auto_renew, panel_profile, state_path, profile, iccid, imsi,
+                msisdn) -> None:
+    """Buy a minute package of MINUTES (HaloNet: 500 or 1200) for this account (one active
+    package per account; a panel profile may hold several accounts).
 
     \b
     Example:
       simtool network buy-package 500 --profile halonet --auto-renew
     """
     hlr, record, net = _session(obj, state_path, profile, iccid, imsi, msisdn)
+    if panel_profile is not None:
+        record.state.panel_profile = panel_profile
     package = _refused(lambda: net.buy_package(minutes))
     if auto_renew is not None:
         _refused(lambda: net.set_auto_renew(auto_renew))
@@ -186,7 +193,13 @@ def buy_package(obj, minutes, auto_renew, state_path, profile, iccid, imsi, msis
     obj.emit({"minutes": package.minutes, "price": package.price,
               "start": package.start.isoformat(timespec="seconds"),
               "end": package.end.isoformat(timespec="seconds"),
-              "auto_renew": record.state.auto_renew},
+              "auto_renew": record.state.auto_renew,
+              "panel_profile": record.state.panel_profile,
+              "panel_packages": [
+                  {"msisdn": r.state.msisdn, "minutes": r.state.package.minutes}
+                  for r in hlr.records.subscribers
+                  if panel_profile and r.state.panel_profile == panel_profile
+                  and r.state.package is not None]},
              f"Pakiet {package.minutes} minut aktywny od {package.start:%d.%m.%Y %H:%M} "
              f"do {package.end:%d.%m.%Y %H:%M}.")
 

@@ -186,7 +186,9 @@ class SubscriberState:
     speed_dial: dict[str, str] = field(default_factory=dict)
     package: MinutePackage | None = None
     auto_renew: bool = False
-    account: str | None = None       # the panel account the package belongs to (seed 001)
+    # the customer-panel profile this account is one of (seed 001: "Na danym profilu HaloNet
+    # może być aktywnych kilka Pakietów …, ale na danym koncie … tylko jeden")
+    panel_profile: str | None = None
     calls: list[CallRecord] = field(default_factory=list)
 
 

@@ -189,7 +189,7 @@ def state_to_json(s: Any) -> dict[str, Any]:
             "minutes": pkg.minutes, "price": pkg.price, "start": _dt(pkg.start),
             "end": _dt(pkg.end), "minutes_left": pkg.minutes_left},
         "auto_renew": s.auto_renew,
-        "account": s.account,
+        "panel_profile": s.panel_profile,
         "calls": [c.to_json() for c in s.calls],
     }
 
@@ -271,7 +271,7 @@ def state_from_json(data: dict, where: str = "<state>", path: str = "") -> Any:
         speed_dial=dict(r.get(data, "speed_dial", dict, path, {})),
         package=package,
         auto_renew=r.get(data, "auto_renew", bool, path, False),
-        account=r.get(data, "account", str, path, None),
+        panel_profile=r.get(data, "panel_profile", str, path, None),
         calls=[CallRecord.from_json(c, r, f"{path}calls[{i}].")
                for i, c in enumerate(r.get(data, "calls", list, path, []))],
     )
