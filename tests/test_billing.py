@@ -184,3 +184,11 @@ def test_network_errors_are_polish(services, code, fragment):
     assert fragment in exc.value.text
     for english in ("is not", "must", "hour", "minute"):
         assert english not in exc.value.text
+
+
+@pytest.mark.parametrize("code", ["12#", "5", "55", "55#"])
+def test_mmi_explain_says_ussd_too(code, capsys):
+    from simtool.cli.main import main
+
+    assert main(["mmi", "explain", code]) == 0
+    assert capsys.readouterr().out.startswith(f"USSD {code}:")
