@@ -15,6 +15,7 @@ from simtool.stk.applet import MenuApplet
 from simtool.stk.callcontrol import (EXAMPLES, RESPONSE_EXAMPLES, CallControl,
                                      CallControlResponse, CallControlResult)
 from simtool.stk.dialstrings import SsString, UssdString
+from simtool.stk.objects import AlphaIdentifier
 from simtool.stk.handset import Handset, ScriptedUI
 from simtool.stk.menu import load_named_menu
 from simtool.stk.network import SubscriberState, TopUp, VirtualNetwork
@@ -145,3 +146,32 @@ def test_expired_funds_refuse_the_callback():
         "+48531234567")
     assert "doładuj konto" in ui.shown[0]
     assert "incoming_call" not in [e.kind for e in t.events]
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_numbers = st.from_regex(r"\+?[0-9*#]{1,20}", fullmatch=True)
+
+
+@given(_numbers)
+def test_envelope_round_trip(number):
+    env = CallControl.for_call(number)
+    assert CallControl.decode(env.encode()) == env
+
+
+@given(st.sampled_from(list(CallControlResult)), st.text(
+    alphabet=st.characters(max_codepoint=0xFFFF, categories=("L", "N", "P", "Zs")),
+    max_size=40),
+    _numbers)
+def test_response_round_trip(result, alpha, ussd):
+    r = CallControlResponse(result, UssdString.from_text(ussd), AlphaIdentifier.from_text(alpha))
+    assert CallControlResponse.decode(r.encode()) == r
+
+
+@given(st.binary(max_size=64))
+def test_response_decoder_never_crashes_unexpectedly(data):
+    try:
+        CallControlResponse.decode(data)
+    except DecodeError:
+        pass
