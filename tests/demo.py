@@ -72,12 +72,19 @@ def main(argv: list[str] | None = None) -> int:
              str(workdir / "transport.key"), "--out", str(workdir / "open5gs-subscribers.js"),
              reader=r)
 
-        # the card's STK menu, run as a handset would, against the Milo virtual network
+        # the card's STK menu, run as a handset would, against the Milo virtual network (its
+        # records in the demo's folder, not the user's data folder)
+        os.environ["SIMTOOL_NETWORK_STATE"] = str(workdir / "network.json")
+        step("the network registers the card's number (HLR)", "network", "status", "--msisdn",
+             _programmed_msisdn(batch_dir), reader=r)
+        step("a top-up of 50 zł", "network", "top-up", "50", reader=r)
         step("STK menu", "stk", "menu", reader=r)
         step("balance (*108#)", "stk", "select", "Stan konta", reader=r)
         step("validity of funds (*109#)", "stk", "select", "Ważność", reader=r)
-        step("forward all calls to 600123456 (*21*600123456#)", "stk", "select",
-             "Przekierowania", "--choose", "1", "--input", "600123456", reader=r)
+        step("forwarding: the code to dial on the previous phone, with this card's number",
+             "stk", "select", "Przekierowania", "--choose", "1", reader=r)
+        step("a call to +48531234567 becomes a call-back request (call control by USIM)",
+             "stk", "call", "+48531234567", "--seconds", "95", reader=r)
         step("a terminal without USSD: the card explains the code instead", "stk", "select",
              "Stan konta", "--no-ussd", reader=r)
         step("explain a dialled code", "mmi", "explain", "*21*600123456#", reader=r)
@@ -90,6 +97,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _programmed_pin1(batch_dir: Path) -> str:
     """PIN1 of the card the demo programmed (the journal says which record it got)."""
+    return _programmed_record(batch_dir).pin1.reveal()
+
+
+def _programmed_msisdn(batch_dir: Path) -> str:
+    """The number the batch gave the programmed card: the operator registers it in its
+    network (the virtual network's records) as it does in a real HLR."""
+    return _programmed_record(batch_dir).msisdn
+
+
+def _programmed_record(batch_dir: Path):
     from simtool.provision.batchdir import read_batch_info, read_records
     from simtool.provision.journal import RecordState
     from simtool.provision.journal_open import open_journal
@@ -97,8 +114,8 @@ def _programmed_pin1(batch_dir: Path) -> str:
     records = list(read_records(batch_dir / "records.jsonl"))
     batch_id = read_batch_info(batch_dir)["batch_id"]
     with open_journal(None, batch_dir, batch_id=batch_id) as journal:
-        done = next(r for r in records if journal.record(r.index).state is RecordState.VERIFIED)
-    return done.pin1.reveal()
+        return next(r for r in records
+                    if journal.record(r.index).state is RecordState.VERIFIED)
 
 if __name__ == "__main__":
     sys.exit(main())

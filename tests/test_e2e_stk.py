@@ -11,9 +11,17 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def network_state(tmp_path, monkeypatch):
+    """Each test its own virtual network records (never the user's data folder)."""
+    path = tmp_path / "network.json"
+    monkeypatch.setenv("SIMTOOL_NETWORK_STATE", str(path))
+    return path
+
+
 def run_item(simtool_cli, *args: str) -> dict:
-    # --pin1 as a phone at power-on, so the network learns the number from EF.MSISDN
-    proc = simtool_cli("--json", "stk", "select", *args, "--pin1", input="1234\n", check=True)
+    # the network's own record gives the number (an HLR), not the card's EF.MSISDN
+    proc = simtool_cli("--json", "stk", "select", *args, "--msisdn", "48531234567", check=True)
     return json.loads(proc.stdout)
 
 
@@ -36,19 +44,19 @@ MILO_ITEMS = [
     (["2", "--choose", "2"], "USSD *107*1#", "włączon"),
     (["2", "--choose", "3"], "USSD *107*2#", "wyłączon"),
     (["3"], "USSD *108#", "zł"),
-    (["4"], "USSD *109#", "ważne do"),
+    (["4"], "USSD *109#", "ważnych środków"),      # a new subscriber: no top-up yet
     (["5"], "USSD *110#", "operator"),
     (["6"], "USSD *555#", "+48 32 779 73 73"),
-    (["7", "--choose", "1", "--input", "600123456"], "SS *21*600123456#", "600123456"),
-    (["7", "--choose", "2"], "SS #21#", "Przekierowanie"),
-    (["7", "--choose", "3"], "SS *#21#", "Przekierowanie"),
+    (["7", "--choose", "1"], None, "*21*+48531234567#"),    # seed 000: dial on the old phone
+    (["7", "--choose", "2"], None, "#21#"),
 ]
 
 
-@pytest.mark.parametrize("args,sent,reply", MILO_ITEMS, ids=[m[1] for m in MILO_ITEMS])
+@pytest.mark.parametrize("args,sent,reply", MILO_ITEMS,
+                         ids=[m[1] or " ".join(m[0]) for m in MILO_ITEMS])
 def test_every_milo_item_reaches_the_network_and_shows_the_reply(simtool_cli, args, sent, reply):
     t = run_item(simtool_cli, *args)
-    assert texts(t, "network_request") == [sent]
+    assert texts(t, "network_request") == ([sent] if sent else [])
     shown = texts(t, "display")
     assert len(shown) == 1 and reply.lower() in shown[0].lower(), shown
     # every TERMINAL RESPONSE reported success
@@ -56,9 +64,21 @@ def test_every_milo_item_reaches_the_network_and_shows_the_reply(simtool_cli, ar
     assert results and set(results) == {"00"}
 
 
-def test_forwarding_refuses_an_invalid_number_without_sending_anything(simtool_cli):
-    t = run_item(simtool_cli, "7", "--choose", "1", "--input", "12ab")
-    assert texts(t, "network_request") == []
+def test_state_carries_across_separate_cli_calls(simtool_cli, network_state):
+    """Seed 000: *107*1# then *107*2# switch the service on and off (two runs of simtool);
+    a top-up, then 181 days later *109# says the funds expired (180 days after the top-up)."""
+    assert "włączona" in texts(run_item(simtool_cli, "2", "--choose", "2"), "display")[0]
+    assert "została wyłączona" in texts(run_item(simtool_cli, "2", "--choose", "3"),
+                                         "display")[0]
+    simtool_cli("network", "set-clock", "2026-01-15T10:00", check=True)
+    simtool_cli("network", "top-up", "50", check=True)          # the card in the reader
+    assert "ważne do 14.07.2026, godz. 10:00" in texts(run_item(simtool_cli, "4"), "display")[0]
+    simtool_cli("network", "advance", "181d", check=True)
+    assert texts(run_item(simtool_cli, "4"), "display") == [
+        "Ważność środków upłynęła 14.07.2026, godz. 10:00."]
+    status = json.loads(simtool_cli("--json", "network", "status", check=True).stdout)
+    assert status["msisdn"] == "48531234567" and status["balance"] == 0
+    assert status["iccid"] == "8948011234567890128"
 
 
 def test_terminal_without_ussd_gets_the_code_explained_as_text(simtool_cli):
@@ -82,8 +102,35 @@ def test_trace_shows_the_proactive_session_decoded(simtool_cli):
 
 
 def test_interactive_session_runs_items_until_the_user_quits(simtool_cli):
-    # the handset's keypad is standard input: item 7 (forwarding), submenu item 1, a number,
+    # the handset's keypad is standard input: item 2 (Internet), submenu item 2 (on),
     # then an empty line at the main menu to quit
-    proc = simtool_cli("stk", "session", input="7\n1\n600123456\n\n", check=True)
-    assert "Milo Telecom" in proc.stdout and "Przekierowania" in proc.stdout
-    assert "włączone na numer 600123456" in proc.stdout
+    proc = simtool_cli("stk", "session", input="2\n2\n\n", check=True)
+    assert "Milo Telecom" in proc.stdout and "Internet" in proc.stdout
+    assert "Usługa Internet została włączona." in proc.stdout
+
+
+def test_call_back_through_call_control(simtool_cli):
+    """Seed 000 WYKONYWANIE POŁĄCZEŃ, end to end: the handset hands the call to the card
+    (ENVELOPE CALL CONTROL over pcscd), the card turns it into the USSD call-back request, the
+    network confirms with the price of one minute and calls back; the call is billed."""
+    simtool_cli("network", "status", "--msisdn", "48531234567", check=True)
+    simtool_cli("network", "set-clock", "2026-01-15T10:00", check=True)
+    simtool_cli("network", "top-up", "50", check=True)
+    proc = simtool_cli("--trace", "--json", "stk", "call", "+48531234567", "--seconds", "95",
+                       check=True)
+    t = json.loads(proc.stdout)
+    assert ">> 80 C2 00 00 18 D4 16 82 02 82 81 86 07 91 84 35 21 43 65 F7" in proc.stderr
+    assert texts(t, "network_request") == ["USSD *104*+48531234567#"]
+    (shown,) = texts(t, "display")
+    assert "Koszt połączenia za 1 minutę: 0,29 zł" in shown
+    assert texts(t, "incoming_call") == ["Połączenie przychodzące (call back): łączę z "
+                                         "+48531234567"]
+    status = json.loads(simtool_cli("--json", "network", "status", check=True).stdout)
+    assert status["balance"] == 5000 - 46 and status["calls"][0]["seconds"] == 95
+
+
+def test_call_without_country_code_is_refused_by_the_card(simtool_cli):
+    t = json.loads(simtool_cli("--json", "stk", "call", "531234567", "--msisdn",
+                               "48531234567", check=True).stdout)
+    assert texts(t, "network_request") == []
+    assert texts(t, "display") == ["Wybierz numer z kodem kraju, np. +48531234567"]

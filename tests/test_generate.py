@@ -150,7 +150,7 @@ def test_same_rng_and_secret_give_the_same_batch_other_secret_other_passwords():
 def test_idea24_code_is_the_end_of_puk1_and_plus_groups_accounts():
     idea = cards(load_profile("idea24"), 6)
     for r in idea:
-        (code,) = r.credentials
+        (code,) = [c for c in r.credentials if c.kind is CredentialKind.SUBSCRIBER_CODE]
         assert code.value.reveal() == r.puk1.reveal()[-6:]
     plus = cards(load_profile("plus"), 7)
     assert [r.account[-2:] for r in plus] == ["01", "01", "01", "02", "02", "02", "03"]

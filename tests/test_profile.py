@@ -18,7 +18,8 @@ EXPECTED_CREDENTIALS = {
     "milo": (CredentialKind.PANEL_PASSWORD,),
     "halonet": (CredentialKind.PANEL_PASSWORD,),
     "citysat": (CredentialKind.VOICEMAIL_PIN,),
-    "idea24": (CredentialKind.SUBSCRIBER_CODE,),
+    "idea24": (CredentialKind.SUBSCRIBER_CODE, CredentialKind.ACCOUNT_SUBSCRIBER_CODE,
+               CredentialKind.TEMPORARY_PASSWORD),
     "plus": (CredentialKind.PLUS_KOD5, CredentialKind.PLUS_KOD4),
 }
 

@@ -140,7 +140,7 @@ def test_decode_parameter_refuses(kind, raw, fragment):
 
 
 def test_parameter_types_and_actions_are_consistent():
-    assert set(PARAM_TYPES) == {"number", "time", "days", "slot", "digits"}
+    assert set(PARAM_TYPES) == {"number", "time", "days", "slot", "digits", "trunk_number"}
     for required, optional in ACTIONS.values():
         assert not required & optional
 

@@ -27,13 +27,14 @@ from simtool.stk.commands import (
 )
 from simtool.stk.envelopes import MenuSelection
 from simtool.stk.menu import load_menu
+from tests.stk_menus import milo_with_ss_forwarding
 from simtool.stk.objects import GeneralResult as R
 from simtool.stk.objects import TextString
 from simtool.stk.profile import DEFAULT, TerminalProfile
 from simtool.stk.responses import TerminalResponse
 
 MENUS = Path(__file__).resolve().parents[1] / "provisioning" / "menus"
-MILO = load_menu(MENUS / "milo.toml")
+MILO = milo_with_ss_forwarding()
 CITYSAT = load_menu(MENUS / "citysat.toml")
 
 

@@ -16,6 +16,7 @@ from simtool.stk.commands import DisplayText, SendUssd, UnknownCommand
 from simtool.stk.envelopes import MenuSelection
 from simtool.stk.handset import AskHelp, Handset, ScriptedUI, ToolkitBusy, UserAction
 from simtool.stk.menu import load_menu
+from tests.stk_menus import milo_with_ss_forwarding
 from simtool.stk.network import (
     NetworkError,
     SsError,
@@ -92,7 +93,8 @@ class FakeNetwork:
 
 def handset(menu: str = "milo", *, profile: TerminalProfile = DEFAULT, network=None,
             ui: ScriptedUI | None = None, cla: int = 0x80, trace=None):
-    card = FakeCard(MenuApplet(load_menu(MENUS / f"{menu}.toml")))
+    card = FakeCard(MenuApplet(milo_with_ss_forwarding() if menu == "milo"
+                                else load_menu(MENUS / f"{menu}.toml")))
     hs = Handset(Channel(InProcessTransport(card)), network or FakeNetwork(),
                  ui or ScriptedUI(), profile, cla=cla, trace=trace)
     return hs, card
@@ -150,7 +152,7 @@ def test_real_virtual_network_in_process():
 def test_with_the_virtual_uicc():
     virtual_card = pytest.importorskip("tests.virtual_card")
     image = virtual_card.VirtualUicc.from_image(None).image_state()
-    card = virtual_card.VirtualUicc(image, applet=MenuApplet(load_menu(MENUS / "milo.toml")))
+    card = virtual_card.VirtualUicc(image, applet=MenuApplet(milo_with_ss_forwarding()))
     network = FakeNetwork({"*108#": "Saldo: 3,00 zł"})
     ui = ScriptedUI(choices=[1], inputs=["600123456"])
     hs = Handset(Channel(InProcessTransport(card)), network, ui)

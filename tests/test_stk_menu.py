@@ -46,9 +46,11 @@ def test_milo_menu_matches_the_operator_leaflet():
         "1": Ussd("*101#"),
         "2.1": Ussd("*107#"), "2.2": Ussd("*107*1#"), "2.3": Ussd("*107*2#"),
         "3": Ussd("*108#"), "4": Ussd("*109#"), "5": Ussd("*110#"), "6": Ussd("*555#"),
-        "7.1": Template("ss", "*21*{number}#", (InputField(
-            "number", "Numer, na który przekierować:", 9, 15, "phone", "numer"),)),
-        "7.2": Ss("#21#"), "7.3": Ss("*#21#"),
+        # PRZEKIEROWANIA: shown, never sent from the Milo card (dialled on the old phone)
+        "7.1": Explain("Na dotychczasowym telefonie wpisz kod *21*{own_number}# i wciśnij OK. "
+                       "Po powrocie odwołaj tam kodem #21#."),
+        "7.2": Explain("Po powrocie do kraju włóż dotychczasową kartę i wpisz kod #21#, "
+                       "aby odwołać przekierowanie."),
     }
     titles = [it.title for it in menu.items]
     assert titles[0] == "Mój numer" and "Ważność środków" in titles
@@ -79,11 +81,14 @@ def test_every_menu_code_is_known_to_the_operator_network(name):
     services = load_operator(name)
     for path, action in _codes(load_menu(MENUS / f"{name}.toml").items):
         if isinstance(action, Template):
-            sample = {f.name: {"hhmm": "0630", "phone": "+48600123456"}.get(f.format, "1")
+            sample = {f.name: {"hhmm": "0630", "phone": "+48600123456",
+                               "trunk": "0322015880"}.get(f.format, "1")
                       for f in action.inputs}
             kind, code = action.service, action.render(sample)
         elif isinstance(action, (Ussd, Ss)):
             kind, code = ("ussd" if isinstance(action, Ussd) else "ss"), action.code
+        elif isinstance(action, Explain):
+            continue
         else:
             kind, code = "call", action.number
         found = explain(code, services)
@@ -229,3 +234,34 @@ menus = st.builds(Menu, titles, _items(st.one_of(leaf, _items(leaf).map(Submenu)
 @given(menus)
 def test_menu_from_dict_to_dict_round_trip(menu):
     assert Menu.from_dict(menu.to_dict()) == menu
+
+
+def test_citysat_menu_carries_every_code_of_the_document():
+    """Seed 002: every code and number the document gives is reachable from the menu."""
+    menu = load_menu(MENUS / "citysat.toml")
+    shown = []
+    for _, action in _codes(menu.items):
+        if isinstance(action, Template):
+            shown.append(action.code)
+        elif isinstance(action, (Ussd, Ss)):
+            shown.append(action.code)
+        elif isinstance(action, Call):
+            shown.append(action.number)
+        elif isinstance(action, Explain):
+            shown.append(action.text)
+    text = " ".join(shown)
+    for code in ["*21*9555#", "*67*9555#", "*61*9555#", "#21#", "#67#", "#61#", "*#21#",
+                 "*#67#", "*#61#", "*21*{number}#", "*67*{number}#", "*61*{number}#",
+                 "*55*{time}#", "#55#", "*#55#", "*57*{time}#", "*57*{time}*{days}#", "#57#",
+                 "*#57#", "*26#", "#26#", "*#26#", "*27#", "*50*{slot}*{number}#",
+                 "*#50*{slot}#", "#50*{slot}#", "9555", "9556", "077 5500010", "9444"]:
+        assert code in text, code
+
+
+def test_citysat_forwarding_input_wants_the_full_number():
+    menu = load_menu(MENUS / "citysat.toml")
+    leaves = dict(_codes(menu.items))
+    field = leaves["5.1"].inputs[0]
+    assert field.problem("0322015880") is None
+    assert field.problem("322015880") == "length"
+    assert field.problem("3220158800") == "trunk"       # 10 digits but no leading 0

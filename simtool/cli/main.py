@@ -140,6 +140,7 @@ def cli(ctx: click.Context, reader: str | None, as_json: bool, trace: bool) -> N
 
 def _register() -> None:
     from simtool.cli import batch, card, mmi, pin, stk
+    from simtool.cli.network import network; cli.add_command(network)  # noqa: E702
     from simtool.cli.batch_program import program
 
     batch.batch.add_command(program)

@@ -7,7 +7,6 @@ answering as the operator of the chosen profile would (its service codes are dat
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Sequence
 
 import click
@@ -15,18 +14,17 @@ import click
 from simtool.errors import DataError
 
 
-def _network(profile: str, msisdn: str):
-    """The operator's virtual network, for a subscriber who topped up the smallest allowed
-    amount 30 days ago (so balance and validity codes have something to report)."""
-    from simtool.stk.network import SubscriberState, TopUp, VirtualNetwork
-    from simtool.stk.services import load_operator
+def _network(obj, profile: str, msisdn: str | None):
+    """The operator's virtual network for the card in the reader, from the network's own
+    records (the state file of ``simtool network``): the subscriber is found by the card's
+    ICCID, and the number is the record's (``--msisdn`` when the record is created), never
+    read from EF.MSISDN.  The file is written after every request."""
+    from simtool.cli.network import card_identity, open_hlr
+    from simtool.stk.hlr import SavingNetwork
 
-    services = load_operator(profile)
-    amount = min(services.topup.amounts) if services.topup else 5000
-    now = datetime.now()
-    subscriber = SubscriberState(msisdn=msisdn, balance=amount,
-                                 top_ups=[TopUp(now - timedelta(days=30), amount)])
-    return VirtualNetwork(services, subscriber, datetime.now)
+    hlr = open_hlr(None)
+    record = hlr.subscriber(card_identity(obj, None, None), profile, msisdn=msisdn)
+    return SavingNetwork(hlr, hlr.network(record))
 
 
 def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | None,
@@ -37,17 +35,13 @@ def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | No
     card = obj.open_card()
     if pin1:
         obj.verify_pin1_prompted(card)
-    if msisdn is None:  # the menu works without knowing the number
-        from simtool.info import read_msisdn
-
-        msisdn = (read_msisdn(card) or "").lstrip("+")
     terminal = DEFAULT
     if no_ussd:
         terminal = terminal.without("send_ussd")
     if no_ss:
         terminal = terminal.without("send_ss")
     trace = obj.trace_log if obj.trace else None
-    return Handset(card.channel, _network(profile, msisdn), ui, terminal, trace=trace)
+    return Handset(card.channel, _network(obj, profile, msisdn), ui, terminal, trace=trace)
 
 
 def _common(f):
@@ -57,10 +51,12 @@ def _common(f):
                      help="Play a terminal without SEND USSD support.")(f)
     f = click.option("--no-ss", is_flag=True, help="Play a terminal without SEND SS support.")(f)
     f = click.option("--msisdn", default=None,
-                     help="Subscriber number for the virtual network (default: EF.MSISDN).")(f)
+                     help="Number the virtual network records for a card it has not seen "
+                          "before (default: the next free number of the operator's pool). "
+                          "The records: simtool network, $SIMTOOL_NETWORK_STATE.")(f)
     f = click.option("--pin1", is_flag=True,
                      help="Ask for PIN1 (no echo) and verify it first, as a phone does at "
-                          "power-on, so EF.MSISDN can be read.")(f)
+                          "power-on.")(f)
     return f
 
 
@@ -74,6 +70,7 @@ def stk() -> None:
       simtool stk select 4                      # balance (*108#) on the Milo menu
       simtool stk select "Przekierowania" --choose 1 --input 600123456
       simtool stk session                       # interactive handset
+      simtool stk call +48531234567             # Milo call-back through call control
     """
 
 
@@ -193,3 +190,29 @@ def session(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
         transcripts.append(handset.select(_resolve_item(listing, choice)))
     if obj.json:
         obj.emit([t.to_json() for t in transcripts], "")
+
+
+@stk.command("call")
+@click.argument("number")
+@click.option("--seconds", type=click.IntRange(0), default=None,
+              help="Answer the call-back and talk this long (the network bills it).")
+@_common
+@click.pass_obj
+def call_command(obj, number: str, seconds, profile, no_ussd, no_ss, msisdn, pin1) -> None:
+    """Dial NUMBER on a handset with call control by USIM (3GPP TS 31.111 §7.3.1.6): the
+    card sees the call first (ENVELOPE CALL CONTROL).  On a Milo card a call to +<country
+    code><number> becomes the USSD call-back request; the network confirms it with the price
+    of one minute, the call ends, and the network calls back.
+
+    \b
+    Examples:
+      simtool stk call +48531234567
+      simtool --json stk call +48531234567 --seconds 95
+    """
+    from simtool.stk.handset import ScriptedUI
+    from simtool.stk.profile import WITH_CALL_CONTROL
+
+    handset = _handset(obj, profile, ScriptedUI(), no_ussd, no_ss, msisdn, pin1)
+    handset.profile = WITH_CALL_CONTROL.without("send_ussd") if no_ussd else WITH_CALL_CONTROL
+    transcript = handset.call(number, seconds=seconds)
+    obj.emit(transcript.to_json(), lambda: _render_transcript(transcript))

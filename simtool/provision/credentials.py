@@ -205,10 +205,17 @@ class Credential:
 _RULES: dict[CredentialKind, tuple[Scope, bool, bool]] = {
     CredentialKind.PANEL_PASSWORD: (Scope.NUMBER, False, False),
     CredentialKind.SUBSCRIBER_CODE: (Scope.NUMBER, False, False),
+    # Idea24 (seed 003): "kod abonencki lub kod abonencki dla konta" — the account's own code,
+    # one per account; "hasło tymczasowe otrzymane SMSem" — per number, temporary (the
+    # customer replaces it), delivered by SMS and so never printed on the carrier letter.
+    CredentialKind.ACCOUNT_SUBSCRIBER_CODE: (Scope.ACCOUNT, False, False),
+    CredentialKind.TEMPORARY_PASSWORD: (Scope.NUMBER, True, False),
     CredentialKind.PLUS_KOD5: (Scope.ACCOUNT, True, False),
     CredentialKind.PLUS_KOD4: (Scope.NUMBER, False, True),
     CredentialKind.VOICEMAIL_PIN: (Scope.NUMBER, False, False),
 }
+ACCOUNT_CODE_LENGTH = 6  # as long as the PUK-derived subscriber code it stands beside
+TEMPORARY_PASSWORD_LENGTH = 8
 KOD5_LENGTH = 5
 KOD4_LENGTH = 4
 VOICEMAIL_PIN_LENGTH = 4
@@ -243,6 +250,9 @@ class CredentialDeriver:
         if CredentialKind.PLUS_KOD5 in self.kinds:
             creds.append(credential(CredentialKind.PLUS_KOD5, Secret(
                 random_code(self._rng, KOD5_LENGTH, reject_trivial=self._reject_trivial))))
+        if CredentialKind.ACCOUNT_SUBSCRIBER_CODE in self.kinds:
+            creds.append(credential(CredentialKind.ACCOUNT_SUBSCRIBER_CODE, Secret(random_code(
+                self._rng, ACCOUNT_CODE_LENGTH, reject_trivial=self._reject_trivial))))
         self._account_creds = tuple(creds)
 
     def next_card(self, *, printed: Secret[str], puk1: Secret[str],
@@ -263,6 +273,9 @@ class CredentialDeriver:
                                    avoid=self._kod4_in_account)
                 self._kod4_in_account.add(code)
                 creds.append(credential(kind, Secret(code)))
+            elif kind is CredentialKind.TEMPORARY_PASSWORD:
+                creds.append(credential(kind, Secret(random_code(
+                    self._rng, TEMPORARY_PASSWORD_LENGTH, reject_trivial=self._reject_trivial))))
             elif kind is CredentialKind.VOICEMAIL_PIN:
                 creds.append(credential(kind, Secret(random_code(
                     self._rng, VOICEMAIL_PIN_LENGTH, reject_trivial=self._reject_trivial))))

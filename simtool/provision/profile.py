@@ -46,6 +46,8 @@ class CredentialKind(StrEnum):
 
     PANEL_PASSWORD = "panel_password"  # Milo/HaloNet: last 10 printed digits under the barcode
     SUBSCRIBER_CODE = "subscriber_code"  # Idea24 "kod abonencki": last 6 characters of the PUK
+    ACCOUNT_SUBSCRIBER_CODE = "account_subscriber_code"  # Idea24 "kod abonencki dla konta"
+    TEMPORARY_PASSWORD = "temporary_password"  # Idea24 "hasło tymczasowe otrzymane SMSem"
     PLUS_KOD5 = "plus_kod5"  # Plus Kod 5: 5 digits per account, temporary (must be changed)
     PLUS_KOD4 = "plus_kod4"  # Plus Kod 4: 4 digits per number, read-only access
     VOICEMAIL_PIN = "voicemail_pin"  # City-Sat: PIN guarding remote voicemail access (9556)

@@ -32,7 +32,10 @@ from simtool.stk.commands import (
     SetUpCall,
     SetUpMenu,
 )
-from simtool.stk.envelopes import MenuSelection, decode_envelope
+from simtool.stk.callcontrol import (CALL_CONTROL_TAG, CallControl, CallControlResponse,
+                                     CallControlResult)
+from simtool.stk.dialstrings import Address, UssdString
+from simtool.stk.envelopes import MenuSelection, UnknownEnvelope, decode_envelope
 from simtool.stk.menu import Call, Explain, Menu, MenuItem, Ss, Submenu, Template
 from simtool.stk.objects import GeneralResult as R
 from simtool.stk.objects import AlphaIdentifier, SsString
@@ -66,7 +69,9 @@ class Texts:
     input_length: str = "Podaj od {min} do {max} znaków."
     input_digits: str = "Dozwolone są tylko cyfry."
     input_time: str = "Niepoprawna godzina. Podaj GGMM, np. 0630."
+    input_trunk: str = "Podaj pełny numer z 0 i numerem kierunkowym, np. 0322015880."
     call_confirm: str = "Zadzwonić pod {code}?"
+    own_number_unknown: str = "numer_tej_karty"
 
 
 POLISH = Texts()
@@ -87,6 +92,13 @@ NETWORK_ERRORS_PL: dict[int, str] = {
     71: "nieznany alfabet",
     72: "usługa USSD zajęta",
 }
+
+#: Numbers call control always lets through as dialled (112, TS 22.101 §10.1.1; 997-999 are
+#: Poland's police, fire and ambulance).
+EMERGENCY_NUMBERS = frozenset({"112", "911", "997", "998", "999"})
+
+#: Placeholder of an Explain text for the card's own number.
+OWN_NUMBER = "{own_number}"
 
 #: Wrong answers to one prompt before the session gives up.
 MAX_INPUT_ATTEMPTS = 3
@@ -117,9 +129,13 @@ class _Session:
 class MenuApplet:
     """The menu applet for one :class:`~simtool.stk.menu.Menu` (CardApplet protocol)."""
 
-    def __init__(self, menu: Menu, *, texts: Texts = POLISH) -> None:
+    def __init__(self, menu: Menu, *, texts: Texts = POLISH,
+                 own_number: Callable[[], str | None] | None = None) -> None:
         self.menu = menu
         self.texts = texts
+        # the card's own number (EF.MSISDN, which the applet reads on the card itself), for
+        # texts with {own_number}: Milo's forwarding is dialled on the previous phone (seed 000)
+        self.own_number = own_number
         self.profile = TerminalProfile(b"")
         self.menu_installed = False
         self._counter = 0
@@ -140,11 +156,18 @@ class MenuApplet:
             self._issue(self._set_up_menu(), self._on_set_up_menu)
 
     def envelope(self, data: bytes) -> bytes:
-        """ENVELOPE: MENU SELECTION starts a session; other envelopes are ignored."""
+        """ENVELOPE: MENU SELECTION starts a session; CALL CONTROL answers with response
+        data (:meth:`call_control`); other envelopes are ignored."""
         try:
             env = decode_envelope(bytes(data))
         except DecodeError as exc:
             raise AppletStatus(0x6A80, f"malformed envelope: {exc}") from None
+        if isinstance(env, UnknownEnvelope) and env.tag == CALL_CONTROL_TAG:
+            try:
+                request = CallControl.from_objects(env.objects)
+            except DecodeError as exc:
+                raise AppletStatus(0x6A80, f"malformed CALL CONTROL: {exc}") from None
+            return self.call_control(request).encode()
         if not isinstance(env, MenuSelection):
             return b""
         if self.busy:
@@ -158,6 +181,35 @@ class MenuApplet:
         else:
             self._start(item)
         return b""
+
+    def call_control(self, request: CallControl) -> CallControlResponse:
+        """Call control by USIM (TS 31.111 §7.3.1.6) for the menu's ``[call_control]``
+        call-back service (seed 000, WYKONYWANIE POŁĄCZEŃ): a call to an international number
+        becomes the USSD call-back request ("allowed with modifications"); a number without
+        its country code is not allowed (the alpha identifier says why); emergency calls,
+        SS and USSD strings, and every call on a card without the service, go as they are.
+        The USSD answer needs the terminal's "USSD string in call control" bit (TS 31.111
+        §5.2 byte 1 b7); without it the call is not allowed and the alpha names the code."""
+        rule = self.menu.call_control
+        target = request.target
+        if rule is None or not isinstance(target, Address):
+            return CallControlResponse(CallControlResult.ALLOWED)
+        number = target.dialled
+        if number.lstrip("+") in EMERGENCY_NUMBERS:
+            return CallControlResponse(CallControlResult.ALLOWED)
+        if number.startswith("00"):
+            number = "+" + number[2:]
+        if not number.startswith("+"):
+            return CallControlResponse(CallControlResult.NOT_ALLOWED,
+                                       alpha=AlphaIdentifier.from_text(self._t(rule.national)))
+        ussd = rule.render(number)
+        if not self.profile.supports("ussd_in_call_control"):
+            return CallControlResponse(
+                CallControlResult.NOT_ALLOWED,
+                alpha=AlphaIdentifier.from_text(self._t(self.texts.not_supported.format(code=ussd))))
+        return CallControlResponse(CallControlResult.ALLOWED_WITH_MODIFICATIONS,
+                                   UssdString.from_text(ussd),
+                                   AlphaIdentifier.from_text(self._t(rule.alpha)))
 
     def fetch(self) -> bytes:
         """FETCH: the queued proactive command (6F00 when there is none)."""
@@ -249,7 +301,7 @@ class MenuApplet:
             else:
                 self._show(self._submenu_as_text(item, action), self._end)
         elif isinstance(action, Explain):
-            self._show(action.text, self._end, self._back_to_level)
+            self._show(self._fill(action.text), self._end, self._back_to_level)
         elif isinstance(action, Template):
             if self._can("get_input"):
                 self._ask()
@@ -336,7 +388,8 @@ class MenuApplet:
             s.attempts += 1
             message = {"length": self.texts.input_length.format(min=f.min_length,
                                                                 max=f.max_length),
-                       "time": self.texts.input_time}.get(problem, self.texts.input_digits)
+                       "time": self.texts.input_time,
+                       "trunk": self.texts.input_trunk}.get(problem, self.texts.input_digits)
             retry = self._ask if s.attempts < MAX_INPUT_ATTEMPTS else self._end
             self._show(message, retry)
         elif tr.general == R.BACKWARD_MOVE:
@@ -410,6 +463,14 @@ class MenuApplet:
             self._end()
 
     # --- texts ---------------------------------------------------------------------------------
+
+    def _fill(self, text: str) -> str:
+        """``{own_number}`` → the card's number in international form (+48…)."""
+        if OWN_NUMBER not in text:
+            return text
+        number = self.own_number() if self.own_number is not None else None
+        shown = f"+{number.lstrip('+')}" if number else self.texts.own_number_unknown
+        return text.replace(OWN_NUMBER, shown)
 
     def _explain(self, code: str) -> None:
         self._show(self.texts.not_supported.format(code=code), self._end)

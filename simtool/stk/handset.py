@@ -39,11 +39,17 @@ from simtool.stk.commands import (
     decode_proactive,
     peek_details,
 )
+from simtool.stk.callcontrol import (CallControl, CallControlResponse, CallControlResult,
+                                     LocationInformation)
+from simtool.stk.dialstrings import Address, SsString, UssdString
 from simtool.stk.envelopes import MenuSelection
 from simtool.stk.network import Network, NetworkError, SsError, UssdError
 from simtool.stk.objects import GeneralResult, Result, TextString
 from simtool.stk.profile import DEFAULT, TerminalProfile
 from simtool.stk.responses import TerminalResponse
+
+#: Where the simulated handset is (PLMN 260/97, LAC 0001, cell 0001) for CALL CONTROL.
+DEFAULT_LOCATION = LocationInformation.of("260", "97", 0x0001, 0x0001)
 
 #: Largest TERMINAL RESPONSE: the data of one short APDU (TS 102 221 §10.1).
 MAX_RESPONSE_LENGTH = 255
@@ -236,6 +242,96 @@ class Handset:
             raise
         self._run(resp)
         return Transcript(tuple(self._events), item_id)
+
+    def call(self, number: str, *, seconds: int | None = None,
+             location: LocationInformation | None = None) -> Transcript:
+        """Dial ``number`` as a handset with call control by USIM does (TS 31.111 §7.3.1.6):
+        ENVELOPE (CALL CONTROL), then what the card's answer says — the call as dialled, no
+        call (its alpha identifier shown), or the modified request (a USSD string is sent to
+        the network and its answer shown, and the call ends).  A network that calls back
+        (:meth:`~simtool.stk.network.VirtualNetwork.take_callback`) rings; the call-back
+        lasting ``seconds`` is billed by the network when it can bill calls."""
+        if not self.started:
+            self.start()
+        self._events = []
+        envelope = CallControl.for_call(number, location or DEFAULT_LOCATION)
+        raw = envelope.encode()
+        self._log(Event("envelope", envelope.describe(), raw))
+        try:
+            # case 4 with Le = 256 (00): the response data comes back with the status word;
+            # without Le a T=0 card answers 61xx and GET RESPONSE must then be CLA 00
+            # (TS 102 221 §10.1.1), not the envelope's CLA 80
+            resp = self._send(0xC2, raw, "ENVELOPE (CALL CONTROL)", le=256)
+        except CardError as exc:
+            if exc.sw == 0x9300:
+                raise ToolkitBusy(exc.sw, exc.command) from None
+            raise
+        answer = CallControlResponse.decode(resp.data)
+        self._log(Event("call_control", answer.describe(), resp.data))
+        if answer.alpha is not None and answer.alpha.data and \
+                answer.result != CallControlResult.NOT_ALLOWED:
+            self._log(Event("notify", answer.alpha.text))
+            self.ui.notify(answer.alpha.text)
+        if answer.result == CallControlResult.NOT_ALLOWED:
+            text = answer.alpha.text if answer.alpha is not None and answer.alpha.data \
+                else "Połączenie niedozwolone przez kartę SIM."
+            self._log(Event("display", text))
+            self.ui.display_text(text)
+        elif isinstance(answer.target, UssdString):
+            self._modified_ussd(answer.target.text, number, seconds)
+        elif isinstance(answer.target, SsString):
+            self._modified_ss(answer.target.mmi)
+        else:
+            dialled = answer.target.dialled if isinstance(answer.target, Address) else number
+            self._log(Event("call", f"call to {dialled}"))
+            self.ui.notify(f"Połączenie: {dialled}")
+        self._run(resp)     # a proactive command the card may have queued (91xx)
+        return Transcript(tuple(self._events))
+
+    def _modified_ussd(self, ussd: str, number: str, seconds: int | None) -> None:
+        from simtool.stk.network import NetworkError, SsError, UssdError
+
+        self._log(Event("network_request", f"USSD {ussd}"))
+        try:
+            reply = self.network.send_ussd(ussd)
+        except (NetworkError, SsError, UssdError) as exc:
+            self._log(Event("network_error", str(exc)))
+            self.ui.display_text(getattr(exc, "text", str(exc)))
+            self._log(Event("display", getattr(exc, "text", str(exc))))
+            return
+        self._log(Event("network_reply", reply))
+        self._log(Event("display", reply))
+        self.ui.display_text(reply)
+        self._log(Event("note", "połączenie zakończone (zgłoszenie call back przyjęte)"))
+        take = getattr(self.network, "take_callback", None)
+        callback = take() if callable(take) else None
+        if callback is None:
+            return
+        callee = "+" + callback.number
+        text = f"Połączenie przychodzące (call back): łączę z {callee}"
+        self._log(Event("incoming_call", text))
+        self.ui.notify(text)
+        bill = getattr(self.network, "call", None)
+        if seconds is not None and callable(bill):
+            record = bill(callee, seconds)
+            from simtool.stk.network import format_money
+
+            self._log(Event("call", f"rozmowa z {callee}: {record.seconds} s, naliczono "
+                                    f"{record.billed_seconds} s ({record.increment}), "
+                                    f"{format_money(record.cost)}"))
+
+    def _modified_ss(self, ss: str) -> None:
+        from simtool.stk.network import NetworkError, SsError, UssdError
+
+        self._log(Event("network_request", f"SS {ss}"))
+        try:
+            reply = self.network.send_ss(ss)
+        except (NetworkError, SsError, UssdError) as exc:
+            self._log(Event("network_error", str(exc)))
+            return
+        self._log(Event("network_reply", reply))
+        self._log(Event("display", reply))
+        self.ui.display_text(reply)
 
     # --- the proactive loop ---------------------------------------------------------------------
 

@@ -28,13 +28,14 @@ from typing import Any
 from simtool.datadir import provisioning_dir
 from simtool.errors import DataError, EncodeError
 
-INPUT_FORMATS = ("digits", "phone", "hhmm")
+INPUT_FORMATS = ("digits", "phone", "hhmm", "trunk")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 #: A USSD string as a menu sends it (TS 22.030 §6.5.3.2): starts with * or #, ends with #.
 _USSD = re.compile(r"[*#][0-9*#]*#")
 #: An SS control string (TS 22.030 §6.5.2): procedure, 2-3 digit service code, SI fields.
 _SS = re.compile(r"(\*\*|##|\*#|\*|#)[0-9]{2,3}(\*\+?[0-9]*){0,3}#")
 _PHONE = re.compile(r"\+?[0-9]+")
+_TRUNK = re.compile(r"0[1-9][0-9]{8}")
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class InputField:
     prompt: str
     min_length: int = 1
     max_length: int = 20
-    format: str = "digits"  # digits | phone (+ allowed first) | hhmm (a 24-hour time)
+    format: str = "digits"  # digits | phone (+ allowed first) | hhmm (a 24-hour time) |
+    #                         trunk (0 + area code + number, 10 digits)
     label: str | None = None  # how the code shows the field in explanations ("numer")
     default: str | None = None
 
@@ -65,6 +67,8 @@ class InputField:
             return "length"
         if self.format == "phone":
             return None if _PHONE.fullmatch(value) else "digits"
+        if self.format == "trunk":  # a full national number: 0 + area code + number (seed 002)
+            return None if _TRUNK.fullmatch(value) else "trunk"
         if not value.isascii() or not value.isdigit():
             return "digits"
         if self.format == "hhmm" and (len(value) != 4 or int(value[:2]) > 23
@@ -133,9 +137,44 @@ class MenuItem:
 
 
 @dataclass(frozen=True)
+class CallBack:
+    """``[call_control]``: the card turns a call to an international number into a USSD
+    call-back request (call control by USIM, TS 31.111 §7.3.1.6, "allowed with
+    modifications"); ``request`` has a ``{number}`` placeholder (``*104*{number}#``).
+    ``alpha`` is shown while the request goes out; ``national`` when a number lacks its
+    country code (the call is not allowed)."""
+
+    request: str
+    alpha: str = "Zamawiam połączenie zwrotne"
+    national: str = "Wybierz numer z kodem kraju, np. +48531234567"
+
+    def render(self, number: str) -> str:
+        return self.request.replace("{number}", number)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> CallBack:
+        if not isinstance(data, Mapping):
+            raise DataError("must be a table", where=where)
+        unknown = set(data) - {"request", "alpha", "national"}
+        if unknown:
+            raise DataError(f"unknown keys {sorted(unknown)}", where=where)
+        request = _text(data, "request", where)
+        if _PLACEHOLDER.findall(request) != ["number"]:
+            raise DataError(f"request {request!r} needs exactly one {{number}}", where=where)
+        if not _USSD.fullmatch(request.replace("{number}", "+48531234567").replace("+", "")):
+            raise DataError(f"request {request!r} is not a USSD string (*...#)", where=where)
+        kw = {k: _text(data, k, where) for k in ("alpha", "national") if k in data}
+        return cls(request, **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request, "alpha": self.alpha, "national": self.national}
+
+
+@dataclass(frozen=True)
 class Menu:
     title: str
     items: tuple[MenuItem, ...]
+    call_control: CallBack | None = None
 
     def item(self, item_id: int) -> MenuItem | None:
         return next((it for it in self.items if it.id == item_id), None)
@@ -146,15 +185,21 @@ class Menu:
         if not isinstance(data, Mapping):
             raise DataError("a menu must be a table", where=source)
         title = _text(data, "title", source)
-        unknown = set(data) - {"title", "items"}
+        unknown = set(data) - {"title", "items", "call_control"}
         if unknown:
             raise DataError(f"unknown keys {sorted(unknown)}", where=source)
-        menu = cls(title, _items(data.get("items"), source, ""))
+        cc = data.get("call_control")
+        menu = cls(title, _items(data.get("items"), source, ""),
+                   None if cc is None else CallBack.from_dict(cc, f"{source}: call_control"))
         check_fits(menu, source=source)
         return menu
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "items": [_item_dict(it) for it in self.items]}
+        out: dict[str, Any] = {"title": self.title,
+                               "items": [_item_dict(it) for it in self.items]}
+        if self.call_control is not None:
+            out["call_control"] = self.call_control.to_dict()
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> Menu:
@@ -283,6 +328,8 @@ def _code_action(kind: str, code: str, raw_inputs: Any, where: str) -> Action:
 def _sample(field: InputField, length: int) -> str:
     if field.format == "hhmm":
         return "0630"
+    if field.format == "trunk":
+        return "0322015880"
     return ("+" + "4" * (length - 1)) if field.format == "phone" and length > 1 else "4" * length
 
 

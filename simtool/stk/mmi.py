@@ -8,7 +8,11 @@
 * ``<procedure><SC>*<SIA>*<SIB>*<SIC>#`` with a service code of Annex B is supplementary
   service control (§6.5.2), the SI fields decoded per Annex B / Annex C;
 * a code from the operator's service data (:mod:`simtool.stk.services`);
-* any other ``*…#`` / ``#…#`` string is USSD (§6.5.3.2), routed per TS 22.090 §5.1.2.
+* any other string ending in ``#`` is USSD (§6.5.3.2: "entry of any characters … followed by
+  #SEND"), routed per TS 22.090 §5.1.2;
+* a short code of 1 or 2 characters followed by SEND is USSD too (§6.5.3.2), except a 2-digit
+  string starting with ``1``, which outside a call is dialled as a number (emergency and
+  national short numbers such as 112 are 3 digits and numbers anyway).
 
 Every result is a frozen dataclass; a string that cannot be used gives :class:`Invalid` with a
 reason, never an exception.  Barring passwords and PINs are held as :class:`Secret`, and no
@@ -239,9 +243,11 @@ class ShowImei:
 
 @dataclass(frozen=True)
 class Invalid:
-    """A string that is neither a valid code nor USSD; ``reason`` says why."""
+    """A string that is neither a valid code nor USSD; ``reason`` says why (English, for
+    technicians); ``reason_pl`` is the subscriber's Polish wording when there is one."""
 
     reason: str
+    reason_pl: str | None = None
 
 
 Classification = Union[SupplementaryService, Ussd, OperatorService, PinProcedure,
@@ -302,6 +308,8 @@ def explain(code: str, services: OperatorServices | None = None) -> Classificati
                 op = _operator(s, services, kinds=("ss",))
                 if isinstance(op, OperatorService):
                     result = replace(result, operator=op)
+                elif isinstance(op, Invalid):
+                    return op     # the operator's own rule for the field (City-Sat: 0 + area)
             return result
 
     if services is not None:
@@ -312,15 +320,21 @@ def explain(code: str, services: OperatorServices | None = None) -> Classificati
     bad = next((c for c in s if not _DIALLABLE.fullmatch(c)), None)
     if bad is not None:
         return Invalid(f"{bad!r} cannot be dialled: a keypad has only 0-9, *, # and +")
-    if s[0] in "*#":
-        if not s.endswith("#"):
-            return Invalid("a code starting with '*' or '#' must end with '#'")
+    if s[0] in "*#" and not s.endswith("#"):
+        return Invalid("a code starting with '*' or '#' must end with '#'",
+                       "kod zaczynający się od * lub # musi się kończyć znakiem #")
+    if s.endswith("#"):
+        # TS 22.030 §6.5.3.2: any string ending in '#' that is no SS code above is USSD
         if not any(c.isdigit() for c in s):
-            return Invalid("no digits between the '*'/'#' signs")
+            return Invalid("no digits between the '*'/'#' signs", "kod nie zawiera cyfr")
         return Ussd(s, hplmn_reserved=bool(_HPLMN.fullmatch(s)),
                     vplmn_reserved=bool(_VPLMN.fullmatch(s)))
+    if len(s) <= 2 and not (len(s) == 2 and s[0] == "1") and s.isdigit():
+        # §6.5.3.2 short codes: 1 or 2 characters + SEND are USSD, except "1X" outside a call
+        return Ussd(s)
     return Invalid(f"{s!r} is a number to call, not a code: "
-                   "MMI codes start with '*' or '#' and end with '#'")
+                   "MMI codes start with '*' or '#' and end with '#'",
+                   f"{s} to numer do wybrania (połączenie), nie kod")
 
 
 def _operator(s: str, services: OperatorServices, *, kinds: tuple[str, ...]):
@@ -329,7 +343,8 @@ def _operator(s: str, services: OperatorServices, *, kinds: tuple[str, ...]):
         return None
     entry, result = found
     if isinstance(result, str):
-        return Invalid(f"{entry.gloss}: {result}")
+        return Invalid(f"{entry.gloss}: {result}",
+                       f"{entry.description}: {getattr(result, 'pl', result)}")
     return OperatorService(code=s, operator=services.id, name=entry.name, kind=entry.kind,
                            description=entry.description, gloss=entry.gloss,
                            parameters=result, action=entry.action)

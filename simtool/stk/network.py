@@ -16,16 +16,22 @@ Replies are Polish, as the operators send them.  No real time and no I/O.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
-from simtool.errors import SimtoolError
+from simtool.errors import DataError, SimtoolError
+from simtool.stk.billing import (Increment, billed_seconds, call_cost, classify_number,
+                                 rate_for)
 from simtool.stk.mmi import (BASIC_SERVICES, FORWARDING, Invalid, OperatorService, SS_SERVICES,
                              SupplementaryService, Procedure, explain)
 from simtool.stk.services import ACTIONS, OperatorServices, load_operator
+# the subscriber's state lives in its own module; re-exported here, where callers import it
+from simtool.stk.subscriber import (CallbackRequest, CallRecord, ForwardingEntry,  # noqa: F401
+                                    MinutePackage, PackageEvent, RepeatWakeUp, SubscriberState,
+                                    TopUp)
 
 
 @runtime_checkable
@@ -69,6 +75,7 @@ class UssdError(SimtoolError):
 
     def __init__(self, code: int, message: str) -> None:
         self.code = code
+        self.text = message
         super().__init__(f"USSD error {code}: {message}")
 
 
@@ -77,71 +84,12 @@ class SsError(SimtoolError):
 
     def __init__(self, code: int, message: str) -> None:
         self.code = code
+        self.text = message
         super().__init__(f"SS error {code}: {message}")
 
 
 class PanelRefusal(SimtoolError):
     """The operator's customer panel refused a request (top-up amount, package purchase)."""
-
-
-# --- subscriber state ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TopUp:
-    at: datetime
-    amount: int                      # grosze
-
-
-@dataclass(frozen=True)
-class ForwardingEntry:
-    """One registered elementary call forwarding (TS 23.082): 21, 67, 61 or 62."""
-
-    service: str
-    basic_service: str | None        # Annex C code, None = all basic services
-    number: str
-    timer: int | None = None         # CFNRy no-reply condition timer, seconds
-    active: bool = True
-
-
-@dataclass(frozen=True)
-class RepeatWakeUp:
-    at: time
-    days: tuple[int, ...] = ()       # 1 = Monday ... 7 = Sunday; () = every day
-
-
-@dataclass(frozen=True)
-class MinutePackage:
-    minutes: int
-    price: int                       # grosze
-    start: datetime
-    end: datetime
-    minutes_left: int
-
-
-@dataclass(frozen=True)
-class PackageEvent:
-    kind: str                        # "renewed" | "expired"
-    package: MinutePackage
-    at: datetime
-
-
-@dataclass
-class SubscriberState:
-    """What the operator knows about one subscriber (account); the virtual network updates it."""
-
-    msisdn: str = ""                 # international digits, e.g. "48531234567"
-    balance: int = 0                 # grosze
-    top_ups: list[TopUp] = field(default_factory=list)
-    internet: bool = False
-    country: str = "PL"              # ISO 3166 alpha-2 of the network the phone is in
-    forwarding: dict[tuple[str, str | None], ForwardingEntry] = field(default_factory=dict)
-    wakeup_once: time | None = None
-    wakeup_repeat: RepeatWakeUp | None = None
-    dnd: bool = False
-    speed_dial: dict[str, str] = field(default_factory=dict)
-    package: MinutePackage | None = None
-    auto_renew: bool = False
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -169,6 +117,14 @@ def format_datetime(dt: datetime) -> str:
 _DAYS_PL = ("poniedziałki", "wtorki", "środy", "czwartki", "piątki", "soboty", "niedziele")
 
 
+def _invalid_pl(code: str, c: Invalid) -> str:
+    """The subscriber's Polish text for a refused code (the English reason is for
+    ``simtool mmi explain``)."""
+    if c.reason_pl:
+        return f"Niepoprawny kod {code.strip()}: {c.reason_pl}."
+    return f"Niepoprawny kod {code.strip()}: sprawdź jego zapis."
+
+
 def _label(code: str) -> str:
     name = SS_SERVICES[code].name_pl
     return name[0].upper() + name[1:]
@@ -186,6 +142,7 @@ class VirtualNetwork:
         self.subscriber = subscriber
         self.clock = clock
         self.events: list[PackageEvent] = []
+        self.callbacks: list[CallbackRequest] = []
 
     @classmethod
     def for_operator(cls, name: str, subscriber: SubscriberState,
@@ -201,7 +158,7 @@ class VirtualNetwork:
             return self._act(c)
         bad = MapError.UNEXPECTED_DATA_VALUE
         if isinstance(c, Invalid):
-            raise UssdError(bad, f"Niepoprawny kod: {c.reason}")
+            raise UssdError(bad, _invalid_pl(ussd, c))
         if isinstance(c, OperatorService) and c.kind == "call":
             raise UssdError(bad, f"{ussd} to numer do wybrania (połączenie), nie kod USSD.")
         if isinstance(c, SupplementaryService):
@@ -220,7 +177,7 @@ class VirtualNetwork:
         if isinstance(c, OperatorService) and c.kind == "feature" and c.action:
             return self._act(c)
         if isinstance(c, Invalid):
-            raise SsError(MapError.UNEXPECTED_DATA_VALUE, f"Niepoprawny kod: {c.reason}")
+            raise SsError(MapError.UNEXPECTED_DATA_VALUE, _invalid_pl(ss, c))
         raise SsError(MapError.ILLEGAL_SS_OPERATION,
                       "To nie jest kod usługi dodatkowej obsługiwany przez sieć.")
 
@@ -317,6 +274,92 @@ class VirtualNetwork:
     def package_status(self) -> MinutePackage | None:
         self.advance()
         return self.subscriber.package
+
+    # -- calls and billing (seed 000 "Taktowanie", seed 001 packages) ---------------------
+
+    def call(self, number: str, seconds: int, *, direction: str = "out") -> CallRecord:
+        """A call of ``seconds`` made to (``out``) or received from (``in``) ``number``
+        (international), charged to the account; the :class:`CallRecord`.
+
+        A made call to a number the minute package covers (seed 001) uses whole minutes of
+        the package while it has enough; otherwise the call is billed: the destination's price
+        per minute (``[[billing.rate]]``) for made calls, the zone's price for received ones,
+        with the zone's increments (30/1 EU made, 1/1 EU received, 60/60 elsewhere); the zone
+        is where the subscriber is (:attr:`SubscriberState.country`)."""
+        self.advance()
+        st = self.subscriber
+        if direction not in ("out", "in"):
+            raise DataError(f"direction must be 'out' or 'in', not {direction!r}")
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+            raise PanelRefusal(f"Niepoprawny czas połączenia: {seconds!r} s.")
+        dest = classify_number(number)
+        now = self.clock()
+        covered = self.services.package_destinations
+        if direction == "out" and st.package is not None and covered is not None:
+            ok, _ = covered.covers(dest.number)
+            minutes = -(-seconds // 60)
+            if ok and minutes <= st.package.minutes_left:
+                st.package = replace(st.package, minutes_left=st.package.minutes_left - minutes)
+                record = CallRecord(now, direction, dest.number, seconds, minutes * 60,
+                                    "package", 0, 0, "package")
+                st.calls.append(record)
+                return record
+        billing = self.services.billing
+        if billing is None:
+            raise PanelRefusal(f"{self.services.name}: brak cennika połączeń poza pakietem.")
+        zone = billing.zone(st.country)
+        if direction == "out":
+            rate = rate_for(billing.rates, dest.number)
+            if rate is None:
+                raise PanelRefusal(f"Brak cennika połączeń z numerem +{dest.number}.")
+            price = rate.price
+        else:
+            price = dict(billing.incoming_price)[zone]
+        inc: Increment = billing.increment(direction, st.country)
+        billed = billed_seconds(seconds, inc)
+        cost = call_cost(billed, price)
+        if cost > st.balance:
+            raise PanelRefusal(f"Za mało środków: połączenie kosztuje {format_money(cost)}, "
+                               f"na koncie {format_money(st.balance)}.")
+        st.balance -= cost
+        record = CallRecord(now, direction, dest.number, seconds, billed, str(inc), price,
+                            cost, zone)
+        st.calls.append(record)
+        return record
+
+    def callback_request(self, number: str) -> CallbackRequest:
+        """A call-back request (seed 000, WYKONYWANIE POŁĄCZEŃ): the number must carry its
+        international code; the answer confirms the request and gives the price of one
+        minute.  The call-back itself is :meth:`call` once the callee answers."""
+        self.advance()
+        st = self.subscriber
+        if not (number.startswith("+") or number.startswith("00")):
+            raise UssdError(MapError.UNEXPECTED_DATA_VALUE,
+                            f"Wybierz numer z międzynarodowym kodem kraju, np. +48531234567 "
+                            f"(wybrano {number}).")
+        billing = self.services.billing
+        digits = "+" + number.lstrip("+")[2:] if number.startswith("00") else number
+        rate = None if billing is None else rate_for(billing.rates, digits)
+        if rate is None:
+            raise UssdError(MapError.UNEXPECTED_DATA_VALUE,
+                            f"Brak połączeń z numerem {digits} w cenniku.")
+        end = self.validity_end()
+        if st.balance <= 0 or (end is not None and self.clock() >= end):
+            raise UssdError(MapError.CALL_BARRED,
+                            "Brak ważnych środków na koncie: doładuj konto, aby dzwonić.")
+        text = (f"Zgłoszenie przyjęte: połączenie z {digits} ({rate.name}). Koszt połączenia "
+                f"za 1 minutę: {format_money(rate.price)}. Rozłącz się i poczekaj, "
+                "system oddzwoni.")
+        request = CallbackRequest(digits.lstrip("+"), rate.price, rate.name, text)
+        self.callbacks.append(request)
+        return request
+
+    def take_callback(self) -> CallbackRequest | None:
+        """The oldest call-back the network still owes (it rings the subscriber), or None."""
+        return self.callbacks.pop(0) if self.callbacks else None
+
+    def _do_callback(self, c: OperatorService) -> str:
+        return self.callback_request(c.value("number")).text
 
     # -- call forwarding (TS 24.080 operations, TS 23.082 semantics) ---------------------
 

@@ -19,7 +19,9 @@ FACILITIES: dict[str, tuple[int, int]] = {
     "sms_pp_data_download": (1, 2),
     "cell_broadcast_data_download": (1, 3),
     "menu_selection": (1, 4),
+    "ussd_in_call_control": (1, 7),      # 3GPP TS 31.111 §5.2: USSD string in call control
     "command_result": (2, 1),
+    "call_control": (2, 2),              # ETSI TS 102 223 §5.2: call control by NAA
     "ucs2_entry": (2, 6),
     "ucs2_display": (2, 7),
     "display_text": (3, 1),
@@ -129,6 +131,11 @@ MENU_USSD_FACILITIES = ("profile_download", "menu_selection", "command_result", 
 
 #: What the handset simulator announces by default: the menu + USSD set and SET UP CALL.
 DEFAULT = TerminalProfile.from_facilities(MENU_USSD_FACILITIES + ("set_up_call",))
+
+#: A handset that also hands every call to the card first (call control by USIM, with the
+#: USSD string allowed in the card's answer): ``simtool stk call``.
+WITH_CALL_CONTROL = TerminalProfile.from_facilities(
+    MENU_USSD_FACILITIES + ("set_up_call", "call_control", "ussd_in_call_control"))
 
 #: (profile, hex) pairs; one generic test walks them both ways.
 EXAMPLES: tuple[tuple[TerminalProfile, str], ...] = (

@@ -24,8 +24,9 @@ from typing import Any
 
 from simtool.datadir import provisioning_dir
 from simtool.errors import DataError
+from simtool.stk.billing import EU, WORLD, Increment, PackageDestinations, Rate
 
-PARAM_TYPES = ("number", "time", "days", "slot", "digits")
+PARAM_TYPES = ("number", "time", "days", "slot", "digits", "trunk_number")
 
 #: How a code travels: ``ussd`` (sent as USSD), ``feature`` (a switch feature code, sent as
 #: dialled), ``call`` (a number to call), ``ss`` (the operator's words for a standard
@@ -56,6 +57,7 @@ ACTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "speed_dial_set": (frozenset({"slot", "number"}), _E),
     "speed_dial_status": (frozenset({"slot"}), _E),
     "speed_dial_clear": (frozenset({"slot"}), _E),
+    "callback": (frozenset({"number"}), _E),
 }
 
 DAY_NAMES_PL = ("poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela")
@@ -71,47 +73,92 @@ class Parameter:
     value: str | time | tuple[int, ...]
 
 
+class ParameterError(DataError):
+    """A parameter of a dialled code is wrong: ``str()`` in English, ``pl`` in Polish."""
+
+    def __init__(self, message: str, pl: str) -> None:
+        super().__init__(message)
+        self.pl = pl
+
+
+class Problem(str):
+    """The English reason a parameter was refused, carrying the Polish one as ``pl``."""
+
+    pl: str
+
+    def __new__(cls, en: str, pl: str) -> "Problem":
+        obj = super().__new__(cls, en)
+        obj.pl = pl
+        return obj
+
+
+#: A City-Sat forwarding target: the full national number, 0 + area code + subscriber number
+#: (seed 002: "pełen numer telefoniczny … wraz z 0 i numerem kierunkowym", X)0<XXXXXXX).
+TRUNK_NUMBER = re.compile(r"0[1-9][0-9]{8}")
+
+
 def decode_parameter(kind: str, raw: str) -> str | time | tuple[int, ...]:
-    """Decode ``raw`` as a parameter of type ``kind``; DataError with the reason otherwise."""
+    """Decode ``raw`` as a parameter of type ``kind``; ParameterError with the reason."""
     if not raw:
-        raise DataError("the value is missing")
+        raise ParameterError("the value is missing", "brak wartości")
     digits = raw.isascii() and raw.isdigit()
     if kind == "time":
         if not (digits and len(raw) == 4):
-            raise DataError(f"{raw!r} is not a time: HHMM is four digits (6:30 is 0630)")
+            raise ParameterError(f"{raw!r} is not a time: HHMM is four digits (6:30 is 0630)",
+                                 f"{raw} to nie godzina: podaj cztery cyfry GGMM "
+                                 "(6:30 to 0630)")
         hh, mm = int(raw[:2]), int(raw[2:])
         problems = ([f"hour {hh:02d} is not 00-23"] if hh > 23 else []) + \
                    ([f"minute {mm:02d} is not 00-59"] if mm > 59 else [])
+        problems_pl = ([f"godzina {hh:02d} spoza 00-23"] if hh > 23 else []) + \
+                      ([f"minuta {mm:02d} spoza 00-59"] if mm > 59 else [])
         if problems:
-            raise DataError(f"{raw!r} is not a time ({raw[:2]}:{raw[2:]}): " + ", ".join(problems))
+            raise ParameterError(f"{raw!r} is not a time ({raw[:2]}:{raw[2:]}): "
+                                 + ", ".join(problems),
+                                 f"{raw} to nie godzina ({raw[:2]}:{raw[2:]}): "
+                                 + ", ".join(problems_pl))
         return time(hh, mm)
     if kind == "days":
+        days_pl = "dni tygodnia to cyfry 1-7 (1 – poniedziałek … 7 – niedziela)"
         if not digits:
-            raise DataError(f"{raw!r} is not a set of days: DOW digits must be 1-7 "
-                            "(1 = Monday ... 7 = Sunday)")
+            raise ParameterError(f"{raw!r} is not a set of days: DOW digits must be 1-7 "
+                                 "(1 = Monday ... 7 = Sunday)", f"{raw}: {days_pl}")
         wrong = sorted({c for c in raw if c not in "1234567"})
         if wrong:
-            raise DataError(f"{raw!r}: DOW digits must be 1-7 (1 = Monday ... 7 = Sunday); "
-                            f"{', '.join(wrong)} is not a day")
+            raise ParameterError(f"{raw!r}: DOW digits must be 1-7 (1 = Monday ... 7 = Sunday); "
+                                 f"{', '.join(wrong)} is not a day",
+                                 f"{raw}: {days_pl}; {', '.join(wrong)} to nie dzień tygodnia")
         twice = sorted({c for c in raw if raw.count(c) > 1})
         if twice:
-            raise DataError(f"{raw!r}: day {', '.join(twice)} is given more than once")
+            raise ParameterError(f"{raw!r}: day {', '.join(twice)} is given more than once",
+                                 f"{raw}: dzień {', '.join(twice)} podano więcej niż raz")
         return tuple(sorted(int(c) for c in raw))
     if kind == "slot":
         if not (digits and len(raw) in (1, 2)):
-            raise DataError(f"{raw!r} is not a speed-dial slot: 1 digit (10 numbers) "
-                            "or 2 digits (100 numbers)")
+            raise ParameterError(f"{raw!r} is not a speed-dial slot: 1 digit (10 numbers) "
+                                 "or 2 digits (100 numbers)",
+                                 f"{raw} to nie numer skrócony: 1 cyfra (10 numerów) lub "
+                                 "2 cyfry (100 numerów)")
         return raw
     if kind == "number":
         from simtool.stk.mmi import number_problem
 
         problem = number_problem(raw)
         if problem:
-            raise DataError(problem)
+            raise ParameterError(problem, f"{raw} to nie numer telefonu: tylko cyfry, "
+                                 "z opcjonalnym + na początku")
+        return raw
+    if kind == "trunk_number":
+        if not TRUNK_NUMBER.fullmatch(raw):
+            raise ParameterError(f"{raw!r} is not a full national number: 0, the area code "
+                                 "and the number, 10 digits (e.g. 0322015880)",
+                                 f"{raw}: podaj pełny numer telefonu wraz z 0 i numerem "
+                                 "kierunkowym, 10 cyfr (np. 0322015880)")
         return raw
     if kind == "digits":
         if not digits:
-            raise DataError(f"{raw!r} is not a string of digits")
+            raise ParameterError(f"{raw!r} is not a string of digits",
+                                 f"{raw}: dozwolone są tylko cyfry")
         return raw
     raise DataError(f"unknown parameter type {kind!r}")
 
@@ -158,8 +205,8 @@ class ServiceCode:
         for name, raw in zip(names, m.groups()):
             try:
                 decoded.append(Parameter(name, types[name], raw, decode_parameter(types[name], raw)))
-            except DataError as exc:
-                return f"{name}: {exc}"
+            except ParameterError as exc:
+                return Problem(f"{name}: {exc}", exc.pl)
         return tuple(decoded)
 
 
@@ -180,6 +227,24 @@ class PackageOffer:
 
 
 @dataclass(frozen=True)
+class Billing:
+    """``[billing]``: the EU zone, increments per direction and zone, per-minute prices."""
+
+    eu: frozenset[str]
+    outgoing: tuple[tuple[str, Increment], ...]      # (zone, increment)
+    incoming: tuple[tuple[str, Increment], ...]
+    incoming_price: tuple[tuple[str, int], ...]      # (zone, grosze per minute)
+    rates: tuple[Rate, ...] = ()                     # made calls, by destination prefix
+
+    def zone(self, country: str) -> str:
+        return EU if country.upper() in self.eu else WORLD
+
+    def increment(self, direction: str, country: str) -> Increment:
+        table = dict(self.outgoing if direction == "out" else self.incoming)
+        return table[self.zone(country)]
+
+
+@dataclass(frozen=True)
 class OperatorServices:
     """Everything one operator's services file says."""
 
@@ -196,6 +261,8 @@ class OperatorServices:
     packages: tuple[PackageOffer, ...] = ()
     no_reply_timer: int | None = None        # seconds, the network's CFNRy default
     recommended_operators: tuple[tuple[str, str], ...] = ()   # (ISO 3166 alpha-2, operator)
+    billing: Billing | None = None
+    package_destinations: PackageDestinations | None = None
 
     def match(self, text: str, *, kinds: tuple[str, ...] = KINDS):
         """The code ``text`` is, as ``(ServiceCode, parameters)``, or ``(ServiceCode, reason)``
@@ -331,7 +398,8 @@ class _Reader:
 
     def services(self, data: dict) -> OperatorServices:
         self.table(data, "(top level)", {"operator", "topup", "package", "forwarding",
-                                         "roaming", "code"}, {"operator"})
+                                         "roaming", "code", "billing",
+                                         "package_destinations"}, {"operator"})
         op = self.table(data["operator"], "operator",
                         {"id", "name", "legal_name", "source", "customer_care",
                          "customer_care_hours", "email", "notes"}, {"id", "name", "source"})
@@ -355,7 +423,76 @@ class _Reader:
             no_reply_timer=self.forwarding(data.get("forwarding", {})),
             recommended_operators=self.roaming(data.get("roaming", {})),
             codes=self.codes(data.get("code", [])),
+            billing=self.billing(data["billing"]) if "billing" in data else None,
+            package_destinations=(self.destinations(data["package_destinations"])
+                                  if "package_destinations" in data else None),
         )
+
+    def countries(self, value: Any, key: str) -> frozenset[str]:
+        if not isinstance(value, list) or not all(
+                isinstance(c, str) and re.fullmatch(r"[A-Z]{2}", c) for c in value):
+            raise self.fail(key, "must be a list of ISO 3166 alpha-2 codes such as \"DE\"")
+        return frozenset(value)
+
+    def increments(self, value: Any, key: str) -> tuple[tuple[str, Increment], ...]:
+        t = self.table(value, key, {EU, WORLD}, {EU, WORLD})
+        out = []
+        for zone in (EU, WORLD):
+            m = re.fullmatch(r"([1-9][0-9]*)/([1-9][0-9]*)", str(t[zone]))
+            if not isinstance(t[zone], str) or m is None:
+                raise self.fail(f"{key}.{zone}", "must be \"FIRST/THEN\" seconds, e.g. \"30/1\"")
+            out.append((zone, Increment(int(m[1]), int(m[2]))))
+        return tuple(out)
+
+    def billing(self, data: Any) -> Billing:
+        b = self.table(data, "billing", {"eu", "outgoing", "incoming", "incoming_price_gr",
+                                         "rate"}, {"eu", "outgoing", "incoming"})
+        prices = self.table(b.get("incoming_price_gr", {EU: 0, WORLD: 0}),
+                            "billing.incoming_price_gr", {EU, WORLD}, {EU, WORLD})
+        rates = []
+        raw = b.get("rate", [])
+        if not isinstance(raw, list):
+            raise self.fail("billing.rate", "must be an array of tables ([[billing.rate]])")
+        for i, item in enumerate(raw):
+            key = f"billing.rate[{i}]"
+            r = self.table(item, key, {"prefix", "price_gr", "name"},
+                           {"prefix", "price_gr", "name"})
+            prefix = self.text(r, "prefix", key)
+            if not re.fullmatch(r"[1-9][0-9]{0,14}", prefix):
+                raise self.fail(f"{key}.prefix", "must be E.164 digits without '+', e.g. \"48\"")
+            if any(x.prefix == prefix for x in rates):
+                raise self.fail(f"{key}.prefix", f"prefix {prefix} is listed twice")
+            rates.append(Rate(prefix, self.integer(r, "price_gr", key, 0),
+                              self.text(r, "name", key)))
+        return Billing(
+            eu=self.countries(b["eu"], "billing.eu"),
+            outgoing=self.increments(b["outgoing"], "billing.outgoing"),
+            incoming=self.increments(b["incoming"], "billing.incoming"),
+            incoming_price=tuple((z, self.integer(prices, z, "billing.incoming_price_gr", 0))
+                                 for z in (EU, WORLD)),
+            rates=tuple(rates))
+
+    def destinations(self, data: Any) -> PackageDestinations:
+        key = "package_destinations"
+        d = self.table(data, key, {"fixed", "mobile", "areas", "excluded_prefixes"},
+                       {"fixed", "mobile"})
+        areas = d.get("areas", {})
+        if not isinstance(areas, dict):
+            raise self.fail(f"{key}.areas", "must be a table of REGION = [\"prefix\", ...]")
+        for region, prefixes in areas.items():
+            if not re.fullmatch(r"[A-Z]{2}", region) or not isinstance(prefixes, list) or \
+                    not all(isinstance(p, str) and p.isdigit() for p in prefixes):
+                raise self.fail(f"{key}.areas.{region}", "must be a region code = list of "
+                                "national digit prefixes")
+        excluded = d.get("excluded_prefixes", [])
+        if not isinstance(excluded, list) or not all(
+                isinstance(p, str) and re.fullmatch(r"[1-9][0-9]*", p) for p in excluded):
+            raise self.fail(f"{key}.excluded_prefixes", "must be a list of E.164 digit prefixes")
+        return PackageDestinations(
+            fixed=self.countries(d["fixed"], f"{key}.fixed"),
+            mobile=self.countries(d["mobile"], f"{key}.mobile"),
+            areas=tuple((r, tuple(p)) for r, p in sorted(areas.items())),
+            excluded_prefixes=tuple(excluded))
 
     def topup(self, data: Any) -> TopUpRule:
         t = self.table(data, "topup", {"amounts_zl", "validity_days"}, {"amounts_zl"})
@@ -459,7 +596,7 @@ class _Reader:
                                 f"{sorted(required | optional) or 'none'}, the pattern has "
                                 f"{placeholders or 'none'}")
         if kind == "ss":
-            if any(t != "number" for t in params.values()):
+            if any(t not in ("number", "trunk_number") for t in params.values()):
                 raise self.fail(f"{key}.params", "a standard (ss) code takes only number "
                                 "parameters")
             self.check_standard(pattern, key)
@@ -475,7 +612,7 @@ class _Reader:
         """A kind = "ss" pattern must be a standard Annex B string (example values filled in)."""
         from simtool.stk.mmi import SupplementaryService, explain
 
-        sample = _PLACEHOLDER.sub("600123456", pattern)
+        sample = _PLACEHOLDER.sub("0600123456", pattern)
         result = explain(sample)
         if not isinstance(result, SupplementaryService):
             raise self.fail(f"{key}.pattern", f"{pattern!r} is not a standard supplementary "

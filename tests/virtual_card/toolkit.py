@@ -53,8 +53,10 @@ def _applet_status_type() -> type | None:
 
 
 class Toolkit:
-    def __init__(self, menu: dict | None, applet: object | None = None) -> None:
+    def __init__(self, menu: dict | None, applet: object | None = None,
+                 own_number=None) -> None:
         self._menu = menu
+        self._own_number = own_number        # the card's EF.MSISDN number, for the applet
         self._injected = applet
         self.applet = applet                 # None until built (or when there is none)
         self._built = applet is not None
@@ -73,7 +75,8 @@ class Toolkit:
                 try:
                     from simtool.stk.applet import MenuApplet
                     from simtool.stk.menu import Menu
-                    self.applet = MenuApplet(Menu.from_dict(self._menu))
+                    self.applet = MenuApplet(Menu.from_dict(self._menu),
+                                             own_number=self._own_number)
                 except Exception as exc:   # noqa: BLE001 - a bad menu must not kill the card
                     log.error("cannot build the STK menu applet: %s", exc)
         return self.applet

@@ -67,7 +67,7 @@ class VirtualUicc(FileCommands):
         self._auth = Authenticator(self._contents[AUTH_USIM], self._contents[AUTH_GSM],
                                    self._contents["3F00/7FFF/6F38"], state.sqn,
                                    state.sqn_window, self._commit)
-        self.toolkit = Toolkit(state.stk_menu, applet)
+        self.toolkit = Toolkit(state.stk_menu, applet, own_number=self._own_number)
         h = self
         # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
         self._uicc = {
@@ -83,6 +83,16 @@ class VirtualUicc(FileCommands):
         self._gsm = {ins: handler for ins, (handler, _) in self._uicc.items() if ins != 0xA2}
         self._gsm[0x88] = h._run_gsm_algorithm
         self._reset_state()
+
+    def _own_number(self) -> str | None:
+        """The number in EF.MSISDN (first record), as the card's applet reads it."""
+        from simtool.info import _first_msisdn
+
+        content = self._contents.get("3F00/7F10/6F40")
+        try:
+            return _first_msisdn(list(content.records)) if content and content.records else None
+        except Exception:   # noqa: BLE001 - a malformed record: the applet shows a placeholder
+            return None
 
     @classmethod
     def from_image(cls, path: str | Path | None, *, applet: object | None = None) -> "VirtualUicc":
