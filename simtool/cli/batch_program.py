@@ -134,6 +134,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
         raise click.UsageError("give --adm1 or --card-keys, not both")
     if card_keys is not None:
         adm_source = read_card_keys(card_keys)
+        for warning in adm_source.warnings:
+            click.secho(f"WARNING: {warning}", fg="red", err=True)
     else:
         if adm1 is None:
             adm1 = ask_secret("Current ADM1 of the cards")
@@ -148,13 +150,15 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     progress = _Progress(not as_json)
     programmer = Programmer(batch.journal, batch.records, batch.card, adm_source,
                             station=station, progress=progress,
-                            allow_iccid_change=allow_iccid_change)
+                            allow_iccid_change=allow_iccid_change,
+                            factory_iccids=batch.factory_iccids)
     programmer.check_records()
     reader = select_reader(reader_opt if reader_opt is not None else getattr(obj, "reader", None))
     say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
         f"reader {reader}")
 
     outcomes: Counter[str] = Counter()  # every result, for the summary
+    exit_code = 0  # the gravest of the cards' (5 safety refusal > 4 bad data > 1 card error)
     finished = 0  # cards done with (what --count counts): not the partial or removed ones
     transport = None
     interrupted = False
@@ -165,6 +169,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
             result = programmer.program(Card(Channel(link)))
             progress.end()
             outcomes[result.outcome.value] += 1
+            if result.outcome in (Outcome.FAILED, Outcome.REFUSED):
+                exit_code = max(exit_code, result.exit_code or 1)
             if as_json:
                 _echo_json(result.to_json())
             else:
@@ -198,5 +204,5 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
                    + ", ".join(f"{n} {k}" for k, n in states.items() if n), err=True)
     if interrupted:
         ctx.exit(130)
-    if outcomes[Outcome.FAILED.value] or outcomes[Outcome.REFUSED.value]:
-        ctx.exit(1)
+    if exit_code:
+        ctx.exit(exit_code)

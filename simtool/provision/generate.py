@@ -36,6 +36,7 @@ from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, Printe
 from simtool.provision.crypto import encrypt_export, key_id
 from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
 from simtool.provision.profile import BarcodeScheme, Profile
+from simtool.provision.validate import RecordsDigest
 from simtool.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -268,6 +269,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     panel_values: list[Secret[str]] = []
     subscribers: list[tuple[str, str, str]] = []
     first = last = None
+    digest = RecordsDigest()  # in batch.toml: programming checks the records against it
     start = clock()
     with ExitStack() as stack:
         records = stack.enter_context(atomic_open(staging / RECORDS))
@@ -286,6 +288,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
+            digest.add(rec)
             pysim.write(rec)
             cards_csv.write(exports.printer_line(rec))
             labels.write(exports.label_html(rec, profile.operator))
@@ -338,6 +341,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                        first_serial=first_serial, op=op, transport_key=transport_key,
                        warnings=warnings, hashing=report, hash_params=hash_params,
                        card_list=iccids is not None)
+    info["records_sha256"] = digest.hexdigest()
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(
