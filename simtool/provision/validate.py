@@ -54,7 +54,7 @@ def decode_utf8(data: bytes, source: str, *, first_line: int = 1, offset: int = 
         return data.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as exc:
         line = first_line + data.count(b"\n", 0, exc.start)
-        raise DataError(f"not UTF-8 text (byte {offset + exc.start}, "
+        raise DataError(f"not UTF-8 text (byte offset {offset + exc.start}, "
                         f"0x{data[exc.start]:02X})", where=f"{source}:{line}") from None
 
 
@@ -167,8 +167,9 @@ def _check_card_type(r: Any, name: str | None, adm_format: AdmFormat) -> None:
             raise r.fail(("card", "type"), f"unknown card type {name!r} (known: {known})")
     if not any(t.adm_format is adm_format for t in types):
         takes = " / ".join(sorted({t.adm_format.value for t in types}))
-        raise r.fail(("card", "adm_format"), f"{adm_format.value}: "
-                     f"{name or 'the cards simtool programs'} take ADM1 as {takes}")
+        cards = types[0].name if name else "the card types simtool programs"
+        raise r.fail(("card", "adm_format"), f"{cards} cards take ADM1 as {takes}, "
+                                             f"not {adm_format.value}")
 
 
 # --- one record ----------------------------------------------------------------------------------
@@ -250,9 +251,8 @@ def check_record(obj: Mapping[str, Any], where: str, info: BatchInfo) -> CardRec
     index = obj["index"]
     if not isinstance(index, int) or isinstance(index, bool):
         raise fail("index", f"must be an integer, not {_json_type(index)}")
-    if not 0 <= index < info.count:
-        raise fail("index", f"{index} is outside 0..{info.count - 1} (batch.toml count "
-                            f"{info.count})")
+    if index < 0:
+        raise fail("index", f"must not be negative, not {index}")
     iccid = digits("iccid", range(18, 21))
     if not luhn.is_valid(iccid):
         raise fail("iccid", f"{iccid} has a wrong Luhn check digit (should end in "
@@ -357,6 +357,10 @@ def check_records(items: Iterable[tuple[str, Mapping[str, Any]]], info: BatchInf
     if len(records) != info.count:
         raise DataError(f"count: {info.count}, but {source} holds {len(records)} records",
                         where=info.where(info.count_line))
+    for index in sorted(records):
+        if index >= info.count:  # then another index is missing
+            raise DataError(f"index: {index} is outside 0..{info.count - 1} (batch.toml count "
+                            f"{info.count})", where=seen["index"][str(index)])
     for field, index, want in (("first_iccid", 0, info.first_iccid),
                                ("last_iccid", info.count - 1, info.last_iccid)):
         if want is not None and records[index].iccid != want:
