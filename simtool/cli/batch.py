@@ -119,7 +119,10 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
         if card_keys is not None:
             from simtool.provision.cardkeys import read_card_keys
 
-            kw["iccids"] = list(read_card_keys(card_keys).keys)
+            vendor = read_card_keys(card_keys)
+            for warning in vendor.warnings:
+                click.secho(f"WARNING: {warning}", fg="red", err=True)
+            kw["iccids"] = list(vendor.keys)
         if journal_url:
             from simtool.provision.journal import open_journal
 
