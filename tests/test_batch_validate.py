@@ -426,3 +426,38 @@ def test_a_card_the_journal_knows_is_still_resumed(tmp_path, capsys, station, mo
     results = [json.loads(line) for line in out.splitlines() if '"outcome"' in line]
     assert [r["outcome"] for r in results] == ["partial", "verified"], err
     assert code == 0 and adm_tries(station.card) == 3
+
+
+def test_a_partly_written_card_whose_journal_was_lost_keeps_the_vendor_key(tmp_path):
+    """Pulled after its EF.ICCID was written, then the journal lost: the card shows the
+    batch's ICCID, but its EF.IMSI (readable, PIN1 disabled) is not the record's, so the
+    batch never reached the ADM1 step: the vendor's key is sent, once, and it is right."""
+    from tests.test_program import apdus_until_iccid_update, insert, make_batch, programmer
+
+    pull = 1 + apdus_until_iccid_update(make_batch(tmp_path / "ref", 1))
+    batch = make_batch(tmp_path / "b", 2)
+    vc = VirtualUicc.from_image(None)
+    vc.image_state().pins["PIN1"].enabled = False
+    first = programmer(batch).program(insert(vc, pull_at=pull)[0])
+    assert first.outcome.value == "partial" and first.step == "imsi"
+    batch.journal.close()
+    (tmp_path / "b" / "journal.sqlite").unlink()
+
+    from simtool.provision.program import open_batch
+
+    batch = open_batch(tmp_path / "b")
+    card, wire = insert(vc)
+    second = programmer(batch).program(card)
+    assert second.outcome.value == "verified", second.reason
+    assert second.card_iccid == second.iccid == first.iccid and not second.resumed
+    assert wire.adm_verifies() == 1 and adm_tries(vc) == 3
+    batch.journal.close()
+
+
+def test_byte_offsets_count_a_byte_order_mark():
+    from simtool.errors import DataError
+    from simtool.provision.validate import decode_utf8
+
+    assert decode_utf8(b"\xef\xbb\xbficcid,adm1\n", "k.csv", bom=True) == "iccid,adm1\n"
+    with pytest.raises(DataError, match=r"^k\.csv:2: not UTF-8 text \(byte offset 6, 0xFF\)$"):
+        decode_utf8(b"\xef\xbb\xbfa\nb\xffc", "k.csv", bom=True)

@@ -110,7 +110,12 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     MSISDN, AD, ACC, PLMN lists, PINs/PUKs and the batch's new ADM1, read every file back and
     AUTHENTICATE against Milenage.  A card pulled mid-way is finished when re-inserted.
 
-    The current ADM1 comes from --card-keys, or --adm1, or a prompt (no echo).
+    The current ADM1 comes from --card-keys, or --adm1, or a prompt (no echo).  Before the
+    first card the whole batch is checked (batch.toml, every record, duplicates, counts, the
+    records' digest, file modes): a fault is one line naming file, line and field (exit 4).
+    A card showing the batch's ICCID that the journal does not know is refused without a
+    VERIFY when its files say this batch programmed it.  Exit code: the gravest of the cards'
+    (5 a safety refusal, 4 bad data, 1 a card that failed).
 
     \b
     Examples:

@@ -21,6 +21,7 @@ What is checked:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
@@ -49,9 +50,12 @@ ICCID_SOURCES = ("profile-prefix", "card-list")
 def decode_utf8(data: bytes, source: str, *, first_line: int = 1, offset: int = 0,
                 bom: bool = False) -> str:
     """``data`` as UTF-8 text, or a DataError naming ``source``, the line and the byte offset
-    of the first byte that is not UTF-8 (``offset``: where ``data`` starts in the file)."""
+    of the first byte that is not UTF-8 (``offset``: where ``data`` starts in the file).
+    ``bom``: a leading UTF-8 byte order mark is dropped (spreadsheets write one)."""
+    if bom and data.startswith(codecs.BOM_UTF8):
+        data, offset = data[len(codecs.BOM_UTF8):], offset + len(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8-sig" if bom else "utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = first_line + data.count(b"\n", 0, exc.start)
         raise DataError(f"not UTF-8 text (byte offset {offset + exc.start}, "
