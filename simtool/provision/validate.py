@@ -288,6 +288,10 @@ def check_record(obj: Mapping[str, Any], where: str, info: BatchInfo) -> CardRec
     return record_from_json(obj, where=where)
 
 
+_KINDS = frozenset(e.value for e in CredentialKind)
+_SCOPES = frozenset(e.value for e in Scope)
+
+
 def _check_credential(cred: Any, name: str, fail: Any) -> None:
     if not isinstance(cred, dict):
         raise fail(name, f"must be an object, not {_json_type(cred)}")
@@ -297,10 +301,9 @@ def _check_credential(cred: Any, name: str, fail: Any) -> None:
     for key in CREDENTIAL_KEYS:
         if key not in cred:
             raise fail(f"{name}.{key}", "missing")
-    for key, enum in (("kind", CredentialKind), ("scope", Scope)):
-        if cred[key] not in {e.value for e in enum}:
-            raise fail(f"{name}.{key}", "must be one of "
-                       + ", ".join(e.value for e in enum))
+    for key, allowed in (("kind", _KINDS), ("scope", _SCOPES)):
+        if cred[key] not in allowed:
+            raise fail(f"{name}.{key}", "must be one of " + ", ".join(sorted(allowed)))
     if not isinstance(cred["value"], str) or not cred["value"]:
         raise fail(f"{name}.value", "must be a non-empty string")
     for key in ("must_change", "read_only"):
