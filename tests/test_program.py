@@ -124,7 +124,7 @@ def make_batch(folder: Path, count: int, *, profile=None, seed: int = 1):
 def programmer(batch, adm: str = VENDOR_ADM, **kw) -> Programmer:
     p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(adm)),
                    station="test-station", token_bytes=random.Random(7).randbytes,
-                   allow_iccid_change=True, **kw)
+                   allow_iccid_change=True, factory_iccids=batch.factory_iccids, **kw)
     p.check_records()
     return p
 
@@ -619,8 +619,9 @@ def test_a_card_keeping_its_factory_iccid_is_programmed_without_the_flag(tmp_pat
     generate_batch(load_profile("milo"), 1, folder, panel_import=False, rng=SeededRandom(3),
                    iccids=["8948011234567890128"])  # the virtual card's factory ICCID
     batch = open_batch(folder)
+    assert batch.factory_iccids
     p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
-                   station="s")
+                   station="s", factory_iccids=batch.factory_iccids)
     vc = VirtualUicc.from_image(None)
     result = p.program(insert(vc)[0])
     assert result.outcome is Outcome.VERIFIED, result.reason

@@ -456,7 +456,7 @@ def test_adm_with_one_try_left_is_never_verified(card, tmp_path):
     assert "1 tries left" in proc.stderr and not ADM_VERIFY.search(proc.stderr)
     assert ">> 00 20 00 0A" in proc.stderr  # the counter was read (VERIFY without data)
     proc = t("--trace", "--json", "batch", "program", "--allow-iccid-change", str(folder), "--adm1", CARD["adm1"],
-             "--count", "1", "--poll", "0.05", rc=1)
+             "--count", "1", "--poll", "0.05", rc=5)  # a safety refusal, as `pin verify adm1` says
     result = json.loads(proc.stdout.splitlines()[0])
     assert result["outcome"] == "refused" and "1 tries left" in result["reason"]
     assert not ADM_VERIFY.search(proc.stderr) and ">> 00 D6" not in proc.stderr
@@ -477,7 +477,7 @@ def test_wrong_adm_costs_exactly_one_try_and_is_never_resent(card, tmp_path):
     # a second session with the same (wrong, or any) key: refused without a VERIFY
     for adm in (WRONG["adm"], CARD["adm1"]):
         proc = t("--trace", "--json", "batch", "program", "--allow-iccid-change", str(folder), "--adm1", adm,
-                 "--count", "1", "--poll", "0.05", rc=1)
+                 "--count", "1", "--poll", "0.05", rc=5)
         assert json.loads(proc.stdout.splitlines()[0])["outcome"] == "refused"
         assert not ADM_VERIFY.search(proc.stderr)
     assert adm_tries(card.image) == before - 1

@@ -132,6 +132,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
         from simtool.provision.cardkeys import read_card_keys
 
         card_list = read_card_keys(card_keys)
+        for warning in card_list.warnings:
+            click.secho(f"WARNING: {warning}", fg="red", err=True)
     bars = _ProgressBars()
     try:
         result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,

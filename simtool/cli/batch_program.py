@@ -110,7 +110,12 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     MSISDN, AD, ACC, PLMN lists, PINs/PUKs and the batch's new ADM1, read every file back and
     AUTHENTICATE against Milenage.  A card pulled mid-way is finished when re-inserted.
 
-    The current ADM1 comes from --card-keys, or --adm1, or a prompt (no echo).
+    The current ADM1 comes from --card-keys, or --adm1, or a prompt (no echo).  Before the
+    first card the whole batch is checked (batch.toml, every record, duplicates, counts, the
+    records' digest, file modes): a fault is one line naming file, line and field (exit 4).
+    A card showing the batch's ICCID that the journal does not know is refused without a
+    VERIFY when its files say this batch programmed it.  Exit code: the gravest of the cards'
+    (5 a safety refusal, 4 bad data, 1 a card that failed).
 
     \b
     Examples:
@@ -134,6 +139,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
         raise click.UsageError("give --adm1 or --card-keys, not both")
     if card_keys is not None:
         adm_source = read_card_keys(card_keys)
+        for warning in adm_source.warnings:
+            click.secho(f"WARNING: {warning}", fg="red", err=True)
     else:
         if adm1 is None:
             adm1 = ask_secret("Current ADM1 of the cards")
@@ -148,13 +155,15 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     progress = _Progress(not as_json)
     programmer = Programmer(batch.journal, batch.records, batch.card, adm_source,
                             station=station, progress=progress,
-                            allow_iccid_change=allow_iccid_change)
+                            allow_iccid_change=allow_iccid_change,
+                            factory_iccids=batch.factory_iccids)
     programmer.check_records()
     reader = select_reader(reader_opt if reader_opt is not None else getattr(obj, "reader", None))
     say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
         f"reader {reader}")
 
     outcomes: Counter[str] = Counter()  # every result, for the summary
+    exit_code = 0  # the gravest of the cards' (5 safety refusal > 4 bad data > 1 card error)
     finished = 0  # cards done with (what --count counts): not the partial or removed ones
     transport = None
     interrupted = False
@@ -165,6 +174,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
             result = programmer.program(Card(Channel(link)))
             progress.end()
             outcomes[result.outcome.value] += 1
+            if result.outcome in (Outcome.FAILED, Outcome.REFUSED):
+                exit_code = max(exit_code, result.exit_code or 1)
             if as_json:
                 _echo_json(result.to_json())
             else:
@@ -198,5 +209,5 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
                    + ", ".join(f"{n} {k}" for k, n in states.items() if n), err=True)
     if interrupted:
         ctx.exit(130)
-    if outcomes[Outcome.FAILED.value] or outcomes[Outcome.REFUSED.value]:
-        ctx.exit(1)
+    if exit_code:
+        ctx.exit(exit_code)

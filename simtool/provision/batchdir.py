@@ -22,7 +22,6 @@ import queue
 import secrets
 import shutil
 import threading
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,9 +231,11 @@ def record_to_json(rec: CardRecord) -> str:
     }, separators=(",", ":"))
 
 
-def record_from_json(line: str, *, where: str | None = None) -> CardRecord:
+def record_from_json(line: str | dict[str, Any], *, where: str | None = None) -> CardRecord:
+    """A record from its JSON line (or the line already parsed); DataError, never echoing the
+    line (it holds keys).  :mod:`simtool.provision.validate` checks each field's form."""
     try:
-        d = json.loads(line)
+        d = json.loads(line) if isinstance(line, str) else line
         if not isinstance(d, dict):
             raise TypeError("not an object")
         creds = tuple(Credential(CredentialKind(c["kind"]), Secret(str(c["value"])),
@@ -257,17 +258,31 @@ def record_from_json(line: str, *, where: str | None = None) -> CardRecord:
         raise DataError(f"malformed card record ({reason})", where=where) from None
 
 
-def read_records(path: str | os.PathLike[str]) -> Iterator[CardRecord]:
-    """The records of a ``records.jsonl``, in order; DataError names file:line."""
-    path = Path(path)
+def _open_binary(path: Path, what: str) -> IO[bytes]:
     try:
-        fh = path.open(encoding="utf-8")
+        return path.open("rb")
     except OSError as exc:
-        raise DataError(f"cannot read records: {exc.strerror}", where=str(path)) from None
-    with fh:
-        for number, line in enumerate(fh, start=1):
+        raise DataError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+
+
+def record_objects(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(file:line, parsed JSON object)`` for each non-blank line of a ``records.jsonl``;
+    a line that is not UTF-8 or not a JSON object is a DataError naming file:line."""
+    from simtool.provision.validate import iter_lines, parse_record_line
+
+    path = Path(path)
+    with _open_binary(path, "records") as fh:
+        for number, line in iter_lines(fh, str(path)):
             if line.strip():
-                yield record_from_json(line, where=f"{path}:{number}")
+                where = f"{path}:{number}"
+                yield where, parse_record_line(line, where)
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[CardRecord]:
+    """The records of a ``records.jsonl``, in order; DataError names file:line.  Only each
+    record's shape is checked here: :func:`read_batch` checks the whole batch."""
+    for where, obj in record_objects(path):
+        yield record_from_json(obj, where=where)
 
 
 # --- batch.toml ----------------------------------------------------------------------------------
@@ -278,10 +293,35 @@ def write_batch_toml(path: Path, info: dict[str, Any]) -> None:
 
 
 def read_batch_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """``batch.toml`` as parsed TOML (its fields are checked by :func:`read_batch`)."""
+    from simtool.provision.validate import load_toml
+
     path = Path(folder) / BATCH_TOML
+    return load_toml(_read_text(path, "batch info"), str(path))
+
+
+def _read_text(path: Path, what: str) -> str:
+    from simtool.provision.validate import decode_utf8
+
+    with _open_binary(path, what) as fh:
+        return decode_utf8(fh.read(), str(path))
+
+
+def read_batch(folder: str | os.PathLike[str]) -> tuple[Any, dict[int, CardRecord]]:
+    """``batch.toml`` and ``records.jsonl`` of ``folder``, every check of
+    :mod:`simtool.provision.validate` passed: (BatchInfo, records by index).  DataError names
+    file, line and field; a records file that group/others may read is refused."""
+    from simtool.provision.crypto import check_key_file_mode
+    from simtool.provision.validate import check_records, parse_batch_info
+
+    folder = Path(folder)
+    toml_path, records_path = folder / BATCH_TOML, folder / RECORDS
+    _, info = parse_batch_info(_read_text(toml_path, "batch info"), str(toml_path))
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        st = records_path.stat()
     except OSError as exc:
-        raise DataError(f"cannot read batch info: {exc.strerror}", where=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"malformed batch.toml: {exc}", where=str(path)) from None
+        raise DataError(f"cannot read records: {exc.strerror}",
+                        where=str(records_path)) from None
+    check_key_file_mode(records_path, st.st_mode, "the batch's records file (Ki, OPc, ADM1)")
+    records = check_records(record_objects(records_path), info, source=str(records_path))
+    return info, records

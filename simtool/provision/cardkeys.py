@@ -6,6 +6,8 @@ try (ADM formats: sim-facts §9.4; CSV column names as pySim-prog's documentatio
 from __future__ import annotations
 
 import csv
+import io
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,6 +43,10 @@ class AdmSource(Protocol):
         """The ADM1 the card had when delivered; DataError when unknown."""
         ...
 
+    def lists(self, iccid: str) -> bool:
+        """Whether ``iccid`` is a factory ICCID this source knows (a vendor list's line)."""
+        ...
+
 
 @dataclass(frozen=True)
 class FixedAdm:
@@ -51,22 +57,30 @@ class FixedAdm:
     def current_adm(self, factory_iccid: str) -> Secret[str]:
         return self.value
 
+    def lists(self, iccid: str) -> bool:
+        return False
+
 
 @dataclass(frozen=True)
 class CardKeyFile:
-    """The vendor's key file: ADM1 by the card's factory ICCID (``--card-keys``)."""
+    """The vendor's key file: ADM1 by the card's factory ICCID (``--card-keys``).
+    ``warnings``: for the CLI to show (a file group/others may read)."""
 
     source: str
     keys: Mapping[str, Secret[str]] = field(repr=False)
     # the vendor's PIN1/PUK1/PIN2/PUK2 by ICCID, where the file has those columns: what a card
     # keeps when pySim-prog programs it (pySim-prog never changes a PIN)
     pins: Mapping[str, Mapping[str, Secret[str]]] = field(default_factory=dict, repr=False)
+    warnings: tuple[str, ...] = ()
 
     def current_adm(self, factory_iccid: str) -> Secret[str]:
         key = self.keys.get(_iccid_key(factory_iccid))
         if key is None:
             raise DataError(f"no ADM1 for the card with ICCID {factory_iccid}", where=self.source)
         return key
+
+    def lists(self, iccid: str) -> bool:
+        return _iccid_key(iccid) in self.keys
 
 
 def _iccid_key(text: str) -> str:
@@ -77,48 +91,64 @@ def read_card_keys(path: Any) -> CardKeyFile:
     """Read a vendor CSV with pySim's column names: ``iccid`` and one of ``adm1`` /
     ``pin_adm`` (decimal digits) or ``pin_adm_hex`` (16 hex digits, preferred when present),
     and, when present, the card's ``pin1``/``puk1``/``pin2``/``puk2``; other columns (ki, opc,
-    imsi ...) are ignored.  Errors name file:line, never a value."""
+    imsi ...) are ignored.  Errors name file:line, never a value.
+
+    The file holds keys: one that group/others may write is refused, one they may read is
+    accepted with a warning (:func:`~simtool.provision.crypto.check_key_file_mode`).  Every
+    ICCID must carry a valid Luhn digit (ITU-T E.118 §4)."""
+    from stdnum import luhn
+
+    from simtool.provision.crypto import check_key_file_mode
+    from simtool.provision.validate import decode_utf8
+
     source = str(path)
     try:
-        fh = open(path, encoding="utf-8-sig", newline="")
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            data = fh.read()
     except OSError as exc:
         raise DataError(f"cannot read the card key file: {exc.strerror}", where=source) from None
+    warning = check_key_file_mode(source, st.st_mode, "the card key file (ADM1 keys)",
+                                  readable="warn")
+    text = decode_utf8(data, source, bom=True)
     keys: dict[str, Secret[str]] = {}
     pins: dict[str, dict[str, Secret[str]]] = {}
-    with fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        if "iccid" not in header or not {"adm1", "pin_adm", "pin_adm_hex"} & set(header):
-            raise DataError("needs an 'iccid' column and one of 'adm1', 'pin_adm', "
-                            "'pin_adm_hex'", where=f"{source}:1")
-        for row in reader:
-            where = f"{source}:{reader.line_num}"
-            if not any(cell.strip() for cell in row):
-                continue
-            values = dict(zip(header, (cell.strip() for cell in row)))
-            iccid = _iccid_key(values.get("iccid", ""))
-            adm = values.get("pin_adm_hex") or values.get("adm1") or values.get("pin_adm")
-            if not (iccid.isdigit() and 18 <= len(iccid) <= 20) or not adm:
-                raise DataError("each line needs an ICCID (18-20 digits) and an ADM1",
-                                where=where)
-            if iccid in keys:
-                raise DataError(f"ICCID {iccid} appears twice", where=where)
-            try:
-                encode_adm(Secret(adm))
-            except DataError:
-                raise DataError("ADM1 is neither decimal digits nor 16 hex digits",
-                                where=where) from None
-            keys[iccid] = Secret(adm)
-            card_pins = {}
-            for name in VENDOR_PIN_COLUMNS:
-                value = values.get(name, "")
-                if value:
-                    if not (value.isdigit() and 4 <= len(value) <= 8):
-                        raise DataError(f"{name} must be 4-8 digits", where=where)
-                    card_pins[name] = Secret(value)
-            if card_pins:
-                pins[iccid] = card_pins
-    return CardKeyFile(source, keys, pins)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if "iccid" not in header or not {"adm1", "pin_adm", "pin_adm_hex"} & set(header):
+        raise DataError("needs an 'iccid' column and one of 'adm1', 'pin_adm', "
+                        "'pin_adm_hex'", where=f"{source}:1")
+    for row in reader:
+        where = f"{source}:{reader.line_num}"
+        if not any(cell.strip() for cell in row):
+            continue
+        values = dict(zip(header, (cell.strip() for cell in row)))
+        iccid = _iccid_key(values.get("iccid", ""))
+        adm = values.get("pin_adm_hex") or values.get("adm1") or values.get("pin_adm")
+        if not (iccid.isdigit() and 18 <= len(iccid) <= 20) or not adm:
+            raise DataError("each line needs an ICCID (18-20 digits) and an ADM1",
+                            where=where)
+        if not luhn.is_valid(iccid):
+            raise DataError(f"iccid: {iccid} has a wrong Luhn check digit (should end in "
+                            f"{luhn.calc_check_digit(iccid[:-1])})", where=where)
+        if iccid in keys:
+            raise DataError(f"ICCID {iccid} appears twice", where=where)
+        try:
+            encode_adm(Secret(adm))
+        except DataError:
+            raise DataError("ADM1 is neither decimal digits nor 16 hex digits",
+                            where=where) from None
+        keys[iccid] = Secret(adm)
+        card_pins = {}
+        for name in VENDOR_PIN_COLUMNS:
+            value = values.get(name, "")
+            if value:
+                if not (value.isdigit() and 4 <= len(value) <= 8):
+                    raise DataError(f"{name} must be 4-8 digits", where=where)
+                card_pins[name] = Secret(value)
+        if card_pins:
+            pins[iccid] = card_pins
+    return CardKeyFile(source, keys, pins, (warning,) if warning else ())
 
 
 VENDOR_PIN_COLUMNS = ("pin1", "puk1", "pin2", "puk2")

@@ -53,9 +53,8 @@ def read_key_file(path: str | os.PathLike[str], length: int, *, what: str = "key
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {what} file: {exc.__class__.__name__}",
                         where=str(path)) from None
-    if check_mode and os.name == "posix" and st.st_mode & 0o077:
-        raise SafetyRefusal(f"{path}: {what} file is accessible by group/others "
-                            f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it first")
+    if check_mode:
+        check_key_file_mode(path, st.st_mode, f"{what} file")
     lines = [ln.split("#", 1)[0] for ln in text.splitlines()]
     digits = re.sub(r"[\s:]", "", "".join(lines))
     if not re.fullmatch(r"[0-9A-Fa-f]*", digits):
@@ -64,6 +63,25 @@ def read_key_file(path: str | os.PathLike[str], length: int, *, what: str = "key
         raise DataError(f"{what} must be {length} bytes ({2 * length} hex digits), "
                         f"found {len(digits)} hex digits", where=str(path))
     return Secret(bytes.fromhex(digits))
+
+
+def check_key_file_mode(path: str | os.PathLike[str], st_mode: int, what: str, *,
+                        readable: str = "refuse") -> str | None:
+    """Refuse (SafetyRefusal) a file holding keys that group or others may access.  With
+    ``readable="warn"`` only write access is refused, and read access gives back a warning
+    for the caller to show (a vendor's key list, often handed out 0644).  Not on Windows."""
+    if os.name != "posix":
+        return None
+    mode = stat.S_IMODE(st_mode)
+    strict = readable != "warn"
+    if mode & (0o077 if strict else 0o022):
+        kind = "accessible" if strict else "writable"
+        raise SafetyRefusal(f"{path}: {what} is {kind} by group/others (mode {mode:04o}); "
+                            "chmod 600 it first")
+    if mode & 0o044:
+        return (f"{path}: {what} is readable by group/others (mode {mode:04o}); "
+                "chmod 600 it")
+    return None
 
 
 def key_file_text(key: Secret[bytes], comment: str | None = None) -> str:

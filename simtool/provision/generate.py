@@ -44,6 +44,7 @@ from simtool.provision.labels import SHEETS, LabelSheet
 from simtool.provision.profile import BarcodeScheme, Profile
 from simtool.provision.pysim import (ProgrammingTool, VendorPins, pysim_checks,
                                      vendor_pins_from)
+from simtool.provision.validate import RecordsDigest
 from simtool.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -408,6 +409,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     panel_values: list[Secret[str]] = []
     subscribers: list[tuple[str, str, str]] = []
     first = last = None
+    digest = RecordsDigest()  # in batch.toml: programming checks the records against it
     start = clock()
     with ExitStack() as stack:
         records = stack.enter_context(atomic_open(staging / RECORDS))
@@ -432,6 +434,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
             first = first or rec.iccid
             last = rec.iccid
             records.write(record_to_json(rec) + "\n")
+            digest.add(rec)
             pysim.write(rec, card_keys.keys.get(rec.iccid) if card_keys else None)
             cards_csv.write(exports.printer_line(rec, profile))
             symbol = exports.code128_modules(rec.barcode.reveal())
@@ -486,6 +489,7 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                        first_serial=first_serial, op=op, transport_key=transport_key,
                        warnings=warnings, hashing=report, hash_params=hash_params,
                        card_list=iccids is not None, programmer=programmer)
+    info["records_sha256"] = digest.hexdigest()
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(

@@ -58,6 +58,9 @@ STEPS = ("start", "iccid", "imsi", "ki_opc", "spn", "msisdn", "ad", "acc", "plmn
 ADM1_SENDING = "adm1:sending"
 #: How a failed ADM1 VERIFY is recorded in the journal (and found again at start-up).
 ADM1_REFUSED = "ADM1 refused by the card"
+#: Steps whose files only ADM1 may update (TS 31.102 §4.2: EF.IMSI, EF.SPN, EF.AD, EF.ACC),
+#: read back before any VERIFY to tell a card this batch wrote to (_check_unrecorded).
+_EVIDENCE_STEPS = ("imsi", "spn", "ad", "acc")
 #: AMF of the verification AUTHENTICATE: separation bit set, as for E-UTRAN (TS 33.401 §6.1.1).
 AMF = b"\x80\x00"
 
@@ -85,37 +88,32 @@ class OpenBatch:
     card: BatchCard
     records: Mapping[int, CardRecord] = field(repr=False)
     journal: Journal
+    factory_iccids: bool = False  # the records carry the cards' own ICCIDs (a card list)
 
 
 def open_batch(batch_dir: Any, journal_url: str | None = None) -> OpenBatch:
-    """Read ``batch.toml`` and ``records.jsonl`` of ``batch_dir`` and open its journal
-    (``journal_url`` as :func:`~simtool.provision.journal_open.open_journal` takes it),
-    loading the batch's records into it (idempotent: a second station loads the same rows)."""
-    from pathlib import Path
-
-    from simtool.provision.batchdir import RECORDS, read_batch_info, read_records
+    """Read and check ``batch.toml`` and ``records.jsonl`` of ``batch_dir``
+    (:func:`~simtool.provision.batchdir.read_batch`: nothing is opened when a check fails) and
+    open its journal (``journal_url`` as :func:`~simtool.provision.journal_open.open_journal`
+    takes it), loading the batch's records into it (idempotent: a second station loads the
+    same rows)."""
+    from simtool.provision.batchdir import read_batch
     from simtool.provision.journal_open import open_journal
 
-    folder = Path(batch_dir)
-    info = read_batch_info(folder)
-    batch_id = info.get("batch_id")
-    if not isinstance(batch_id, str) or not batch_id:
-        raise DataError("batch.toml has no batch_id", where=str(folder / "batch.toml"))
-    if info.get("programmer", "simtool") != "simtool":
+    info, records = read_batch(batch_dir)
+    if info.programmer != "simtool":
         # its records hold the vendor's PINs (or none): nothing for simtool to write
-        raise SafetyRefusal(f"batch {batch_id} was made for pySim-prog (programmer = "
-                            f"{info.get('programmer')!r}): program it with pySim-prog from "
+        raise SafetyRefusal(f"batch {info.batch_id} was made for pySim-prog (programmer = "
+                            f"{info.programmer!r}): program it with pySim-prog from "
                             "exports/pysim.csv")
-    card = BatchCard.from_batch_info(info)
-    records = {rec.index: rec for rec in read_records(folder / RECORDS)}
-    journal = open_journal(journal_url, folder, batch_id=batch_id)
+    journal = open_journal(journal_url, batch_dir, batch_id=info.batch_id)
     try:
-        journal.load_batch(batch_id, [(r.index, r.iccid, r.imsi, r.msisdn)
-                                      for r in records.values()])
+        journal.load_batch(info.batch_id, [(r.index, r.iccid, r.imsi, r.msisdn)
+                                           for r in records.values()])
     except BaseException:
         journal.close()
         raise
-    return OpenBatch(batch_id, card, records, journal)
+    return OpenBatch(info.batch_id, info.card, records, journal, info.factory_iccids)
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -137,6 +135,9 @@ class CardResult:
     step: str | None = None  # where it stopped
     reason: str | None = None
     seconds: float = 0.0
+    # what the CLI exits with for this card (simtool.errors): 0 verified / to be resumed /
+    # no record left, 1 the card failed, else the refusal's (4 bad data, 5 safety refusal)
+    exit_code: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"outcome": self.outcome.value, "card_iccid": self.card_iccid,
@@ -159,9 +160,10 @@ class CardResult:
 class _Stop(Exception):
     """Internal: end this card with ``outcome`` after the journal was updated."""
 
-    def __init__(self, outcome: Outcome, reason: str) -> None:
+    def __init__(self, outcome: Outcome, reason: str, exit_code: int = 1) -> None:
         super().__init__(reason)
         self.outcome = outcome
+        self.exit_code = exit_code
 
 
 # --- the programming loop -------------------------------------------------------------------------
@@ -176,8 +178,12 @@ class Programmer:
                  token_bytes: Callable[[int], bytes] = secrets.token_bytes,
                  progress: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 allow_iccid_change: bool = False) -> None:
+                 allow_iccid_change: bool = False, factory_iccids: bool = False) -> None:
         self.journal = journal
+        # the records carry the cards' own ICCIDs (a batch made from the vendor's card list):
+        # then a card showing a record's ICCID may be blank (see _check_unrecorded)
+        self.factory_iccids = factory_iccids
+        self._by_iccid = {rec.iccid: rec for rec in records.values()}
         # see CardType.factory_iccid_bound: rewriting such a card's ICCID needs this flag
         self.allow_iccid_change = allow_iccid_change
         self.records = records
@@ -238,11 +244,12 @@ class Programmer:
             if tries is not None and tries < min_tries:
                 raise AdmTriesTooLow(tries, min_tries)
             self._progress("claim")
+            self._check_unrecorded(card, driver, card_iccid)
             claim = self.journal.claim_for_card(self.station, card_iccid)
         except CardRemoved as exc:
             return result(Outcome.REMOVED, f"card gone before programming started ({exc})")
         except (SafetyRefusal, JournalError, DataError, CardError) as exc:
-            return result(Outcome.REFUSED, str(exc))
+            return result(Outcome.REFUSED, str(exc), exit_code=exc.exit_code)
         if claim is None:
             return result(Outcome.NO_RECORD, "no pending record left in the batch")
         rec = self.records.get(claim.index)
@@ -254,7 +261,7 @@ class Programmer:
                 and claim.iccid != card_iccid and "iccid" not in claim.steps_done):
             if claim.state is RecordState.CLAIMED:
                 self.journal.release(claim.index)
-            return result(Outcome.REFUSED,
+            return result(Outcome.REFUSED, exit_code=SafetyRefusal.exit_code, reason=
                           f"{driver.card_type.name}: the vendor ties the card's licence to its "
                           f"factory ICCID {card_iccid}; not writing {claim.iccid} without "
                           "--allow-iccid-change")
@@ -311,10 +318,50 @@ class Programmer:
             self.journal.mark_partial(claim.index, f"interrupted during {step}")
             raise
         except _Stop as stop:
-            return result(stop.outcome, str(stop), step=step, steps=tuple(written))
+            return result(stop.outcome, str(stop), step=step, steps=tuple(written),
+                          exit_code=stop.exit_code)
         except (VerificationFailed, CardError, DataError, SafetyRefusal) as exc:
             self.journal.mark_failed(claim.index, f"{step}: {exc}")
-            return result(Outcome.FAILED, f"{step}: {exc}", step=step, steps=tuple(written))
+            return result(Outcome.FAILED, f"{step}: {exc}", step=step, steps=tuple(written),
+                          exit_code=exc.exit_code)
+
+    def _check_unrecorded(self, card: Card, driver: CardDriver, card_iccid: str) -> None:
+        """Refuse, before any VERIFY, a card this batch wrote to that the journal has no trace
+        of (a journal lost or replaced): its ADM1 may be the batch's new one, and sending the
+        vendor's would cost a try.
+
+        Only a card showing one of the batch's ICCIDs whose record the journal has as
+        ``pending`` is looked at.  Files the batch writes before the ADM1 step (the ADM1 goes
+        last) and that only ADM1 may update are read without any PIN where the card allows:
+        EF.IMSI, EF.SPN, EF.AD, EF.ACC.  One that differs from the record: the batch never
+        got to the ADM1 step, so the card still has its vendor ADM1 → go on.  EF.IMSI equal to
+        the record's: the batch programmed it → refused.  Nothing tells (EF.IMSI behind
+        PIN1): refused when the ICCID was written by this batch (it is not the card's own, by
+        the batch and the vendor list), else taken for the blank card it looks like.
+        """
+        rec = self._by_iccid.get(card_iccid)
+        if rec is None or self.journal.record(rec.index).state is not RecordState.PENDING:
+            return
+        sec = CardSecrets.from_record(rec, driver.card_type)
+        plan = plan_steps(driver, self.batch, rec, sec)
+        seen: dict[str, bool] = {}
+        for step in _EVIDENCE_STEPS:
+            for fw in plan[step]:
+                try:
+                    check_file(card, fw)
+                except VerificationFailed:
+                    return  # the batch did not write it: nor, then, its ADM1
+                except CardError:
+                    continue  # behind PIN1 (or absent): tells nothing
+                seen[fw.name] = True
+        own = self.factory_iccids or self.adm_source.lists(card_iccid)
+        if not seen.get("EF.IMSI") and own:
+            return
+        shown = ", ".join(sorted(seen)) or "nothing else readable without PIN1"
+        raise SafetyRefusal(
+            f"card {card_iccid} already holds record {rec.index} of this batch (ICCID; {shown}) "
+            "but the journal has no trace of it: its ADM1 may be the batch's or the vendor's, "
+            "so neither is sent (use the journal the card was programmed with)")
 
     def _identify(self, card: Card) -> CardDriver:
         atr = card.atr
@@ -350,7 +397,7 @@ class Programmer:
                 key = adm_for_card(vendor, driver.card_type, what="the card's current ADM1")
         except (DataError, SafetyRefusal) as exc:
             self._give_back(index, done, f"no usable ADM1: {exc}")
-            raise _Stop(Outcome.REFUSED, str(exc)) from None
+            raise _Stop(Outcome.REFUSED, str(exc), exc.exit_code) from None
         try:
             card.verify_adm(driver.card_type.adm_key_ref, key,
                             min_tries=driver.card_type.adm_min_tries, tries=tries)
@@ -362,10 +409,10 @@ class Programmer:
                 reason += (": the card was pulled while its ADM1 was being changed, so it may "
                            "hold the batch's new ADM1")
             self.journal.mark_failed(index, reason)
-            raise _Stop(Outcome.FAILED, reason) from None
+            raise _Stop(Outcome.FAILED, reason, exc.exit_code) from None
         except AdmTriesTooLow as exc:
             self._give_back(index, done, str(exc))
-            raise _Stop(Outcome.REFUSED, str(exc)) from None
+            raise _Stop(Outcome.REFUSED, str(exc), exc.exit_code) from None
 
     def _change_adm(self, card: Card, writes: list[FileWrite], index: int) -> None:
         """Write the batch's ADM1 between two journal marks.  When the second mark fails (the
