@@ -344,8 +344,11 @@ class Programmer:
             return
         sec = CardSecrets.from_record(rec, driver.card_type)
         plan = plan_steps(driver, self.batch, rec, sec)
+        own = self.factory_iccids or self.adm_source.lists(card_iccid)
         seen: dict[str, bool] = {}
-        for step in _EVIDENCE_STEPS:
+        # the card's own ICCID: only EF.IMSI decides (equal → refused, else go on), so the
+        # other files are not read
+        for step in ("imsi",) if own else _EVIDENCE_STEPS:
             for fw in plan[step]:
                 try:
                     check_file(card, fw)
@@ -354,7 +357,6 @@ class Programmer:
                 except CardError:
                     continue  # behind PIN1 (or absent): tells nothing
                 seen[fw.name] = True
-        own = self.factory_iccids or self.adm_source.lists(card_iccid)
         if not seen.get("EF.IMSI") and own:
             return
         shown = ", ".join(sorted(seen)) or "nothing else readable without PIN1"
