@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,17 +9,19 @@ from typing import Any
 
 import click
 
+from simtool.cli.common import AliasOption, cli_context, global_options, profile_option
+from simtool.cli.common import to_json_text
 from simtool.errors import SafetyRefusal
 
 _PHASES = {"generate": "Generating cards", "hash": "Hashing panel credentials"}
 
 
-def _want_json(ctx: click.Context, flag: bool) -> bool:
-    return flag or bool(getattr(ctx.obj, "json", False))
+def _want_json(ctx: click.Context, flag: bool = False) -> bool:
+    return flag or cli_context(ctx).json
 
 
 def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(to_json_text(data))
 
 
 class _ProgressBars:
@@ -48,23 +49,27 @@ class _ProgressBars:
 
 
 @click.group()
+@global_options
 def batch() -> None:
     """Provisioning batches: generate cards' data and exports, decrypt HSS imports.
 
     \b
     Examples:
-      simtool batch generate --profile milo --count 500 --out batches/milo-01 \\
-          --op-key-file keys/milo-op.key --transport-key-file keys/transport.key
+      simtool batch keygen op op.key
+      simtool batch keygen transport transport.key
+      simtool batch generate --profile milo --cards 20 --out batches/milo-02 \\
+          --op-key-file op.key --transport-key-file transport.key
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
-          --transport-key-file keys/transport.key --out /secure/osmo-hlr.vty
+          --transport-key-file transport.key --out osmo-hlr.vty
     """
 
 
 @batch.command()
-@click.option("--profile", "profile_name", required=True, metavar="NAME|FILE",
-              help="Operator profile: a name from provisioning/profiles/ or a TOML file.")
-@click.option("--count", required=True, type=click.IntRange(1, 10_000_000),
-              help="Number of cards.")
+@global_options
+@profile_option(required=True, dest="profile_name")
+@click.option("--cards", "count", cls=AliasOption, hidden_aliases=("--count",), required=True,
+              type=click.IntRange(1, 10_000_000), metavar="N",
+              help="Number of cards to generate.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Batch folder to create (must not exist or be empty).")
 @click.option("--first-serial", type=click.IntRange(min=0), default=None,
@@ -86,12 +91,11 @@ def batch() -> None:
               help="A shared journal (postgresql://… or sqlite:////abs/path): ICCIDs, IMSIs "
                    "and MSISDNs any batch in it holds are never reused, and the new batch is "
                    "registered in it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
              transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
-             journal_url: str | None, as_json: bool) -> None:
+             journal_url: str | None) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -99,10 +103,10 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
 
     \b
     Examples:
-      simtool batch generate --profile plus --count 30 --out /tmp/plus-test
-      simtool batch generate --profile milo --count 100000 --first-serial 2000000 \\
-          --out batches/milo-2025-06 --op-key-file op.key --transport-key-file transport.key --json
-      simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
+      simtool batch generate --profile plus --cards 30 --out plus-test
+      simtool batch generate -p milo --cards 50 --first-serial 2000000 --out batches/milo-2025-06 \\
+          --op-key-file op.key --transport-key-file transport.key --json
+      simtool batch generate -p milo --cards 20 --card-keys sysmocom-keys.csv \\
           --out batches/milo-sja2 --op-key-file op.key
     """
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file
@@ -139,7 +143,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
                                                  for r in read_records(out_dir / RECORDS)])
     for warning in result.warnings:
         click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json(result.to_json())
         return
     lines = [f"batch {result.batch_id}: {result.count} cards, profile {result.profile}",
@@ -159,16 +163,15 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
 
 
 @batch.command()
+@global_options
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--transport-key-file", required=True,
               type=click.Path(path_type=Path, dir_okay=False),
               help="The AES-256 transport key the batch was generated with.")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Plaintext file to create (mode 0600; an existing file is refused).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: Path,
-            as_json: bool) -> None:
+def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: Path) -> None:
     """Decrypt an encrypted HSS import (*.enc) into a plaintext file (mode 0600).
 
     Fails, writing nothing, when the key is wrong or the file was modified.
@@ -176,7 +179,7 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
     \b
     Example:
       simtool batch decrypt batches/milo-01/exports/open5gs-dbctl.sh.enc \\
-          --transport-key-file transport.key --out /secure/open5gs-dbctl.sh
+          --transport-key-file transport.key --out open5gs-dbctl.sh
     """
     from simtool.provision.batchdir import atomic_write
     from simtool.provision.crypto import TRANSPORT_KEY_LEN, decrypt_export, read_key_file
@@ -188,7 +191,7 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
     atomic_write(out_file, result.plaintext.reveal())
     summary = {"file": str(file), "name": result.name, "batch_id": result.batch_id,
                "out": str(out_file), "bytes": len(result.plaintext)}
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json(summary)
     else:
         click.echo(f"decrypted {result.name} of batch {result.batch_id} to {out_file} "
@@ -196,11 +199,11 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
 
 
 @batch.command()
+@global_options
 @click.argument("kind", type=click.Choice(["op", "transport"]))
 @click.argument("out_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None:
+def keygen(ctx: click.Context, kind: str, out_file: Path) -> None:
     """Create a random key file (mode 0600): the operator's OP (16 bytes) or a transport key
     (AES-256, 32 bytes) for the encrypted HSS imports.  An existing file is refused.
 
@@ -222,7 +225,7 @@ def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None
     what = "operator OP (Milenage)" if kind == "op" else "transport key (AES-256-GCM)"
     atomic_write(out_file, key_file_text(key, comment=f"simtool {what}"))
     summary = {"file": str(out_file), "kind": kind, "key_id": key_id(key)}
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json(summary)
     else:
         click.echo(f"wrote {what} to {out_file} (mode 0600, key id {summary['key_id']})")
