@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -24,23 +25,40 @@ def _emit_json(data: Any) -> None:
     click.echo(to_json_text(data))
 
 
-class _ProgressBars:
-    """One click progress bar per phase, on stderr; a new phase closes the previous bar."""
+def rate_and_eta(done: int, total: int, seconds: float) -> str:
+    """``"41.2/s, ETA 0:12"``: the rate so far and the time the rest takes at that rate."""
+    if done <= 0 or seconds <= 0:
+        return "ETA --:--"
+    rate = done / seconds
+    left = round(max(0, total - done) / rate)
+    eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}" if left >= 3600 \
+        else f"{left // 60}:{left % 60:02d}"
+    return f"{rate:,.1f}/s, ETA {eta}"
 
-    def __init__(self) -> None:
+
+class _ProgressBars:
+    """One click progress bar per phase, on stderr, with the rate and the ETA; a new phase
+    closes the previous bar."""
+
+    def __init__(self, clock=time.monotonic) -> None:
         self._phase: str | None = None
         self._bar: Any = None
         self._inner: ExitStack | None = None
+        self._clock = clock
+        self._start = 0.0
+        self._done = 0
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if phase != self._phase:
             self.close()
             self._inner = ExitStack()
             self._bar = self._inner.enter_context(click.progressbar(
-                length=total, label=_PHASES.get(phase, phase), show_pos=True,
-                file=sys.stderr))
+                length=total, label=_PHASES.get(phase, phase), show_pos=True, show_eta=False,
+                item_show_func=lambda text: text, file=sys.stderr))
             self._phase = phase
-        self._bar.update(done)
+            self._start, self._done = self._clock(), 0
+        self._done += done
+        self._bar.update(done, rate_and_eta(self._done, total, self._clock() - self._start))
 
     def close(self) -> None:
         if self._inner is not None:
@@ -134,6 +152,12 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
             result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
                                     transport_key=transport, workers=workers, progress=bars,
                                     **kw)
+        except KeyboardInterrupt:
+            bars.close()
+            # generate_batch writes into a staging folder it removes on any interruption
+            click.echo(f"\ninterrupted: nothing kept (no batch in {out_dir}, no journal "
+                       "entry); run the command again to start over", err=True)
+            ctx.exit(130)
         finally:
             bars.close()
         if journal is not None:

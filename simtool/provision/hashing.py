@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -82,6 +82,17 @@ def _hash_chunk(params: HashParams, values: list[str]) -> list[str]:
     return [hasher.hash(v) for v in values]
 
 
+def _hash_task(task: tuple[HashParams, int, list[str]]) -> tuple[int, list[str]]:
+    params, index, values = task
+    return index, _hash_chunk(params, values)
+
+
+def _worker_start() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool at once (terminate), and a worker
+    # that also saw SIGINT would only print a traceback for every chunk in flight
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -113,13 +124,21 @@ def hash_secrets(values: Sequence[Secret[str]], params: HashParams = DEFAULT_PAR
     else:
         # forkserver: workers never inherit the caller's threads (or its secrets in memory)
         context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_hash_chunk, params, chunk): i for i, chunk in enumerate(chunks)}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = future.result()
+        pool = context.Pool(workers, initializer=_worker_start)
+        try:
+            tasks = [(params, i, chunk) for i, chunk in enumerate(chunks)]
+            for i, hashed in pool.imap_unordered(_hash_task, tasks):
+                results[i] = hashed
                 if progress:
-                    progress(len(chunks[i]))
+                    progress(len(hashed))
+            pool.close()
+        except BaseException:
+            # Ctrl-C (or a failing chunk): stop every worker now, not after the queued
+            # chunks; nothing of this run is returned, so nothing half-done is kept
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     hashes = [h for chunk in results for h in chunk]  # type: ignore[union-attr]
     return hashes, HashReport(len(hashes), workers, clock() - start)
 
