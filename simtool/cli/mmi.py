@@ -47,6 +47,7 @@ def explain(obj, code: str, profile: str | None) -> None:
       simtool mmi explain '**61*+48600123456**20#'
       simtool mmi explain --profile citysat '*57*0456*12467#'
       simtool mmi explain --profile milo --json '*109#'
+      simtool mmi explain -p citysat '*55*2460#'     # 24:60 is no time (exit 4)
     """
     services = services_for_profile(profile) if profile else None
     result = m.explain(code, services)

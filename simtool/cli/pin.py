@@ -102,7 +102,7 @@ def change(obj, which: str, old: str, new: str) -> None:
     \b
     Examples:
       simtool pin change pin1          # prompts for the current and the new PIN
-      simtool pin change pin2 --old 4321 --new 5678
+      simtool pin change pin2 --old 5678 --new 4321
     """
     card = obj.open_card()
     with guarded_try(card, which):
