@@ -223,6 +223,7 @@ def test_help_example_runs_as_written(example: Example, request, tmp_path, examp
     if example.interrupted:
         rc, output = _run_until_first_result(command, work, env)
         assert rc == 130, output
+        assert "(Ctrl-C stops)" in output  # it said how to stop while it waited
         return
     proc = subprocess.run(["bash", "-c", command], cwd=work, env=env, text=True,
                           input=STDIN.get(example.command, ""), capture_output=True,
