@@ -8,8 +8,11 @@ commands.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -138,7 +141,7 @@ def pass_cli(f: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         return f(cli_context(), *args, **kwargs)
 
-    return click.decorators.update_wrapper(wrapper, f)
+    return functools.update_wrapper(wrapper, f)
 
 
 # --- options that mean the same on every command ------------------------------------------------
@@ -215,35 +218,30 @@ def unblock_hint(which: str) -> str:
             f"(asks for {PUK_OF[which.lower()]} and a new PIN)")
 
 
-class guarded_try:
-    """Around a command that spends a try of ``which`` (pin1/pin2): before it, refuse a
-    blocked PIN with the way out and warn when this is the last try (a person at a terminal
-    confirms); after a wrong PIN that blocked it, name the way out.  Reading the counter
-    spends no try (VERIFY without data, TS 102 221 §11.1.9)."""
-
-    def __init__(self, card, which: str, *, puk: bool = False) -> None:
-        self.card, self.which, self.puk = card, which.lower(), puk
-
-    def __enter__(self) -> "guarded_try":
-        ref = KEY_REFS[self.which]
-        name = PUK_OF[self.which] if self.puk else self.which.upper()
-        tries = self.card.puk_tries(ref) if self.puk else self.card.pin_tries(ref)
-        if tries == 0 and not self.puk:
-            raise PinBlockedHint(unblock_hint(self.which))
-        if tries == 1:
-            what = (f"a wrong {name} blocks {self.which.upper()} for good" if self.puk
-                    else f"a wrong PIN blocks {self.which.upper()} "
-                         f"(then only {PUK_OF[self.which]} unblocks it)")
-            say(f"warning: {name} has 1 try left: {what}")
-            if sys.stdin.isatty() and not click.confirm("Try it?", default=False, err=True):
-                raise click.Abort()
-        return self
-
-    def __exit__(self, kind, exc, tb) -> None:
-        blocked = isinstance(exc, PinBlocked) or (isinstance(exc, WrongPin)
-                                                  and exc.tries_left == 0)
-        if blocked and not self.puk:
-            exc.hint = unblock_hint(self.which)  # printed under the error by simtool.cli.main
+@contextmanager
+def guarded_try(card, which: str, *, puk: bool = False) -> Iterator[None]:
+    """Around a command that spends a try of ``which`` (pin1/pin2), or of its PUK: before it,
+    refuse a blocked PIN with the way out, and warn when this is the last try (a person at a
+    terminal confirms); after a wrong PIN that blocked it, name the way out (``exc.hint``,
+    printed under the error by :mod:`simtool.cli.main`).  Reading a counter spends no try
+    (VERIFY / UNBLOCK PIN without data, TS 102 221 §11.1.9, §11.1.13)."""
+    which = which.lower()
+    ref, pin_name, puk_name = KEY_REFS[which], which.upper(), PUK_OF[which]
+    tries = card.puk_tries(ref) if puk else card.pin_tries(ref)
+    if tries == 0 and not puk:
+        raise PinBlockedHint(unblock_hint(which))
+    if tries == 1:
+        what = (f"a wrong {puk_name} blocks {pin_name} for good" if puk
+                else f"a wrong PIN blocks {pin_name} (then only {puk_name} unblocks it)")
+        say(f"warning: {puk_name if puk else pin_name} has 1 try left: {what}")
+        if sys.stdin.isatty() and not click.confirm("Try it?", default=False, err=True):
+            raise click.Abort()
+    try:
+        yield
+    except (PinBlocked, WrongPin) as exc:
+        if not puk and (isinstance(exc, PinBlocked) or exc.tries_left == 0):
+            exc.hint = unblock_hint(which)
+        raise
 
 
 class PinBlockedHint(SimtoolError):
