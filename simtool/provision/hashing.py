@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -82,15 +83,23 @@ def _hash_chunk(params: HashParams, values: list[str]) -> list[str]:
     return [hasher.hash(v) for v in values]
 
 
-def _hash_task(task: tuple[HashParams, int, list[str]]) -> tuple[int, list[str]]:
-    params, index, values = task
-    return index, _hash_chunk(params, values)
-
-
 def _worker_start() -> None:
-    # Ctrl-C is the parent's to handle: it stops the pool at once (terminate), and a worker
-    # that also saw SIGINT would only print a traceback for every chunk in flight
+    # Ctrl-C is the parent's to handle: it stops the workers at once (_stop_now), and a
+    # worker that also saw SIGINT would only print a traceback for the chunk in flight
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """End the workers now and drop the queued chunks.  ``shutdown(wait=True)``, which the
+    ``with`` block would do, first hashes every queued chunk: a Ctrl-C then froze the screen
+    for as long as the whole batch would have taken."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((pool._processes or {}).values()):  # no public way before 3.14
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def default_workers() -> int:
@@ -124,21 +133,21 @@ def hash_secrets(values: Sequence[Secret[str]], params: HashParams = DEFAULT_PAR
     else:
         # forkserver: workers never inherit the caller's threads (or its secrets in memory)
         context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        pool = context.Pool(workers, initializer=_worker_start)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_worker_start)
         try:
-            tasks = [(params, i, chunk) for i, chunk in enumerate(chunks)]
-            for i, hashed in pool.imap_unordered(_hash_task, tasks):
-                results[i] = hashed
+            futures = {pool.submit(_hash_chunk, params, chunk): i for i, chunk in enumerate(chunks)}
+            for future in as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
                 if progress:
-                    progress(len(hashed))
-            pool.close()
+                    progress(len(chunks[i]))
         except BaseException:
-            # Ctrl-C (or a failing chunk): stop every worker now, not after the queued
-            # chunks; nothing of this run is returned, so nothing half-done is kept
-            pool.terminate()
+            # Ctrl-C (or a failing chunk): nothing of this run is returned, so nothing
+            # half-done is kept
+            _stop_now(pool)
             raise
-        finally:
-            pool.join()
+        pool.shutdown()
     hashes = [h for chunk in results for h in chunk]  # type: ignore[union-attr]
     return hashes, HashReport(len(hashes), workers, clock() - start)
 
