@@ -66,8 +66,8 @@ class _ProgressBars:
             self._inner = None
 
 
-@click.group()
 @global_options
+@click.group()
 def batch() -> None:
     """Provisioning batches: generate cards' data and exports, decrypt HSS imports.
 
@@ -82,8 +82,8 @@ def batch() -> None:
     """
 
 
-@batch.command()
 @global_options
+@batch.command()
 @profile_option(required=True, dest="profile_name")
 @click.option("--cards", "count", cls=AliasOption, hidden_aliases=("--count",), required=True,
               type=click.IntRange(1, 10_000_000), metavar="N",
@@ -186,8 +186,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
     click.echo("\n".join(lines))
 
 
-@batch.command()
 @global_options
+@batch.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--transport-key-file", required=True,
               type=click.Path(path_type=Path, dir_okay=False),
@@ -222,8 +222,8 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
                    f"({len(result.plaintext)} bytes, mode 0600)")
 
 
-@batch.command()
 @global_options
+@batch.command()
 @click.argument("kind", type=click.Choice(["op", "transport"]))
 @click.argument("out_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context

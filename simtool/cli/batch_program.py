@@ -71,8 +71,8 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
             transport.close()
 
 
-@click.command("program")
 @global_options
+@click.command("program")
 @click.argument("batch_dir", metavar="DIR",
                 type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--journal", "journal_url", metavar="URL", default=None,

@@ -8,8 +8,8 @@ from simtool.cli.common import global_options, pass_cli, unblock_hint
 from simtool.errors import DataError
 
 
-@click.command()
 @global_options
+@click.command()
 @pass_cli
 def readers(obj) -> None:
     """List PC/SC readers and whether a card is present.
@@ -36,8 +36,8 @@ def readers(obj) -> None:
     obj.emit(rows, text)
 
 
-@click.command()
 @global_options
+@click.command()
 @click.option("--pin1", "ask_pin1", is_flag=True,
               help="Ask for PIN1 (no echo) and verify it first, so PIN-protected files "
                    "(IMSI, MSISDN) can be read when PIN1 is enabled.")
@@ -78,8 +78,8 @@ def _info_hints(result, asked_pin1: bool) -> list[str]:
     return hints
 
 
-@click.command()
 @global_options
+@click.command()
 @click.argument("apdus", nargs=-1, required=True, metavar="HEX...")
 @pass_cli
 def apdu(obj, apdus: tuple[str, ...]) -> None:

@@ -167,19 +167,23 @@ JSON_HELP = "Machine-readable JSON output."
 TRACE_HELP = "Log APDUs to stderr (PINs, keys redacted)."
 
 
-def global_options(f: Callable) -> Callable:
-    """``-r/--reader``, ``--json`` and ``--trace`` on a command or group, so they work after
-    the command name as well as before it (``simtool info --json`` = ``simtool --json info``)."""
-    for decorator in (
-        click.option("--trace", is_flag=True, expose_value=False, callback=_set_trace,
-                     help=TRACE_HELP),
-        click.option("--json", is_flag=True, expose_value=False, callback=_set_json,
-                     help=JSON_HELP),
-        click.option("-r", "--reader", metavar="N|NAME", expose_value=False,
+def _global_params() -> list[click.Option]:
+    return [
+        click.Option(["-r", "--reader"], metavar="N|NAME", expose_value=False,
                      callback=_set_reader, help=READER_HELP),
-    ):
-        f = decorator(f)
-    return f
+        click.Option(["--json"], is_flag=True, expose_value=False, callback=_set_json,
+                     help=JSON_HELP),
+        click.Option(["--trace"], is_flag=True, expose_value=False, callback=_set_trace,
+                     help=TRACE_HELP),
+    ]
+
+
+def global_options(cmd: click.Command) -> click.Command:
+    """``-r/--reader``, ``--json`` and ``--trace`` on a command or group (a decorator above
+    ``@….command()``), so they work after the command's name as well as before it
+    (``simtool info --json`` = ``simtool --json info``); listed after its own options."""
+    cmd.params.extend(_global_params())
+    return cmd
 
 
 def profile_option(*, required: bool = False, default: str | None = None, dest: str = "profile",

@@ -11,8 +11,8 @@ from simtool.stk import mmi as m
 from simtool.stk.services import DAY_NAMES_PL, OperatorServices, services_for_profile
 
 
-@click.group()
 @global_options
+@click.group()
 def mmi() -> None:
     """Dialled codes: supplementary services, USSD, operator codes.
 
@@ -31,8 +31,8 @@ _KIND_TEXT = {
 }
 
 
-@mmi.command("explain")
 @global_options
+@mmi.command("explain")
 @click.argument("code")
 @profile_option(help="Operator profile (milo, citysat, halonet, idea24, plus) or a services "
                      ".toml file: recognises that operator's own codes.")

@@ -25,8 +25,8 @@ def _pin(value: str) -> Secret[bytes]:
     return encode_pin(Secret(value))
 
 
-@click.group()
 @global_options
+@click.group()
 def pin() -> None:
     """PIN1/PIN2/ADM1 state and commands.
 
@@ -38,8 +38,8 @@ def pin() -> None:
     """
 
 
-@pin.command()
 @global_options
+@pin.command()
 @pass_cli
 def status(obj) -> None:
     """Retry counters of PIN1, PIN2, ADM1, PUK1, PUK2, read without spending a try.
@@ -56,8 +56,8 @@ def status(obj) -> None:
              lambda: "\n".join(f"{c.name:5} {c.render()}" for c in counters))
 
 
-@pin.command()
 @global_options
+@pin.command()
 @which_arg("pin1", "pin2", "adm1")
 @secret_option("pin", "PIN")
 @pass_cli
@@ -90,8 +90,8 @@ def _adm(value: str) -> Secret[bytes]:
     return encode_adm(Secret(value))[0]
 
 
-@pin.command()
 @global_options
+@pin.command()
 @which_arg("pin1", "pin2")
 @secret_option("old", "Current PIN")
 @secret_option("new", "New PIN", confirm=True)
@@ -110,8 +110,8 @@ def change(obj, which: str, old: str, new: str) -> None:
     obj.emit({"changed": which.upper()}, f"{which.upper()} changed")
 
 
-@pin.command()
 @global_options
+@pin.command()
 @which_arg("pin1", "pin2")
 @secret_option("puk", "PUK")
 @secret_option("new", "New PIN", confirm=True)
@@ -134,8 +134,8 @@ def unblock(obj, which: str, puk: str, new: str) -> None:
     obj.emit({"unblocked": which.upper()}, f"{which.upper()} unblocked")
 
 
-@pin.command()
 @global_options
+@pin.command()
 @which_arg("pin1", "pin2")
 @secret_option("pin", "PIN")
 @pass_cli
@@ -152,8 +152,8 @@ def enable(obj, which: str, pin: str) -> None:
     obj.emit({"enabled": which.upper()}, f"{which.upper()} enabled")
 
 
-@pin.command()
 @global_options
+@pin.command()
 @which_arg("pin1", "pin2")
 @secret_option("pin", "PIN")
 @pass_cli

@@ -69,7 +69,7 @@ def _common(f):
     f = click.option("--pin1", is_flag=True,
                      help="Ask for PIN1 (no echo) and verify it first, as a phone does at "
                           "power-on, so EF.MSISDN can be read.")(f)
-    return global_options(f)
+    return f
 
 
 def _main_menu(handset):
@@ -85,8 +85,8 @@ def _items_text(listing) -> str:
     return "\n".join([listing.title] + [f"  {e.id:>2}. {e.title}" for e in listing.items])
 
 
-@click.group()
 @global_options
+@click.group()
 def stk() -> None:
     """The card's SIM Toolkit menu, run as a handset would.
 
@@ -99,6 +99,7 @@ def stk() -> None:
     """
 
 
+@global_options
 @stk.command()
 @_common
 @pass_cli
@@ -163,6 +164,7 @@ def _render_transcript(transcript) -> str:
     return "\n".join(lines)
 
 
+@global_options
 @stk.command()
 @click.argument("item")
 @click.option("--input", "inputs", multiple=True, metavar="TEXT",
@@ -263,6 +265,7 @@ def _full_replies(transcript, shown: list[str]) -> list[str]:
     return out
 
 
+@global_options
 @stk.command()
 @_common
 @pass_cli
