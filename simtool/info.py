@@ -86,7 +86,7 @@ def read_card_info(card: Card) -> CardInfo:
         try:
             return fn()
         except SecurityNotSatisfied:
-            notes.append(f"{label} needs PIN1: use 'simtool info --pin1'")
+            notes.append(f"{label} needs PIN1")
         except (CardError, DecodeError) as exc:
             notes.append(f"{label}: {exc}")
         return None

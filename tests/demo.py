@@ -60,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         with os.fdopen(os.open(vendor, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
             fh.write("iccid,adm1\n8948011234567890128,11223344\n")
         step("generate a Milo batch for the vendor's cards", "batch", "generate", "--profile",
-             "milo", "--count", "1", "--card-keys", str(vendor), "--out", str(batch_dir),
+             "milo", "--cards", "1", "--card-keys", str(vendor), "--out", str(batch_dir),
              "--op-key-file", str(workdir / "op.key"), "--transport-key-file",
              str(workdir / "transport.key"), reader=r)
         step("program and verify the card in the reader", "batch", "program", str(batch_dir),
-             "--card-keys", str(vendor), "--count", "1", reader=r)
+             "--card-keys", str(vendor), "--stop-after", "1", reader=r)
         pin1 = _programmed_pin1(batch_dir)
         step("the programmed card", "--json", "info", "--pin1", reader=r, input=pin1 + "\n")
         step("decrypt the Open5GS import (operator side)", "batch", "decrypt",

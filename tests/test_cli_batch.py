@@ -185,3 +185,54 @@ def test_generate_against_a_shared_journal_never_reuses_identifiers(tmp_path):
     with open_journal(url, tmp_path) as journal:
         issued = journal.issued_values()
     assert issued.iccids == frozenset(seen["iccid"]) and len(issued.iccids) == 10
+
+
+def test_progress_text_shows_rate_and_eta():
+    from simtool.cli.batch import rate_and_eta
+
+    assert rate_and_eta(0, 100, 0.0) == "ETA --:--"
+    assert rate_and_eta(25, 100, 10.0) == "2.5/s, ETA 0:30"
+    assert rate_and_eta(10, 40_000, 5.0) == "2.0/s, ETA 5:33:15"
+    assert rate_and_eta(100, 100, 4.0) == "25.0/s, ETA 0:00"
+
+
+def test_ctrl_c_while_hashing_stops_at_once_and_keeps_nothing(tmp_path):
+    """SIGINT in the middle of the Argon2id phase: the workers stop now (not after the queued
+    hashes), the command says nothing was kept, exits 130, and leaves no batch or staging
+    folder behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.harness import REPO
+
+    out = tmp_path / "big"
+    # 1000 Argon2id hashes take about a minute on two workers (16/s measured on a loaded
+    # two-core machine); the interrupt must not wait for them.  What remains after it is
+    # removing the staging folder (1000 cards' files)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simtool", "batch", "generate", "-p", "milo", "--cards", "1000",
+         "--out", str(out), "--workers", "2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        while "Hashing panel credentials" not in seen:
+            line = proc.stderr.readline()
+            assert line, f"exited {proc.wait()} before hashing: {seen}"
+            seen += line
+        time.sleep(1.0)  # a few chunks in flight
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        rc = proc.wait(timeout=60)
+        took = time.monotonic() - sent
+        rest = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 130, rest
+    assert took < 10, f"{took:.1f} s from Ctrl-C to exit"
+    assert "interrupted: nothing kept" in rest
+    assert "Traceback" not in rest
+    assert list(tmp_path.iterdir()) == []  # neither the batch nor its staging folder

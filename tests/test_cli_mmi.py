@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
-
 import pytest
 from click.testing import CliRunner
 
+from simtool.cli.common import CliContext
 from simtool.cli.mmi import as_json, mmi
 from simtool.errors import DataError
 from simtool.stk.mmi import explain
@@ -65,7 +64,7 @@ def test_json_flag():
 
 
 def test_global_json_from_the_context_object():
-    result = CliRunner().invoke(mmi, ["explain", "*#21#"], obj=SimpleNamespace(json=True))
+    result = CliRunner().invoke(mmi, ["explain", "*#21#"], obj=CliContext(json=True))
     data = json.loads(result.output)
     assert (data["type"], data["procedure"], data["service"]["code"]) == (
         "supplementary_service", "interrogation", "21")

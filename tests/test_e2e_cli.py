@@ -116,3 +116,37 @@ def test_empty_reader_says_insert_a_card(pcsc_stack):
         pytest.skip(f"{other} has a card from another process")
     assert proc.returncode == 3
     assert "no card" in proc.stderr.lower()
+
+
+def test_global_options_after_the_command(simtool_cli, pcsc_stack):
+    # "simtool info --json" was "No such option"; -r after the name picks the reader
+    proc = run_simtool("info", "--json", "-r", pcsc_stack.reader, check=True)
+    assert json.loads(proc.stdout)["iccid"] == DEFAULT_ICCID
+    status = json.loads(run_simtool("pin", "status", "--json", "-r", pcsc_stack.reader,
+                                    check=True).stdout)
+    assert status["PIN1"] == 3
+
+
+def test_last_try_is_announced_and_a_blocked_pin_names_the_way_out(simtool_cli, pcsc_stack):
+    for _ in range(2):
+        proc = simtool_cli("pin", "verify", "pin1", "--pin", "0000")
+        assert proc.returncode == 1 and "1 try left" not in proc.stderr
+    proc = simtool_cli("pin", "verify", "pin1", "--pin", "0000")
+    assert proc.returncode == 1
+    warning = proc.stderr.index("warning: PIN1 has 1 try left: a wrong PIN blocks PIN1")
+    assert warning < proc.stderr.index("error: VERIFY PIN: 63C0")  # said before the try
+    assert "hint: PIN1 is blocked: unblock it with 'simtool pin unblock pin1'" in proc.stderr
+    assert image_pins(pcsc_stack)["PIN1"]["tries"] == 0
+
+    # info stops suggesting --pin1 and names the unblock command
+    info = json.loads(simtool_cli("--json", "info", check=True).stdout)
+    assert info["tries_left"]["PIN1"] == 0
+    assert not any("--pin1" in h for h in info["hints"])
+    assert any("simtool pin unblock pin1" in h for h in info["hints"])
+    # --pin1 on a blocked card: refused before any VERIFY, with the way out
+    proc = simtool_cli("info", "--pin1", input="1234\n")
+    assert proc.returncode == 1 and "simtool pin unblock pin1" in proc.stderr
+
+    simtool_cli("pin", "unblock", "pin1", "--puk", "12345678", "--new", "1234", check=True)
+    info = json.loads(simtool_cli("--json", "info", check=True).stdout)
+    assert info["hints"] == ["verify PIN1 to read them: 'simtool info --pin1' (asks for it)"]

@@ -134,3 +134,44 @@ def test_call_without_country_code_is_refused_by_the_card(simtool_cli):
                                "48531234567", check=True).stdout)
     assert texts(t, "network_request") == []
     assert texts(t, "display") == ["Wybierz numer z kodem kraju, np. +48531234567"]
+
+
+def test_scripted_session_with_typos_asks_again_as_a_phone_would(simtool_cli):
+    # standard input is the keypad: an item that is not there, letters, part of a title, a
+    # sub-menu typo, a number with letters, then the customer-care item and quit
+    keys = ["9", "x", "Przek", "9", "abc", "1", "", "6", ""]
+    proc = simtool_cli("stk", "session", input="\n".join(keys) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "no item 9: choose 1-7 (empty = quit)" in out
+    assert "no item matches 'x': choose 1-7" in out
+    assert "no item 9: choose 1-2 (empty = back)" in out      # the sub-menu, not "back"
+    assert "no item matches 'abc': choose 1-2" in out
+    assert "*21*+48531234567#" in out                           # the old-phone code was shown
+    # the card cut the customer-care reply to fit its screen; the session shows it whole
+    assert "e-mail bok@milotelecom.pl." in out
+    assert "error" not in proc.stderr.lower()
+
+
+def test_session_prompts_speak_one_language(simtool_cli):
+    proc = simtool_cli("stk", "session", input="7\n1\n\n\n", check=True)
+    own = [line for line in proc.stdout.splitlines() if "(empty = " in line]
+    assert own, proc.stdout
+    # the CLI's own words are English; the card's texts (Polish) come before them
+    for line in own:
+        assert "wybór" not in line.lower() and "pusty" not in line.lower()
+    assert any(line.startswith("Item 1-7 (empty = quit)") for line in own)
+    assert any(line.startswith("Item 1-2 (empty = back)") for line in own)
+
+
+def test_card_without_a_toolkit_menu_says_so(simtool_cli, pcsc_stack):
+    pcsc_stack.kill_card()
+    image = json.loads(pcsc_stack.image.read_text())
+    del image["stk_menu"]
+    pcsc_stack.image.write_text(json.dumps(image))
+    pcsc_stack.start_card()
+    for args in (["stk", "menu"], ["stk", "select", "1"], ["stk", "session"]):
+        proc = simtool_cli(*args, input="\n")
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert "no SIM Toolkit menu" in proc.stderr
+        assert "(no title)" not in proc.stdout

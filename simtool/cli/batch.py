@@ -2,44 +2,63 @@
 
 from __future__ import annotations
 
-import json
 import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
 
+from simtool.cli.common import AliasOption, cli_context, global_options, profile_option
+from simtool.cli.common import to_json_text
 from simtool.errors import SafetyRefusal
 
 _PHASES = {"generate": "Generating cards", "hash": "Hashing panel credentials"}
 
 
-def _want_json(ctx: click.Context, flag: bool) -> bool:
-    return flag or bool(getattr(ctx.obj, "json", False))
+def _want_json(ctx: click.Context, flag: bool = False) -> bool:
+    return flag or cli_context(ctx).json
 
 
 def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(to_json_text(data))
+
+
+def rate_and_eta(done: int, total: int, seconds: float) -> str:
+    """``"41.2/s, ETA 0:12"``: the rate so far and the time the rest takes at that rate."""
+    if done <= 0 or seconds <= 0:
+        return "ETA --:--"
+    rate = done / seconds
+    left = round(max(0, total - done) / rate)
+    eta = f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}" if left >= 3600 \
+        else f"{left // 60}:{left % 60:02d}"
+    return f"{rate:,.1f}/s, ETA {eta}"
 
 
 class _ProgressBars:
-    """One click progress bar per phase, on stderr; a new phase closes the previous bar."""
+    """One click progress bar per phase, on stderr, with the rate and the ETA; a new phase
+    closes the previous bar."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock=time.monotonic) -> None:
         self._phase: str | None = None
         self._bar: Any = None
         self._inner: ExitStack | None = None
+        self._clock = clock
+        self._start = 0.0
+        self._done = 0
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if phase != self._phase:
             self.close()
             self._inner = ExitStack()
             self._bar = self._inner.enter_context(click.progressbar(
-                length=total, label=_PHASES.get(phase, phase), show_pos=True,
-                file=sys.stderr))
+                length=total, label=_PHASES.get(phase, phase), show_pos=True, show_eta=False,
+                item_show_func=lambda text: text, file=sys.stderr))
             self._phase = phase
-        self._bar.update(done)
+            self._start, self._done = self._clock(), 0
+        self._done += done
+        self._bar.update(done, rate_and_eta(self._done, total, self._clock() - self._start))
 
     def close(self) -> None:
         if self._inner is not None:
@@ -47,25 +66,29 @@ class _ProgressBars:
             self._inner = None
 
 
+@global_options
 @click.group()
 def batch() -> None:
     """Provisioning batches: generate cards' data and exports, decrypt and load HSS imports.
 
     \b
     Examples:
-      simtool batch generate --profile milo --count 500 --out batches/milo-01 \\
-          --op-key-file keys/milo-op.key --transport-key-file keys/transport.key
+      simtool batch keygen op op.key
+      simtool batch keygen transport transport.key
+      simtool batch generate --profile milo --cards 20 --out batches/milo-02 \\
+          --op-key-file op.key --transport-key-file transport.key
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
-          --transport-key-file keys/transport.key --out /secure/osmo-hlr.vty
-      simtool batch load-osmo-hlr /secure/osmo-hlr.vty --vty 127.0.0.1:4258
+          --transport-key-file keys/transport.key --out osmo-hlr.vty
+      simtool batch load-osmo-hlr osmo-hlr.vty --vty 127.0.0.1:4258
     """
 
 
+@global_options
 @batch.command()
-@click.option("--profile", "profile_name", required=True, metavar="NAME|FILE",
-              help="Operator profile: a name from provisioning/profiles/ or a TOML file.")
-@click.option("--count", required=True, type=click.IntRange(1, 10_000_000),
-              help="Number of cards.")
+@profile_option(required=True, dest="profile_name")
+@click.option("--cards", "count", cls=AliasOption, hidden_aliases=("--count",), required=True,
+              type=click.IntRange(1, 10_000_000), metavar="N",
+              help="Number of cards to generate.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Batch folder to create (must not exist or be empty).")
 @click.option("--first-serial", type=click.IntRange(min=0), default=None,
@@ -97,13 +120,11 @@ def batch() -> None:
               help="A shared journal (postgresql://… or sqlite:////abs/path): the batch's "
                    "ICCIDs, IMSIs and MSISDNs are reserved in it before any card is generated, "
                    "so no other batch in it (even one generated at the same moment) has them.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
              transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
-             programmer: str, label_sheet: str | None, journal_url: str | None,
-             as_json: bool) -> None:
+             programmer: str, label_sheet: str | None, journal_url: str | None) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
     Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
@@ -111,10 +132,10 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
 
     \b
     Examples:
-      simtool batch generate --profile plus --count 30 --out /tmp/plus-test
-      simtool batch generate --profile milo --count 100000 --first-serial 2000000 \\
-          --out batches/milo-2025-06 --op-key-file op.key --transport-key-file transport.key --json
-      simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
+      simtool batch generate --profile plus --cards 30 --out plus-test
+      simtool batch generate -p milo --cards 50 --first-serial 2000000 --out batches/milo-2025-06 \\
+          --op-key-file op.key --transport-key-file transport.key --json
+      simtool batch generate -p milo --cards 20 --card-keys sysmocom-keys.csv \\
           --out batches/milo-sja2 --op-key-file op.key
       simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
           --programmer pysim --out batches/milo-pysim --op-key-file op.key
@@ -140,11 +161,18 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
                                 transport_key=transport, workers=workers, progress=bars,
                                 card_keys=card_list, journal_url=journal_url,
                                 label_sheet=label_sheet, programmer=programmer)
+    except KeyboardInterrupt:
+        bars.close()
+        # generate_batch writes into a staging folder it removes on any interruption, and
+        # gives back the numbers it reserved in a shared journal
+        click.echo(f"\ninterrupted: nothing kept (no batch in {out_dir}, no journal "
+                   "entry); run the command again to start over", err=True)
+        ctx.exit(130)
     finally:
         bars.close()
     for warning in result.warnings:
         click.secho(f"WARNING: {warning}", fg="red", bold=True, err=True)
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json(result.to_json())
         return
     lines = [f"batch {result.batch_id}: {result.count} cards, profile {result.profile}",
@@ -163,6 +191,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
     click.echo("\n".join(lines))
 
 
+@global_options
 @batch.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--transport-key-file", required=True,
@@ -170,10 +199,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
               help="The AES-256 transport key the batch was generated with.")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Plaintext file to create (mode 0600; an existing file is refused).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: Path,
-            as_json: bool) -> None:
+def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: Path) -> None:
     """Decrypt an encrypted HSS import (*.enc) into a plaintext file (mode 0600).
 
     Fails, writing nothing, when the key is wrong or the file was modified.
@@ -181,7 +208,7 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
     \b
     Example:
       simtool batch decrypt batches/milo-01/exports/open5gs-subscribers.js.enc \\
-          --transport-key-file transport.key --out /secure/open5gs-subscribers.js
+          --transport-key-file transport.key --out open5gs-subscribers.js
     """
     from simtool.provision.batchdir import atomic_write
     from simtool.provision.crypto import TRANSPORT_KEY_LEN, decrypt_export, read_key_file
@@ -193,19 +220,19 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
     atomic_write(out_file, result.plaintext.reveal())
     summary = {"file": str(file), "name": result.name, "batch_id": result.batch_id,
                "out": str(out_file), "bytes": len(result.plaintext)}
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json(summary)
     else:
         click.echo(f"decrypted {result.name} of batch {result.batch_id} to {out_file} "
                    f"({len(result.plaintext)} bytes, mode 0600)")
 
 
+@global_options
 @batch.command()
 @click.argument("kind", type=click.Choice(["op", "transport"]))
 @click.argument("out_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None:
+def keygen(ctx: click.Context, kind: str, out_file: Path) -> None:
     """Create a random key file (mode 0600): the operator's OP (16 bytes) or a transport key
     (AES-256, 32 bytes) for the encrypted HSS imports.  An existing file is refused.
 
@@ -227,7 +254,7 @@ def keygen(ctx: click.Context, kind: str, out_file: Path, as_json: bool) -> None
     what = "operator OP (Milenage)" if kind == "op" else "transport key (AES-256-GCM)"
     atomic_write(out_file, key_file_text(key, comment=f"simtool {what}"))
     summary = {"file": str(out_file), "kind": kind, "key_id": key_id(key)}
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json(summary)
     else:
         click.echo(f"wrote {what} to {out_file} (mode 0600, key id {summary['key_id']})")
@@ -240,13 +267,13 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+@global_options
 @batch.command("load-osmo-hlr")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--vty", default="127.0.0.1:4258", show_default=True, metavar="HOST:PORT",
               help="OsmoHLR's VTY (telnet) address.")
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
-def load_osmo_hlr(ctx: click.Context, file: Path, vty: str, as_json: bool) -> None:
+def load_osmo_hlr(ctx: click.Context, file: Path, vty: str) -> None:
     """Load a decrypted osmo-hlr.vty into a running OsmoHLR, safely more than once.
 
     Asks 'show subscriber imsi X' for every subscriber and sends only what is missing or
@@ -256,8 +283,8 @@ def load_osmo_hlr(ctx: click.Context, file: Path, vty: str, as_json: bool) -> No
     \b
     Example:
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
-          --transport-key-file transport.key --out /secure/osmo-hlr.vty
-      simtool batch load-osmo-hlr /secure/osmo-hlr.vty --vty 127.0.0.1:4258
+          --transport-key-file transport.key --out osmo-hlr.vty
+      simtool batch load-osmo-hlr osmo-hlr.vty --vty 127.0.0.1:4258    # needs a running OsmoHLR
     """
     from collections import Counter
 
@@ -274,7 +301,7 @@ def load_osmo_hlr(ctx: click.Context, file: Path, vty: str, as_json: bool) -> No
     with VtyClient(host, port) as client:
         for _imsi, outcome in load(subscribers, client):
             counts[outcome.value] += 1
-    if _want_json(ctx, as_json):
+    if _want_json(ctx):
         _emit_json({"file": str(file), "vty": vty, **counts})
     else:
         click.echo(f"{len(subscribers)} subscribers: " +

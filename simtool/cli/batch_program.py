@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections import Counter
@@ -11,12 +10,13 @@ from typing import Any
 
 import click
 
-from simtool.cli.main import ask_secret
+from simtool.cli.common import AliasOption, ask_secret, cli_context, global_options
+from simtool.cli.common import to_json_text
 from simtool.errors import NoCard, TransportError
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    click.echo(to_json_text(data, lines=True))
 
 
 class _Progress:
@@ -40,7 +40,7 @@ class _Progress:
 def _wait_for_card(reader: str, poll: float, say) -> Any:
     from simtool.apdu.pcsc import PcscTransport
 
-    say(f"waiting for a card in {reader} ...")
+    say(f"waiting for a card in {reader} (Ctrl-C stops) ...")
     while True:
         try:
             return PcscTransport.connect(reader, timeout=poll)
@@ -54,7 +54,7 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
     reports the card gone."""
     from simtool.apdu.pcsc import PcscTransport
 
-    say("take the card out")
+    say("take the card out (Ctrl-C stops)")
     while True:
         try:
             transport = PcscTransport.connect(reader)
@@ -71,11 +71,10 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
             transport.close()
 
 
+@global_options
 @click.command("program")
 @click.argument("batch_dir", metavar="DIR",
                 type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("-r", "--reader", "reader_opt", metavar="N|NAME", default=None,
-              help="Reader index or name substring (default: the global -r, else the first).")
 @click.option("--journal", "journal_url", metavar="URL", default=None,
               help="sqlite:///file (in DIR), sqlite:////abs/path or postgresql://... "
                    "(default: DIR/journal.sqlite).  Stations sharing a journal never give "
@@ -88,7 +87,8 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
 @click.option("--card-keys", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               default=None, help="The vendor's key file (CSV: iccid + adm1 / pin_adm / "
                                  "pin_adm_hex), matched on each card's factory ICCID.")
-@click.option("--count", type=click.IntRange(min=1), default=None,
+@click.option("--stop-after", "count", cls=AliasOption, hidden_aliases=("--count",),
+              type=click.IntRange(min=1), default=None, metavar="CARDS",
               help="Stop after this many cards (default: until the batch is done or Ctrl-C).")
 @click.option("--allow-iccid-change", is_flag=True,
               help="Write the batch's ICCID even on card types whose vendor ties the card's "
@@ -96,12 +96,10 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
                    "are refused unless their own ICCID is the record's. The virtual card needs it.")
 @click.option("--poll", type=click.FloatRange(0.05, 10), default=0.5, show_default=True,
               help="Seconds between reader checks while waiting for a card.")
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per card, then a summary object (JSON lines).")
 @click.pass_context
-def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal_url: str | None,
-            station: str | None, adm1: str | None, card_keys: Path | None, count: int | None,
-            allow_iccid_change: bool, poll: float, as_json: bool) -> None:
+def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, station: str | None,
+            adm1: str | None, card_keys: Path | None, count: int | None,
+            allow_iccid_change: bool, poll: float) -> None:
     """Program the cards of batch DIR, verifying each: insert a card, wait, take it out.
 
     For each card: identify its type (ATR and files), read the ADM1 counter before any
@@ -115,14 +113,16 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     records' digest, file modes): a fault is one line naming file, line and field (exit 4).
     A card showing the batch's ICCID that the journal does not know is refused without a
     VERIFY when its files say this batch programmed it.  Exit code: the gravest of the cards'
-    (5 a safety refusal, 4 bad data, 1 a card that failed).
+    (5 a safety refusal, 4 bad data, 1 a card that failed).  With --json,
+    one JSON object per card, then a summary object (JSON lines).  Ctrl-C stops (exit 130).
 
     \b
     Examples:
-      simtool batch program batches/milo-01 --card-keys sysmocom-keys.csv
-      simtool -r "Virtual PCD" batch program /tmp/b --adm1 11223344 --count 1 --json
-      simtool batch program batches/milo-01 --station desk-2 \\
-          --journal postgresql://prov@db/provisioning --card-keys keys.csv
+      simtool batch program batches/milo-01 --card-keys sysmocom-keys.csv   # Ctrl-C stops
+      simtool -r "Virtual PCD 00 00" batch program batches/virtual --adm1 11223344 \\
+          --allow-iccid-change --stop-after 1 --json      # the virtual card
+      simtool batch program batches/milo-01 --station desk-2 --stop-after 1 \\
+          --journal sqlite:///journal.sqlite --card-keys sysmocom-keys.csv
     """
     from simtool.apdu.channel import Channel
     from simtool.apdu.pcsc import select_reader
@@ -132,9 +132,8 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
     from simtool.provision.program import Outcome, Programmer, open_batch
     from simtool.secret import Secret
 
-    obj = ctx.obj
-    as_json = as_json or bool(getattr(obj, "json", False))
-    trace = bool(getattr(obj, "trace", False))
+    obj = cli_context(ctx)
+    as_json, trace = obj.json, obj.trace
     if adm1 is not None and card_keys is not None:
         raise click.UsageError("give --adm1 or --card-keys, not both")
     if card_keys is not None:
@@ -158,7 +157,7 @@ def program(ctx: click.Context, batch_dir: Path, reader_opt: str | None, journal
                             allow_iccid_change=allow_iccid_change,
                             factory_iccids=batch.factory_iccids)
     programmer.check_records()
-    reader = select_reader(reader_opt if reader_opt is not None else getattr(obj, "reader", None))
+    reader = select_reader(obj.reader)
     say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
         f"reader {reader}")
 

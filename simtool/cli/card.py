@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from simtool.cli.common import global_options, pass_cli, unblock_hint
 from simtool.errors import DataError
 
 
+@global_options
 @click.command()
-@click.pass_obj
+@pass_cli
 def readers(obj) -> None:
     """List PC/SC readers and whether a card is present.
 
@@ -34,11 +36,12 @@ def readers(obj) -> None:
     obj.emit(rows, text)
 
 
+@global_options
 @click.command()
 @click.option("--pin1", "ask_pin1", is_flag=True,
               help="Ask for PIN1 (no echo) and verify it first, so PIN-protected files "
                    "(IMSI, MSISDN) can be read when PIN1 is enabled.")
-@click.pass_obj
+@pass_cli
 def info(obj, ask_pin1: bool) -> None:
     """ATR, card type, ICCID, IMSI, MSISDN, SPN and PIN/PUK/ADM1 tries left.
 
@@ -47,7 +50,8 @@ def info(obj, ask_pin1: bool) -> None:
     \b
     Examples:
       simtool info
-      simtool -r "Virtual PCD 00 00" --json info --pin1
+      simtool info --json
+      simtool -r "Virtual PCD 00 00" info --pin1       # asks for PIN1 (no echo)
     """
     from simtool.info import read_card_info
 
@@ -55,12 +59,29 @@ def info(obj, ask_pin1: bool) -> None:
     if ask_pin1:
         obj.verify_pin1_prompted(card)
     result = read_card_info(card)
-    obj.emit(result.to_json(), result.render)
+    hints = _info_hints(result, ask_pin1)
+    data = {**result.to_json(), "hints": hints}
+    obj.emit(data, lambda: "\n".join([result.render()] + [f"hint: {h}" for h in hints]))
 
 
+def _info_hints(result, asked_pin1: bool) -> list[str]:
+    """What to do next: verify PIN1 to read the protected files, or, when PIN1 is blocked,
+    unblock it (a blocked PIN cannot be verified)."""
+    tries = {c.name: c.tries_left for c in result.counters}
+    hints = []
+    if tries.get("PIN1") == 0:
+        hints.append(unblock_hint("pin1"))
+    elif not asked_pin1 and any("needs PIN1" in n for n in result.notes):
+        hints.append("verify PIN1 to read them: 'simtool info --pin1' (asks for it)")
+    if tries.get("PIN2") == 0:
+        hints.append(unblock_hint("pin2"))
+    return hints
+
+
+@global_options
 @click.command()
 @click.argument("apdus", nargs=-1, required=True, metavar="HEX...")
-@click.pass_obj
+@pass_cli
 def apdu(obj, apdus: tuple[str, ...]) -> None:
     """Send raw APDUs (hex, spaces allowed inside quotes) and show each response.
 

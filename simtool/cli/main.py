@@ -6,14 +6,13 @@ Exit codes: 0 ok · 1 the card answered with an error · 2 usage · 3 no PC/SC /
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import click
 
 from simtool import __version__
+from simtool.cli import batch, batch_program, card, mmi, network, pin, stk
+from simtool.cli.common import JSON_HELP, READER_HELP, TRACE_HELP, CliContext
 from simtool.errors import SimtoolError
 
 EXIT_CODES_HELP = """\b
@@ -29,109 +28,22 @@ Exit codes:
 """
 
 
-def ask_secret(label: str, *, confirm: bool = False) -> str:
-    """A PIN/PUK/ADM from the person at the terminal, without echo (the prompt on stderr, so
-    --json output stays clean), or the next line of standard input when it is a pipe."""
-    if sys.stdin.isatty():
-        return click.prompt(label, hide_input=True, confirmation_prompt=confirm, err=True)
-    line = sys.stdin.readline()
-    if not line:
-        raise click.UsageError(f"{label} needed: give it at the prompt or on standard input")
-    return line.rstrip("\r\n")
-
-
-def secret_option(name: str, label: str, *, confirm: bool = False, metavar: str = "DIGITS"):
-    """``--NAME``: a secret given on the command line (visible in the process list) or, when
-    omitted, asked with :func:`ask_secret`."""
-    def ask_if_missing(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-        return value if value is not None else ask_secret(label, confirm=confirm)
-
-    return click.option(f"--{name}", default=None, callback=ask_if_missing, metavar=metavar,
-                        help=f"{label}; asked without echo when omitted (from a pipe: the "
-                             "next line of standard input).")
-
-
-@dataclass
-class CliContext:
-    """What every command gets in ``ctx.obj``: global options and a lazily opened card."""
-
-    reader: str | None = None
-    json: bool = False
-    trace: bool = False
-    _card: Any = None
-    _transport: Any = None
-    _closers: list[Callable[[], None]] = field(default_factory=list)
-
-    def trace_log(self, line: str) -> None:
-        click.echo(line, err=True)
-
-    def open_transport(self):
-        """Connect to the selected reader (index or name substring) through PC/SC."""
-        if self._transport is None:
-            from simtool.apdu.pcsc import PcscTransport, select_reader
-            from simtool.apdu.transport import TracingTransport
-
-            name = select_reader(self.reader)
-            transport = PcscTransport.connect(name)
-            self._closers.append(transport.close)
-            if self.trace:
-                transport = TracingTransport(transport, self.trace_log)
-            self._transport = transport
-        return self._transport
-
-    def open_card(self):
-        if self._card is None:
-            from simtool.apdu.channel import Channel
-            from simtool.card import Card
-
-            self._card = Card(Channel(self.open_transport()))
-        return self._card
-
-    def verify_pin1_prompted(self, card) -> None:
-        """Ask for PIN1 (:func:`ask_secret`) and VERIFY it."""
-        from simtool.pin import encode_pin
-        from simtool.secret import Secret
-
-        card.verify_pin(0x01, encode_pin(Secret(ask_secret("PIN1"))))
-
-    def close(self) -> None:
-        while self._closers:
-            try:
-                self._closers.pop()()
-            except Exception:  # noqa: BLE001 - closing a vanished card is not an error
-                pass
-
-    def emit(self, data: Any, text: str | Callable[[], str]) -> None:
-        """Print a result: JSON with --json, else the human text."""
-        if self.json:
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
-        else:
-            click.echo(text() if callable(text) else text)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (bytes, bytearray)):
-        return obj.hex().upper()
-    if hasattr(obj, "to_json"):
-        return obj.to_json()
-    return str(obj)
-
-
 @click.group(epilog=EXIT_CODES_HELP)
-@click.option("-r", "--reader", envvar="SIMTOOL_READER", metavar="N|NAME",
-              help="Reader index or name substring (default: the first reader with a card). "
-                   "Env: SIMTOOL_READER.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
-@click.option("--trace", is_flag=True, help="Log APDUs to stderr (PINs, keys redacted).")
+@click.option("-r", "--reader", envvar="SIMTOOL_READER", metavar="N|NAME", help=READER_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@click.option("--trace", is_flag=True, help=TRACE_HELP)
 @click.version_option(__version__, prog_name="simtool")
 @click.pass_context
 def cli(ctx: click.Context, reader: str | None, as_json: bool, trace: bool) -> None:
     """simtool: read, provision and test SIM/UICC cards.
 
+    -r/--reader, --json and --trace may also follow the command's name.
+
     \b
     Examples:
       simtool readers
-      simtool -r "Virtual PCD" --json info
+      simtool -r "Virtual PCD 00 00" --json info
+      simtool info --json
       simtool --trace apdu 00A40004023F00
     """
     ctx.obj = CliContext(reader=reader, json=as_json, trace=trace)
@@ -139,20 +51,23 @@ def cli(ctx: click.Context, reader: str | None, as_json: bool, trace: bool) -> N
 
 
 def _register() -> None:
-    from simtool.cli import batch, card, mmi, pin, stk
-    from simtool.cli.network import network; cli.add_command(network)  # noqa: E702
-    from simtool.cli.batch_program import program
-
-    batch.batch.add_command(program)
-    for cmd in (card.readers, card.info, card.apdu, pin.pin, mmi.mmi, stk.stk, batch.batch):
+    """Attach every command to ``simtool`` (idempotent: adding a command twice replaces it)."""
+    batch.batch.add_command(batch_program.program)
+    for cmd in (card.readers, card.info, card.apdu, pin.pin, mmi.mmi, stk.stk, batch.batch,
+                network.network):
         cli.add_command(cmd)
 
 
+_register()
+
+
 def main(argv: list[str] | None = None) -> int:
-    _register()
     try:
         rc = cli.main(args=argv, prog_name="simtool", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo("interrupted", err=True)
+            return 130
         click.echo("aborted", err=True)
         return 1
     except click.ClickException as exc:
@@ -162,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except SimtoolError as exc:
         click.echo(f"error: {exc}", err=True)
+        if getattr(exc, "hint", None):  # what to do next, when the CLI knows (cli.common)
+            click.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except OSError as exc:  # disk full, permissions, a vanished folder: one line, not a traceback
         where = f"{exc.filename}: " if exc.filename else ""

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from datetime import time
 
 import click
 
+from simtool.cli.common import global_options, pass_cli, profile_option
 from simtool.stk import mmi as m
 from simtool.stk.services import DAY_NAMES_PL, OperatorServices, services_for_profile
 
-mmi = click.Group("mmi", help="""Dialled codes: supplementary services, USSD, operator codes.
 
-\b
-Examples:
-  simtool mmi explain '*21*600123456#'
-  simtool mmi explain '*55*0630#' --profile citysat --json
-""")
+@global_options
+@click.group()
+def mmi() -> None:
+    """Dialled codes: supplementary services, USSD, operator codes.
+
+    \b
+    Examples:
+      simtool mmi explain '*21*600123456#'
+      simtool mmi explain '*55*0630#' --profile citysat --json
+    """
+
 
 _KIND_TEXT = {
     "ussd": "sent to the network as USSD",
@@ -26,14 +31,13 @@ _KIND_TEXT = {
 }
 
 
+@global_options
 @mmi.command("explain")
 @click.argument("code")
-@click.option("-p", "--profile", metavar="NAME|FILE",
-              help="Operator profile (milo, citysat, halonet, idea24, plus) or a services "
-                   ".toml file: recognises that operator's own codes.")
-@click.option("--json", "json_output", is_flag=True, help="Print the classification as JSON.")
-@click.pass_context
-def explain(ctx: click.Context, code: str, profile: str | None, json_output: bool) -> None:
+@profile_option(help="Operator profile (milo, citysat, halonet, idea24, plus) or a services "
+                     ".toml file: recognises that operator's own codes.")
+@pass_cli
+def explain(obj, code: str, profile: str | None) -> None:
     """Explain a dialled CODE: procedure, service, decoded fields, or why it is invalid.
 
     Exits with 4 when the code is invalid.
@@ -43,15 +47,13 @@ def explain(ctx: click.Context, code: str, profile: str | None, json_output: boo
       simtool mmi explain '**61*+48600123456**20#'
       simtool mmi explain --profile citysat '*57*0456*12467#'
       simtool mmi explain --profile milo --json '*109#'
+      simtool mmi explain -p citysat '*55*2460#'     # 24:60 is no time (exit 4)
     """
     services = services_for_profile(profile) if profile else None
     result = m.explain(code, services)
-    if json_output or getattr(ctx.obj, "json", False):
-        click.echo(json.dumps(as_json(result), indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n".join(render(result, services)))
+    obj.emit(as_json(result), lambda: "\n".join(render(result, services)))
     if isinstance(result, m.Invalid):
-        ctx.exit(4)
+        click.get_current_context().exit(4)
 
 
 def _pl_en(pl: str, en: str) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import click
 
+from simtool.cli.common import global_options, profile_option
 from simtool.errors import SimtoolError
 
 
@@ -27,8 +28,8 @@ def _options(f):
 
 
 def _subscriber_options(f):
-    f = click.option("--profile", "-p", default="milo", show_default=True,
-                     help="Operator of a new subscriber (provisioning/services/).")(f)
+    f = profile_option(default="milo", help="Operator of a new subscriber: a profile name "
+                                            "or TOML file (its services).")(f)
     f = click.option("--iccid", default=None, help="The card's ICCID (default: read the card).")(f)
     f = click.option("--imsi", default=None, help="The card's IMSI instead of the ICCID.")(f)
     f = click.option("--msisdn", default=None,
@@ -112,6 +113,7 @@ def _status_text(data: dict) -> str:
     return "\n".join(lines)
 
 
+@global_options
 @click.group()
 def network() -> None:
     """The virtual operator network: subscriber records, clock, codes and calls.
@@ -126,6 +128,7 @@ def network() -> None:
     """
 
 
+@global_options
 @network.command()
 @_subscriber_options
 @click.pass_obj
@@ -142,6 +145,7 @@ def status(obj, state_path, profile, iccid, imsi, msisdn) -> None:
     obj.emit(data, lambda: _status_text(data))
 
 
+@global_options
 @network.command("top-up")
 @click.argument("amount_zl", type=int)
 @_subscriber_options
@@ -165,6 +169,7 @@ def top_up(obj, amount_zl, state_path, profile, iccid, imsi, msisdn) -> None:
              + (f" Środki ważne do {end:%d.%m.%Y, godz. %H:%M}." if end else ""))
 
 
+@global_options
 @network.command("buy-package")
 @click.argument("minutes", type=int)
 @click.option("--auto-renew/--no-auto-renew", default=None,
@@ -204,6 +209,7 @@ def buy_package(obj, minutes, auto_renew, panel_profile, state_path, profile, ic
              f"do {package.end:%d.%m.%Y %H:%M}.")
 
 
+@global_options
 @network.command("set-clock")
 @click.argument("when", required=False)
 @click.option("--real", is_flag=True, help="Follow real time again.")
@@ -230,6 +236,7 @@ def set_clock(obj, when, real, state_path) -> None:
     _emit_clock(obj, hlr)
 
 
+@global_options
 @network.command()
 @click.argument("duration")
 @_options
@@ -255,6 +262,7 @@ def _emit_clock(obj, hlr) -> None:
              f"network clock: {now.isoformat(timespec='seconds')} ({hlr.clock.description})")
 
 
+@global_options
 @network.command("set-country")
 @click.argument("country")
 @_subscriber_options
@@ -286,6 +294,7 @@ def _reply(obj, kind: str, code: str, state_path, profile, iccid, imsi, msisdn) 
     obj.emit({"code": code, "reply": reply}, reply)
 
 
+@global_options
 @network.command()
 @click.argument("code")
 @_subscriber_options
@@ -301,6 +310,7 @@ def ussd(obj, code, state_path, profile, iccid, imsi, msisdn) -> None:
     _reply(obj, "ussd", code, state_path, profile, iccid, imsi, msisdn)
 
 
+@global_options
 @network.command()
 @click.argument("code")
 @_subscriber_options
@@ -316,6 +326,7 @@ def ss(obj, code, state_path, profile, iccid, imsi, msisdn) -> None:
     _reply(obj, "ss", code, state_path, profile, iccid, imsi, msisdn)
 
 
+@global_options
 @network.command()
 @click.argument("number")
 @click.option("--seconds", type=click.IntRange(0), required=True,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from simtool.cli.main import secret_option
-
+from simtool.cli.common import global_options, guarded_try, pass_cli, secret_option
 from simtool.secret import Secret
 
 KEY_REFS = {"pin1": 0x01, "pin2": 0x81, "adm1": 0x0A}
@@ -13,8 +12,11 @@ KEY_NAMES = {v: k.upper() for k, v in KEY_REFS.items()}
 # Never VERIFY an ADM key with fewer tries left than this (a blocked ADM1 is unrecoverable).
 ADM_MIN_TRIES = 2
 
-which_arg = click.argument("which", type=click.Choice(sorted(KEY_REFS), case_sensitive=False),
-                           default="pin1")
+
+def which_arg(*keys: str):
+    """WHICH: only the keys the command applies to (``pin unblock`` takes pin1/pin2)."""
+    return click.argument("which", type=click.Choice(keys, case_sensitive=False),
+                          default="pin1")
 
 
 def _pin(value: str) -> Secret[bytes]:
@@ -23,6 +25,7 @@ def _pin(value: str) -> Secret[bytes]:
     return encode_pin(Secret(value))
 
 
+@global_options
 @click.group()
 def pin() -> None:
     """PIN1/PIN2/ADM1 state and commands.
@@ -31,17 +34,19 @@ def pin() -> None:
     Examples:
       simtool pin status
       simtool pin verify pin1            # prompts for the PIN
-      simtool --json pin status
+      simtool pin status --json
     """
 
 
+@global_options
 @pin.command()
-@click.pass_obj
+@pass_cli
 def status(obj) -> None:
     """Retry counters of PIN1, PIN2, ADM1, PUK1, PUK2, read without spending a try.
 
     \b
-    Example:
+    Examples:
+      simtool pin status
       simtool --json pin status
     """
     from simtool.info import read_counters
@@ -51,24 +56,31 @@ def status(obj) -> None:
              lambda: "\n".join(f"{c.name:5} {c.render()}" for c in counters))
 
 
+@global_options
 @pin.command()
-@which_arg
+@which_arg("pin1", "pin2", "adm1")
 @secret_option("pin", "PIN")
-@click.pass_obj
+@pass_cli
 def verify(obj, which: str, pin: str) -> None:
     """VERIFY a PIN (ADM1 only when at least 2 tries are left; never retried).
+
+    Before the last try of PIN1/PIN2 a warning says that a wrong PIN blocks it (at a
+    terminal, you confirm).
 
     \b
     Examples:
       simtool pin verify pin1          # prompts without echo
-      simtool pin verify adm1
+      simtool pin verify pin1 --pin 1234
+      simtool pin verify adm1 --pin 11223344
     """
     card = obj.open_card()
-    ref = KEY_REFS[which.lower()]
+    which = which.lower()
+    ref = KEY_REFS[which]
     if ref == 0x0A:
         card.verify_adm(ref, _adm(pin), min_tries=ADM_MIN_TRIES)
     else:
-        card.verify_pin(ref, _pin(pin))
+        with guarded_try(card, which):
+            card.verify_pin(ref, _pin(pin))
     obj.emit({"verified": which.upper()}, f"{which.upper()} verified")
 
 
@@ -78,46 +90,55 @@ def _adm(value: str) -> Secret[bytes]:
     return encode_adm(Secret(value))[0]
 
 
+@global_options
 @pin.command()
-@which_arg
+@which_arg("pin1", "pin2")
 @secret_option("old", "Current PIN")
 @secret_option("new", "New PIN", confirm=True)
-@click.pass_obj
+@pass_cli
 def change(obj, which: str, old: str, new: str) -> None:
     """CHANGE PIN: replace PIN1 or PIN2.
 
     \b
-    Example:
+    Examples:
       simtool pin change pin1          # prompts for the current and the new PIN
+      simtool pin change pin2 --old 5678 --new 4321
     """
-    ref = _user_pin(which)
-    obj.open_card().change_pin(ref, _pin(old), _pin(new))
+    card = obj.open_card()
+    with guarded_try(card, which):
+        card.change_pin(KEY_REFS[which.lower()], _pin(old), _pin(new))
     obj.emit({"changed": which.upper()}, f"{which.upper()} changed")
 
 
+@global_options
 @pin.command()
-@which_arg
+@which_arg("pin1", "pin2")
 @secret_option("puk", "PUK")
 @secret_option("new", "New PIN", confirm=True)
-@click.pass_obj
+@pass_cli
 def unblock(obj, which: str, puk: str, new: str) -> None:
-    """UNBLOCK PIN with the PUK and set a new PIN.
+    """UNBLOCK PIN with the PUK (PUK1 for PIN1, PUK2 for PIN2) and set a new PIN.
+
+    Before the PUK's last try a warning says that a wrong PUK blocks the PIN for good.
 
     \b
-    Example:
+    Examples:
       simtool pin unblock pin1         # prompts for the PUK and the new PIN
+      simtool pin unblock pin2 --puk 87654321 --new 4321
     """
     from simtool.pin import encode_puk
 
-    ref = _user_pin(which)
-    obj.open_card().unblock_pin(ref, encode_puk(Secret(puk)), _pin(new))
+    card = obj.open_card()
+    with guarded_try(card, which, puk=True):
+        card.unblock_pin(KEY_REFS[which.lower()], encode_puk(Secret(puk)), _pin(new))
     obj.emit({"unblocked": which.upper()}, f"{which.upper()} unblocked")
 
 
+@global_options
 @pin.command()
-@which_arg
+@which_arg("pin1", "pin2")
 @secret_option("pin", "PIN")
-@click.pass_obj
+@pass_cli
 def enable(obj, which: str, pin: str) -> None:
     """ENABLE PIN verification.
 
@@ -125,15 +146,17 @@ def enable(obj, which: str, pin: str) -> None:
     Example:
       simtool pin enable pin1
     """
-    ref = _user_pin(which)
-    obj.open_card().enable_pin(ref, _pin(pin))
+    card = obj.open_card()
+    with guarded_try(card, which):
+        card.enable_pin(KEY_REFS[which.lower()], _pin(pin))
     obj.emit({"enabled": which.upper()}, f"{which.upper()} enabled")
 
 
+@global_options
 @pin.command()
-@which_arg
+@which_arg("pin1", "pin2")
 @secret_option("pin", "PIN")
-@click.pass_obj
+@pass_cli
 def disable(obj, which: str, pin: str) -> None:
     """DISABLE PIN verification.
 
@@ -141,14 +164,8 @@ def disable(obj, which: str, pin: str) -> None:
     Example:
       simtool pin disable pin1
     """
-    ref = _user_pin(which)
-    obj.open_card().disable_pin(ref, _pin(pin))
+    card = obj.open_card()
+    with guarded_try(card, which):
+        card.disable_pin(KEY_REFS[which.lower()], _pin(pin))
     obj.emit({"disabled": which.upper()}, f"{which.upper()} disabled")
 
-
-def _user_pin(which: str) -> int:
-    ref = KEY_REFS[which.lower()]
-    if ref == 0x0A:
-        raise click.BadParameter("ADM1 is verified only (use 'simtool pin verify adm1')",
-                                 param_hint="WHICH")
-    return ref

@@ -11,7 +11,14 @@ from typing import Sequence
 
 import click
 
-from simtool.errors import DataError
+from simtool.cli.common import global_options, pass_cli, profile_option
+from simtool.errors import DataError, SimtoolError
+
+
+class NoToolkitMenu(SimtoolError):
+    """The card installed no SET UP MENU (no toolkit applet, or it removed its menu)."""
+
+    exit_code = 1
 
 
 def _network(obj, profile: str, msisdn: str | None):
@@ -45,8 +52,9 @@ def _handset(obj, profile: str, ui, no_ussd: bool, no_ss: bool, msisdn: str | No
 
 
 def _common(f):
-    f = click.option("--profile", "-p", default="milo", show_default=True,
-                     help="Operator whose virtual network answers (provisioning/services/).")(f)
+    f = profile_option(default="milo",
+                       help="Operator profile whose virtual network answers: a name from "
+                            "provisioning/profiles/ or a services .toml file.")(f)
     f = click.option("--no-ussd", is_flag=True,
                      help="Play a terminal without SEND USSD support.")(f)
     f = click.option("--no-ss", is_flag=True, help="Play a terminal without SEND SS support.")(f)
@@ -60,6 +68,20 @@ def _common(f):
     return f
 
 
+def _main_menu(handset):
+    """The card's main menu, or :class:`NoToolkitMenu` when it installed none."""
+    listing = handset.menu()
+    if not listing.items:
+        raise NoToolkitMenu("the card has no SIM Toolkit menu (no SET UP MENU after "
+                            "TERMINAL PROFILE): nothing to select")
+    return listing
+
+
+def _items_text(listing) -> str:
+    return "\n".join([listing.title] + [f"  {e.id:>2}. {e.title}" for e in listing.items])
+
+
+@global_options
 @click.group()
 def stk() -> None:
     """The card's SIM Toolkit menu, run as a handset would.
@@ -67,39 +89,67 @@ def stk() -> None:
     \b
     Examples:
       simtool stk menu
-      simtool stk select 4                      # balance (*108#) on the Milo menu
+      simtool stk select 3                      # balance (*108#) on the Milo menu
       simtool stk select "Przekierowania" --choose 1 --input 600123456
       simtool stk session                       # interactive handset
       simtool stk call +48531234567             # Milo call-back through call control
     """
 
 
+@global_options
 @stk.command()
 @_common
-@click.pass_obj
+@pass_cli
 def menu(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
-    """Show the card's main menu (TERMINAL PROFILE → SET UP MENU).
+    """Show the card's main menu (TERMINAL PROFILE → SET UP MENU).  Exits with 1 when the
+    card has no toolkit menu.
 
     \b
-    Example:
+    Examples:
       simtool stk menu
+      simtool stk menu --json
     """
     from simtool.stk.handset import ScriptedUI
 
-    listing = _handset(obj, profile, ScriptedUI(), no_ussd, no_ss, msisdn, pin1).menu()
-    obj.emit(listing.to_json(), lambda: "\n".join(
-        [listing.title or "(no title)"] + [f"  {e.id:>2}. {e.title}" for e in listing.items]))
+    listing = _main_menu(_handset(obj, profile, ScriptedUI(), no_ussd, no_ss, msisdn, pin1))
+    obj.emit(listing.to_json(), lambda: _items_text(listing))
+
+
+def _match_item(items, item: str) -> tuple[int | None, str]:
+    """The id of the item ``item`` names (its number, or a unique part of its title,
+    ignoring case and Polish diacritics), or None and why not."""
+    item = item.strip()
+    ids = [e.id for e in items]
+    if item.isdigit():
+        if int(item) in ids:
+            return int(item), ""
+        return None, f"no item {item}"
+    key = _fold(item)
+    matches = [e for e in items if key in _fold(e.title)]
+    if len(matches) == 1:
+        return matches[0].id, ""
+    if not matches:
+        return None, f"no item matches {item!r}"
+    return None, f"{item!r} matches " + ", ".join(f"{e.id} ({e.title})" for e in matches)
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-free text, so 'waznosc' finds 'Ważność' (ł has no decomposition)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _choices_text(items) -> str:
+    return ", ".join(f"{e.id} {e.title}" for e in items)
 
 
 def _resolve_item(listing, item: str) -> int:
-    if item.isdigit():
-        return int(item)
-    matches = [e for e in listing.items if item.casefold() in e.title.casefold()]
-    if len(matches) != 1:
-        names = ", ".join(f"{e.id}={e.title}" for e in listing.items)
-        raise DataError(f"{'no' if not matches else 'more than one'} menu item matches "
-                        f"{item!r} (items: {names})")
-    return matches[0].id
+    found, why = _match_item(listing.items, item)
+    if found is None:
+        raise DataError(f"{why}: the menu has {_choices_text(listing.items)}")
+    return found
 
 
 def _render_transcript(transcript) -> str:
@@ -111,6 +161,7 @@ def _render_transcript(transcript) -> str:
     return "\n".join(lines)
 
 
+@global_options
 @stk.command()
 @click.argument("item")
 @click.option("--input", "inputs", multiple=True, metavar="TEXT",
@@ -118,7 +169,7 @@ def _render_transcript(transcript) -> str:
 @click.option("--choose", "choices", multiple=True, type=int, metavar="ID",
               help="Item to pick at a SELECT ITEM (submenu), in order (repeatable).")
 @_common
-@click.pass_obj
+@pass_cli
 def select(obj, item: str, inputs: Sequence[str], choices: Sequence[int], profile, no_ussd,
            no_ss, msisdn, pin1) -> None:
     """Choose ITEM (its number or part of its title) and run the session to the end,
@@ -128,31 +179,47 @@ def select(obj, item: str, inputs: Sequence[str], choices: Sequence[int], profil
     \b
     Examples:
       simtool stk select 1
-      simtool stk select Saldo
-      simtool --json stk select "Przekierowania" --choose 1 --input 600123456
+      simtool stk select "Stan konta"           # balance, by part of the item's title
+      simtool stk select "Przekierowania" --choose 1 --input 600123456 --json
     """
     from simtool.stk.handset import ScriptedUI
 
     handset = _handset(obj, profile, ScriptedUI(choices=choices, inputs=inputs), no_ussd,
                        no_ss, msisdn, pin1)
-    item_id = _resolve_item(handset.menu(), item)
+    item_id = _resolve_item(_main_menu(handset), item)
     transcript = handset.select(item_id)
     obj.emit(transcript.to_json(), lambda: _render_transcript(transcript))
 
 
 class TerminalUI:
-    """The handset's screen and keypad on the terminal."""
+    """The handset's screen and keypad on the terminal.  As on a phone, a key that is not
+    on the menu, or an answer of the wrong length, asks again; nothing ends the session but
+    the user (an empty answer goes back)."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
 
     def display_text(self, text: str):
+        self.shown.append(text)
         click.echo(f"\n┌ {text}\n")
         return None
 
     def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool):
         from simtool.stk.handset import UserAction
 
-        hint = f" ({min_len}-{max_len} {'digits' if digits_only else 'chars'}, empty = back)"
-        value = click.prompt(prompt + hint, default="", show_default=False)
-        return value or UserAction.BACK
+        kind = "digits" if digits_only else "characters"
+        size = f"{min_len}" if min_len == max_len else f"{min_len}-{max_len}"
+        while True:
+            value = click.prompt(f"{prompt.rstrip(' :')} ({size} {kind}, empty = back)",
+                                 default="", show_default=False)
+            if not value:
+                return UserAction.BACK
+            if digits_only and not value.isdigit():
+                click.echo(f"  digits only: enter {size} digits (empty = back)")
+            elif not min_len <= len(value) <= max_len:
+                click.echo(f"  {len(value)} {kind}: enter {size} (empty = back)")
+            else:
+                return value
 
     def select_item(self, title: str, items):
         from simtool.stk.handset import UserAction
@@ -160,34 +227,70 @@ class TerminalUI:
         click.echo(title)
         for e in items:
             click.echo(f"  {e.id:>2}. {e.title}")
-        value = click.prompt("choice (empty = back)", default="", show_default=False)
-        return int(value) if value.isdigit() else UserAction.BACK
+        return _ask_item(items, "back") or UserAction.BACK
 
     def notify(self, text: str) -> None:
         click.echo(f"({text})")
 
 
+def _ask_item(items, empty: str) -> int | None:
+    """An item of ``items`` from the keypad: its number or part of its title; None for an
+    empty line.  Anything else says what can be chosen and asks again."""
+    ids = [e.id for e in items]
+    span = f"{min(ids)}-{max(ids)}" if ids == list(range(min(ids), max(ids) + 1)) else \
+        ", ".join(map(str, ids))
+    while True:
+        value = click.prompt(f"Item {span} (empty = {empty})", default="",
+                             show_default=False)
+        if not value.strip():
+            return None
+        found, why = _match_item(items, value)
+        if found is not None:
+            return found
+        click.echo(f"  {why}: choose {span} (empty = {empty})")
+
+
+def _full_replies(transcript, shown: list[str]) -> list[str]:
+    """Network replies the card cut to fit its screen (one DISPLAY TEXT holds ~240 bytes):
+    the handset has the whole text, so the session shows it."""
+    out = []
+    for reply in (e.text for e in transcript.events if e.kind == "network_reply"):
+        cut = [t for t in shown if t.endswith("...") and reply.startswith(t[:-3])
+               and t[:-3] != reply]
+        if cut:
+            out.append(reply)
+    return out
+
+
+@global_options
 @stk.command()
 @_common
-@click.pass_obj
+@pass_cli
 def session(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
     """Interactive handset: pick menu items until you enter nothing.
 
+    Items are chosen by number or by part of their title; a key that is not on the menu
+    asks again.  Standard input may be a script (one answer a line).
+
     \b
-    Example:
+    Examples:
       simtool stk session --profile milo
+      printf '6\\n\\n' | simtool stk session      # customer care, then quit
     """
-    handset = _handset(obj, profile, TerminalUI(), no_ussd, no_ss, msisdn, pin1)
+    ui = TerminalUI()
+    handset = _handset(obj, profile, ui, no_ussd, no_ss, msisdn, pin1)
     transcripts = []
     while True:
-        listing = handset.menu()
-        click.echo(listing.title)
-        for e in listing.items:
-            click.echo(f"  {e.id:>2}. {e.title}")
-        choice = click.prompt("menu item (empty = quit)", default="", show_default=False)
-        if not choice:
+        listing = _main_menu(handset)
+        click.echo(_items_text(listing))
+        choice = _ask_item(listing.items, "quit")
+        if choice is None:
             break
-        transcripts.append(handset.select(_resolve_item(listing, choice)))
+        ui.shown.clear()
+        transcript = handset.select(choice)
+        transcripts.append(transcript)
+        for reply in _full_replies(transcript, ui.shown):
+            click.echo(f"┌ the network's whole reply:\n  {reply}\n")
     if obj.json:
         obj.emit([t.to_json() for t in transcripts], "")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -82,6 +83,25 @@ def _hash_chunk(params: HashParams, values: list[str]) -> list[str]:
     return [hasher.hash(v) for v in values]
 
 
+def _worker_start() -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers at once (_stop_now), and a
+    # worker that also saw SIGINT would only print a traceback for the chunk in flight
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """End the workers now and drop the queued chunks.  ``shutdown(wait=True)``, which the
+    ``with`` block would do, first hashes every queued chunk: a Ctrl-C then froze the screen
+    for as long as the whole batch would have taken."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((pool._processes or {}).values()):  # no public way before 3.14
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -113,13 +133,21 @@ def hash_secrets(values: Sequence[Secret[str]], params: HashParams = DEFAULT_PAR
     else:
         # forkserver: workers never inherit the caller's threads (or its secrets in memory)
         context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_worker_start)
+        try:
             futures = {pool.submit(_hash_chunk, params, chunk): i for i, chunk in enumerate(chunks)}
             for future in as_completed(futures):
                 i = futures[future]
                 results[i] = future.result()
                 if progress:
                     progress(len(chunks[i]))
+        except BaseException:
+            # Ctrl-C (or a failing chunk): nothing of this run is returned, so nothing
+            # half-done is kept
+            _stop_now(pool)
+            raise
+        pool.shutdown()
     hashes = [h for chunk in results for h in chunk]  # type: ignore[union-attr]
     return hashes, HashReport(len(hashes), workers, clock() - start)
 
