@@ -139,7 +139,7 @@ def test_call_without_country_code_is_refused_by_the_card(simtool_cli):
 def test_scripted_session_with_typos_asks_again_as_a_phone_would(simtool_cli):
     # standard input is the keypad: an item that is not there, letters, part of a title, a
     # sub-menu typo, a number with letters, then the customer-care item and quit
-    keys = ["9", "x", "Przek", "9", "abc", "1", "", "6", ""]
+    keys = ["9", "x", "Przek", "9", "abc", "1", "6", ""]
     proc = simtool_cli("stk", "session", input="\n".join(keys) + "\n")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout

@@ -137,7 +137,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
           --op-key-file op.key --transport-key-file transport.key --json
       simtool batch generate -p milo --cards 20 --card-keys sysmocom-keys.csv \\
           --out batches/milo-sja2 --op-key-file op.key
-      simtool batch generate --profile milo --count 500 --card-keys sysmocom-keys.csv \\
+      simtool batch generate --profile milo --cards 500 --card-keys sysmocom-keys.csv \\
           --programmer pysim --out batches/milo-pysim --op-key-file op.key
     """
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file

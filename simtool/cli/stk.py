@@ -295,6 +295,7 @@ def session(obj, profile, no_ussd, no_ss, msisdn, pin1) -> None:
         obj.emit([t.to_json() for t in transcripts], "")
 
 
+@global_options
 @stk.command("call")
 @click.argument("number")
 @click.option("--seconds", type=click.IntRange(0), default=None,
