@@ -16,7 +16,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,13 +29,14 @@ from simtool.provision import exports
 from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter, CardRecord,
                                         abort_staging, atomic_open, atomic_write,
                                         commit_staging, create_staging, record_to_json,
-                                        write_batch_toml)
+                                        staging_errors, write_batch_toml)
 from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, PrintedNumbers,
                                            RandomSource, SystemRandomSource, iccid_for_serial,
                                            random_code, random_digits)
 from simtool.provision.crypto import encrypt_export, key_id
-from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
-from simtool.provision.profile import BarcodeScheme, Profile
+from simtool.provision.hashing import PEPPER_SCHEME, HashParams, HashReport, hash_secrets
+from simtool.provision.profile import BarcodeScheme, CredentialKind, Profile
+from simtool.provision.sealed import Sealer, new_batch_key, sealed_open
 from simtool.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,16 @@ LEGACY_WARNING = (
     "LEGACY BARCODE SCHEME: the number printed under the barcode is the ICCID, so anyone who "
     "reads the ICCID (any handset can, without a PIN) knows the panel password (its last 10 "
     "digits). Use [barcode] scheme = \"hmac\" for new batches.")
+#: Exports that are sealed with the batch key unless asked for in plain (``plain_exports``).
+PLAIN_EXPORTS = ("pysim", "printer", "panel")
+PLAIN_EXPORT_WARNING = (
+    "PLAIN EXPORT: {files} hold{s} card secrets in clear (mode 0600), as asked: hand them "
+    "to their consumer and delete them (simtool batch purge), or seal them (simtool batch seal).")
+PUK_PANEL_WARNING = (
+    "PANEL IMPORT IS PUK-GRADE: the subscriber code is 6 of the 8 PUK1 digits, so an offline "
+    "search of its Argon2id hash (about 12 core-hours per card at the floor) leaves ~100 PUK "
+    "candidates. The panel import is sealed with the batch key like the card records; hand it "
+    "to the panel over a protected channel, or use a pepper (--pepper-file).")
 NO_TRANSPORT_KEY_WARNING = (
     "HSS imports (osmo-hlr.vty, open5gs-dbctl.sh) were not written: they are only written "
     "encrypted, and no transport key was given (--transport-key-file).")
@@ -180,6 +191,7 @@ class BatchResult:
     opc_source: str
     transport_key_id: str | None = None
     notes: tuple[str, ...] = field(default=())
+    key_file: Path | None = None  # the new batch key in the key store (None: key given)
 
     @property
     def cards_per_second(self) -> float:
@@ -192,6 +204,7 @@ class BatchResult:
             "count": self.count, "first_iccid": self.first_iccid, "last_iccid": self.last_iccid,
             "files": list(self.files), "warnings": list(self.warnings), "notes": list(self.notes),
             "opc_source": self.opc_source, "transport_key_id": self.transport_key_id,
+            "key_file": str(self.key_file) if self.key_file else None,
             "generation_seconds": round(self.generation_seconds, 3),
             "cards_per_second": round(self.cards_per_second, 1),
         }
@@ -209,33 +222,54 @@ def new_batch_id(profile: Profile, now: datetime, rng: RandomSource) -> str:
 def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    first_serial: int | None = None, op: Secret[bytes] | None = None,
                    transport_key: Secret[bytes] | None = None,
-                   exclude: IssuedValues = Exclusions(), hash_params: HashParams = DEFAULT_PARAMS,
+                   exclude: IssuedValues = Exclusions(), hash_params: HashParams | None = None,
                    workers: int | None = None, panel_import: bool = True,
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
                    now: datetime | None = None, progress: Progress | None = None,
                    clock: Callable[[], float] = time.perf_counter,
-                   iccids: Sequence[str] | None = None) -> BatchResult:
+                   iccids: Sequence[str] | None = None, seal_key: Secret[bytes] | None = None,
+                   plain_exports: Collection[str] = (),
+                   pepper: Secret[bytes] | None = None) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
     ``panel_import=False`` skips the Argon2id panel import (benchmarks).  The batch secret of
     the barcode scheme is random and never stored: the printed numbers and passwords it
-    produced are in ``records.jsonl``.
+    produced are in ``records.jsonl.enc``.
+
+    The records, the pySim CSV and the printer's PIN/PUK list (and a panel import whose codes
+    come from the PUK) are sealed with ``seal_key``, by default a new batch key stored in the
+    key store (:mod:`simtool.provision.sealed`); ``plain_exports`` names the exports
+    (``pysim``, ``printer``, ``panel``) to write in clear instead, with a warning.
+    ``hash_params``: default the profile's ``[panel_hash]``; ``pepper``: see
+    :mod:`simtool.provision.hashing`.
     """
+    unknown = set(plain_exports) - set(PLAIN_EXPORTS)
+    if unknown:
+        raise DataError(f"unknown plain export {sorted(unknown)[0]!r} (known: "
+                        f"{', '.join(PLAIN_EXPORTS)})")
     rng = rng or SystemRandomSource()
     now = now or datetime.now(UTC)
     batch_id = new_batch_id(profile, now, rng)
     out_dir = Path(out_dir)
     staging = create_staging(out_dir)
+    key_file = None
     try:
-        result = _write(staging, out_dir, profile, count, batch_id=batch_id,
-                        first_serial=1 if first_serial is None else first_serial, op=op,
-                        transport_key=transport_key, exclude=exclude, hash_params=hash_params,
-                        workers=workers, panel_import=panel_import, rng=rng,
-                        batch_secret=batch_secret, now=now, progress=progress, clock=clock,
-                        iccids=iccids)
-        commit_staging(staging, out_dir)
+        with staging_errors(staging, out_dir):
+            if seal_key is None:
+                seal_key, key_file = new_batch_key(batch_id)
+            result = _write(staging, out_dir, profile, count, batch_id=batch_id,
+                            first_serial=1 if first_serial is None else first_serial, op=op,
+                            transport_key=transport_key, exclude=exclude,
+                            hash_params=hash_params or profile.panel_hash,
+                            workers=workers, panel_import=panel_import, rng=rng,
+                            batch_secret=batch_secret, now=now, progress=progress, clock=clock,
+                            iccids=iccids, sealer=Sealer(batch_id, seal_key),
+                            plain=frozenset(plain_exports), pepper=pepper, key_file=key_file)
+            commit_staging(staging, out_dir)
     except BaseException:
         abort_staging(staging)
+        if key_file is not None:
+            key_file.unlink(missing_ok=True)
         raise
     log.info("batch %s: %d cards in %.2f s", batch_id, count, result.generation_seconds)
     return result
@@ -246,7 +280,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            exclude: IssuedValues, hash_params: HashParams, workers: int | None,
            panel_import: bool, rng: RandomSource, batch_secret: Secret[bytes] | None,
            now: datetime, progress: Progress | None, clock: Callable[[], float],
-           iccids: Sequence[str] | None) -> BatchResult:
+           iccids: Sequence[str] | None, sealer: Sealer, plain: frozenset[str],
+           pepper: Secret[bytes] | None, key_file: Path | None) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -258,6 +293,18 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         warnings.append(LEGACY_WARNING)
     if transport_key is None:
         warnings.append(NO_TRANSPORT_KEY_WARNING)
+    puk_grade = CredentialKind.SUBSCRIBER_CODE in profile.credentials and pepper is None
+    if puk_grade and panel_import:
+        warnings.append(PUK_PANEL_WARNING)
+    if plain:
+        named = [{"pysim": "exports/pysim.csv", "printer": "exports/printer/cards.csv",
+                  "panel": "exports/panel.csv and panel.json"}[p] for p in sorted(plain)]
+        warnings.append(PLAIN_EXPORT_WARNING.format(files=", ".join(named),
+                                                    s="" if len(named) > 1 else "s"))
+
+    def seal(export: str) -> Sealer | None:
+        return None if export in plain else sealer
+
     if not profile.spn.isascii():
         notes.append("pysim.csv has no 'name' column: the SPN is not ASCII (simtool programs "
                      "EF.SPN itself)")
@@ -270,10 +317,10 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     first = last = None
     start = clock()
     with ExitStack() as stack:
-        records = stack.enter_context(atomic_open(staging / RECORDS))
-        pysim = exports.PysimCsv(stack.enter_context(atomic_open(exp / "pysim.csv", newline="")),
-                                 profile)
-        cards_csv = stack.enter_context(atomic_open(printer / "cards.csv"))
+        records = stack.enter_context(sealed_open(staging / RECORDS, sealer))
+        pysim = exports.PysimCsv(stack.enter_context(
+            sealed_open(exp / "pysim.csv", seal("pysim"), newline="")), profile)
+        cards_csv = stack.enter_context(sealed_open(printer / "cards.csv", seal("printer")))
         labels = stack.enter_context(atomic_open(printer / "labels.html"))
         bulk = stack.enter_context(BulkWriter())
         cards_csv.write(exports.printer_header())
@@ -322,11 +369,20 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         total = len(panel_values)
         hashes, report = hash_secrets(
             panel_values, hash_params, workers=workers,
-            progress=(lambda n: progress("hash", n, total)) if progress else None, clock=clock)
-        atomic_write(exp / "panel.csv", exports.panel_csv(panel_entries, hashes))
-        atomic_write(exp / "panel.json", exports.panel_json(
-            panel_entries, hashes, batch_id=batch_id, profile=profile, subscribers=subscribers,
-            hash_params=hash_params.describe()))
+            progress=(lambda n: progress("hash", n, total)) if progress else None, clock=clock,
+            pepper=pepper)
+        described: dict[str, Any] = hash_params.describe()
+        if pepper is not None:
+            described["pepper"] = {"scheme": PEPPER_SCHEME, "key_id": key_id(pepper)}
+        panel_sealer = seal("panel") if puk_grade else None
+        for name, text in (("panel.csv", exports.panel_csv(panel_entries, hashes)),
+                           ("panel.json", exports.panel_json(
+                               panel_entries, hashes, batch_id=batch_id, profile=profile,
+                               subscribers=subscribers, hash_params=described))):
+            if panel_sealer is None:
+                atomic_write(exp / name, text)
+            else:
+                panel_sealer.write(exp / name, text)
 
     files = []
     for folder, subdirs, names in os.walk(staging):
@@ -338,6 +394,12 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                        first_serial=first_serial, op=op, transport_key=transport_key,
                        warnings=warnings, hashing=report, hash_params=hash_params,
                        card_list=iccids is not None)
+    info["records_key_id"] = key_id(sealer.key)  # the batch key (or given key) that seals
+    info["sealed"] = [f for f in files if f.endswith(".enc")
+                      and Path(f).name not in ("osmo-hlr.vty.enc", "open5gs-dbctl.sh.enc")]
+    info["plain_exports"] = sorted(plain)
+    if pepper is not None:
+        info["panel_pepper_id"] = key_id(pepper)
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(
@@ -345,7 +407,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         first_iccid=first or "", last_iccid=last or "", files=tuple(files),
         warnings=tuple(warnings), notes=tuple(notes), generation_seconds=generation_seconds,
         hashing=report, opc_source="op-key-file" if op is not None else "random-per-card",
-        transport_key_id=key_id(transport_key) if transport_key is not None else None)
+        transport_key_id=key_id(transport_key) if transport_key is not None else None,
+        key_file=key_file)
 
 
 def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, first: str | None,

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import conninfo
 
 from simtool.errors import DataError
+from simtool.provision.conninfo import redact_conninfo as _redacted
 from simtool.provision.journal import Journal, JournalError, schema_ddl
 
 # pg_advisory_xact_lock key serialising CREATE TABLE IF NOT EXISTS between stations that open
@@ -34,18 +34,6 @@ CREATE OR REPLACE FUNCTION journal_events_append_only() RETURNS trigger LANGUAGE
 CREATE OR REPLACE TRIGGER journal_events_append_only BEFORE UPDATE OR DELETE ON journal_events
     FOR EACH ROW EXECUTE FUNCTION journal_events_append_only();
 """
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for error messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparsable URL)"
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class PostgresJournal(Journal):
@@ -83,8 +71,8 @@ class PostgresJournal(Journal):
                 self._conn = psycopg.connect(self._url, autocommit=True,
                                              application_name="simtool-journal")
             except psycopg.Error as exc:
-                raise JournalError(f"cannot connect to the journal at {_redacted(self._url)}:"
-                                   f" {exc}") from exc
+                raise JournalError(_redacted(f"cannot connect to the journal at {self._url}:"
+                                             f" {exc}")) from exc
         return self._conn
 
     @contextmanager
@@ -94,7 +82,7 @@ class PostgresJournal(Journal):
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
         except psycopg.Error as exc:
-            raise JournalError(f"journal database error: {exc}") from exc
+            raise JournalError(_redacted(f"journal database error: {exc}")) from exc
 
     def close(self) -> None:
         if self._conn is not None:

@@ -87,7 +87,8 @@ class OpenBatch:
     journal: Journal
 
 
-def open_batch(batch_dir: Any, journal_url: str | None = None) -> OpenBatch:
+def open_batch(batch_dir: Any, journal_url: str | None = None, *,
+               records_key: Any = None) -> OpenBatch:
     """Read ``batch.toml`` and ``records.jsonl`` of ``batch_dir`` and open its journal
     (``journal_url`` as :func:`~simtool.provision.journal.open_journal` takes it), loading the
     batch's records into it (idempotent: a second station loads the same rows)."""
@@ -102,7 +103,8 @@ def open_batch(batch_dir: Any, journal_url: str | None = None) -> OpenBatch:
     if not isinstance(batch_id, str) or not batch_id:
         raise DataError("batch.toml has no batch_id", where=str(folder / "batch.toml"))
     card = BatchCard.from_batch_info(info)
-    records = {rec.index: rec for rec in read_records(folder / RECORDS)}
+    # sealed records are decrypted in memory (records_key, else the key store's batch key)
+    records = {rec.index: rec for rec in read_records(folder / RECORDS, key=records_key)}
     journal = open_journal(journal_url, folder, batch_id=batch_id)
     try:
         journal.load_batch(batch_id, [(r.index, r.iccid, r.imsi, r.msisdn)
