@@ -16,7 +16,7 @@ from simtool.provision.batchdir import read_batch_info, read_records, record_to_
 from simtool.provision.generate import generate_batch
 from simtool.provision.journal import open_journal
 from simtool.provision.profile import load_profile
-from simtool.provision.sealed import (batch_key_path, purge_batch, read_text, seal_batch,
+from simtool.provision.sealed import (batch_key_files, purge_batch, read_text, seal_batch,
                                       sealed_path)
 from simtool.secret import Secret
 
@@ -79,7 +79,7 @@ def test_a_fresh_batch_folder_holds_no_secret_in_clear(tmp_path, key_store, caps
     assert leaks(out, records) == []
     # the key is in the key store, not in the folder, and the summary says where
     batch_id = read_batch_info(out)["batch_id"]
-    key_file = batch_key_path(batch_id)
+    (key_file,) = batch_key_files(batch_id)
     assert key_file.parent == key_store and str(key_file) in shown.out
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_store.stat().st_mode) == 0o700
@@ -140,7 +140,8 @@ def test_seal_turns_plain_files_into_sealed_ones(tmp_path, key_store, capsys):
     assert leaks(out, records) == []
     assert [record_to_json(r) for r in read_records(out / "records.jsonl")] == plain.splitlines()
     assert read_text(out / "exports/pysim.csv").reveal() == pysim
-    assert seal_batch(out) == ([], None)  # nothing left to seal
+    assert seal_batch(out) == ([], None)  # nothing left to seal, the same key
+    assert purge_batch(out, force=True).key_removed is not None
 
 
 def _program_all(folder: Path, records, done) -> None:
@@ -172,7 +173,7 @@ def test_purge_removes_what_a_verified_batch_no_longer_needs(tmp_path, key_store
                                    "exports/printer/cards.csv.enc"}
     assert result.states == {"verified": 2}
     # the PUK-grade panel import is still sealed with the batch key: the key stays
-    assert result.key_removed is None and batch_key_path(batch_id).exists()
+    assert result.key_removed is None and batch_key_files(batch_id)
     assert sealed_path(out / "exports/panel.json").exists()
     with open_journal(None, out, batch_id=batch_id) as journal:  # identifiers stay
         assert journal.record(0).iccid == records[0].iccid
@@ -184,6 +185,6 @@ def test_purge_removes_the_key_when_nothing_sealed_is_left(tmp_path, key_store):
     batch_id = read_batch_info(out)["batch_id"]
     assert cli("batch", "purge", str(out)) == 5  # not programmed: refused
     assert cli("batch", "purge", str(out), "--force") == 0
-    assert not batch_key_path(batch_id).exists()
+    assert not batch_key_files(batch_id)
     assert not list(out.rglob("*.enc"))
     assert stat.S_IMODE((out / "journal.sqlite").stat().st_mode) == 0o600

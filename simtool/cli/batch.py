@@ -200,16 +200,17 @@ def decrypt(ctx: click.Context, file: Path, key_file: Path | None, out_file: Pat
     """
     from simtool.provision.crypto import (TRANSPORT_KEY_LEN, decrypt_export, export_header,
                                           read_key_file)
-    from simtool.provision.sealed import load_batch_key
+    from simtool.provision.sealed import decrypt_with_store
 
     blob = file.read_bytes()
-    if key_file is not None:
-        key = read_key_file(key_file, TRANSPORT_KEY_LEN, what="key")
-    else:
-        key = load_batch_key(export_header(blob, where=str(file))[1])
+    key = read_key_file(key_file, TRANSPORT_KEY_LEN, what="key") if key_file else None
     if out_file.exists():
         raise SafetyRefusal(f"{out_file} exists; refusing to overwrite it")
-    result = decrypt_export(blob, key, where=str(file))
+    if key is None:
+        result = decrypt_with_store(blob, export_header(blob, where=str(file))[1],
+                                    where=str(file))
+    else:
+        result = decrypt_export(blob, key, where=str(file))
     _create(out_file, result.plaintext.reveal(), "refusing to overwrite it")
     summary = {"file": str(file), "name": result.name, "batch_id": result.batch_id,
                "out": str(out_file), "bytes": len(result.plaintext)}

@@ -403,10 +403,10 @@ class Programmer:
             res, ck, ik, _ak = m.f2345(rand)
             for name, want, have in (("RES", res, got.res), ("CK", ck, got.ck),
                                      ("IK", ik, got.ik)):
-                if have is None or not same_bytes(want, have):
+                if have is None or not same_bytes(want, have.reveal()):
                     raise VerificationFailed(f"AUTHENTICATE: the card's {name} differs from "
                                              "Milenage with the record's Ki/OPc")
-            if got.kc is not None and not same_bytes(milenage.gsm_kc(ck, ik), got.kc):
+            if got.kc is not None and not same_bytes(milenage.gsm_kc(ck, ik), got.kc.reveal()):
                 raise VerificationFailed("AUTHENTICATE: the card's Kc differs from c3(CK, IK)")
             return
 

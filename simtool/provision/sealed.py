@@ -6,9 +6,10 @@ imports (:mod:`simtool.provision.crypto`: AES-256-GCM, header = file name + batc
 associated data), as ``NAME.enc`` beside where ``NAME`` would be.  They are sealed with the
 *batch key*: 32 random bytes made for the batch and kept **outside** the batch folder, in the
 key store (``$SIMTOOL_KEY_DIR``, else ``$XDG_DATA_HOME/simtool/batch-keys``, else
-``~/.local/share/simtool/batch-keys``; folder 0700, one ``<batch id>.key`` file 0600 in the
-key-file format).  A copy of the batch folder (a backup, a share, a mail to the printer) is
-therefore useless without the key; ``batch program`` decrypts the records in memory only.
+``~/.local/share/simtool/batch-keys``; folder 0700, one ``<batch id>.<key id>.key`` file
+0600 in the key-file format; the key id is :func:`~simtool.provision.crypto.key_id`, also in
+``batch.toml`` as ``records_key_id``).  A copy of the batch folder (a backup, a share, a mail
+to the printer) is therefore useless without the key; ``batch program`` decrypts the records in memory only.
 
 A station that programs a batch generated elsewhere gets the key file by a separate way and
 names it (``--key-file``), or puts it in its own key store.
@@ -26,8 +27,9 @@ from typing import IO
 
 from simtool.errors import DataError
 from simtool.provision.atomicfile import atomic_open, atomic_write, create_new
-from simtool.provision.crypto import (TRANSPORT_KEY_LEN, decrypt_export, encrypt_export,
-                                      export_header, key_file_text, read_key_file)
+from simtool.provision.crypto import (TRANSPORT_KEY_LEN, Decrypted, decrypt_export,
+                                      encrypt_export, export_header, key_file_text, key_id,
+                                      read_key_file)
 from simtool.secret import Secret
 
 KEY_DIR_ENV = "SIMTOOL_KEY_DIR"
@@ -44,33 +46,52 @@ def key_dir() -> Path:
     return Path(base) / "simtool" / "batch-keys"
 
 
-def batch_key_path(batch_id: str, directory: Path | None = None) -> Path:
-    if not batch_id or "/" in batch_id or batch_id.startswith("."):
+def _check_batch_id(batch_id: str) -> None:
+    if not batch_id or "/" in batch_id or batch_id.startswith(".") or "*" in batch_id:
         raise DataError(f"not a batch id: {batch_id!r}")
-    return (directory or key_dir()) / f"{batch_id}.key"
+
+
+def batch_key_path(batch_id: str, key_ident: str, directory: Path | None = None) -> Path:
+    _check_batch_id(batch_id)
+    return (directory or key_dir()) / f"{batch_id}.{key_ident}.key"
+
+
+def batch_key_files(batch_id: str, directory: Path | None = None) -> list[Path]:
+    """The key store's key files for ``batch_id`` (normally one)."""
+    _check_batch_id(batch_id)
+    folder = directory or key_dir()
+    return sorted(folder.glob(f"{batch_id}.*.key")) if folder.is_dir() else []
 
 
 def new_batch_key(batch_id: str, directory: Path | None = None) -> tuple[Secret[bytes], Path]:
     """A fresh random batch key, stored (0600, never overwriting) in the key store."""
-    path = batch_key_path(batch_id, directory)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Secret(os.urandom(BATCH_KEY_LEN))
+    path = batch_key_path(batch_id, key_id(key), directory)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     create_new(path, key_file_text(key, comment=f"simtool batch key of {batch_id} "
                                                 "(AES-256-GCM, seals records.jsonl.enc)"))
     return key, path
 
 
-def load_batch_key(batch_id: str, key_file: str | os.PathLike[str] | None = None
-                   ) -> Secret[bytes]:
-    """The batch key from ``key_file``, else from the key store; DataError naming where it
-    was looked for when there is none."""
-    if key_file is not None:
-        return read_key_file(key_file, BATCH_KEY_LEN, what="batch key")
-    path = batch_key_path(batch_id)
-    if not path.exists():
-        raise DataError(f"the key of batch {batch_id} is not in the key store {path.parent} "
+def load_batch_keys(batch_id: str) -> list[Secret[bytes]]:
+    """The batch's keys from the key store; DataError naming where they were looked for
+    when there is none."""
+    files = batch_key_files(batch_id)
+    if not files:
+        raise DataError(f"the key of batch {batch_id} is not in the key store {key_dir()} "
                         f"(${KEY_DIR_ENV}): give the batch key file with --key-file")
-    return read_key_file(path, BATCH_KEY_LEN, what="batch key")
+    return [read_key_file(path, BATCH_KEY_LEN, what="batch key") for path in files]
+
+
+def decrypt_with_store(blob: bytes, batch_id: str, *, where: str) -> Decrypted:
+    """Decrypt with the key store's key of ``batch_id`` (the one that authenticates)."""
+    keys = load_batch_keys(batch_id)
+    for key in keys[:-1]:
+        try:
+            return decrypt_export(blob, key, where=where)
+        except DataError:
+            continue
+    return decrypt_export(blob, keys[-1], where=where)
 
 
 def sealed_path(path: str | os.PathLike[str]) -> Path:
@@ -125,7 +146,7 @@ def unseal(path: str | os.PathLike[str], *, name: str | None = None,
     if name is not None and inner != name:
         raise DataError(f"holds {inner!r}, not {name!r}", where=str(path))
     if key is None:
-        key = load_batch_key(batch_id)
+        return batch_id, decrypt_with_store(blob, batch_id, where=str(path)).plaintext
     return batch_id, decrypt_export(blob, key, where=str(path)).plaintext
 
 
@@ -176,8 +197,10 @@ def seal_batch(folder: str | os.PathLike[str], *, key: Secret[bytes] | None = No
     batch_id, info = _batch_id(folder)
     new_key = None
     if key is None:
-        if batch_key_path(batch_id).exists():
-            key = load_batch_key(batch_id)
+        known = info.get("records_key_id")
+        path = batch_key_path(batch_id, known) if isinstance(known, str) else None
+        if path is not None and path.exists():
+            key = read_key_file(path, BATCH_KEY_LEN, what="batch key")
         else:
             key, new_key = new_batch_key(batch_id)
     sealer = Sealer(batch_id, key)
@@ -201,6 +224,10 @@ def seal_batch(folder: str | os.PathLike[str], *, key: Secret[bytes] | None = No
                 raise DataError("sealed file does not read back equal", where=str(sealed))
         plain.unlink()
         done.append(rel)
+    if info.get("records_key_id") != key_id(key):
+        from simtool.provision.batchdir import BATCH_TOML, write_batch_toml
+
+        write_batch_toml(folder / BATCH_TOML, {**info, "records_key_id": key_id(key)})
     return done, new_key
 
 
@@ -222,7 +249,7 @@ def purge_batch(folder: str | os.PathLike[str], *, journal_url: str | None = Non
     from simtool.provision.journal import RecordState, open_journal
 
     folder = Path(folder)
-    batch_id, _ = _batch_id(folder)
+    batch_id, info = _batch_id(folder)
     journal = open_journal(journal_url, folder, batch_id=batch_id)
     try:
         counts = journal.status_counts()
@@ -246,8 +273,9 @@ def purge_batch(folder: str | os.PathLike[str], *, journal_url: str | None = Non
                 removed.append(os.path.relpath(path, folder))
     left = [p for p in folder.rglob("*" + SUFFIX) if p.name not in HSS_EXPORTS]
     key_removed = None
-    path = batch_key_path(batch_id)
-    if not left and path.exists():
+    known = info.get("records_key_id")
+    path = batch_key_path(batch_id, known) if isinstance(known, str) else None
+    if not left and path is not None and path.exists():
         path.unlink()
         key_removed = path
     return PurgeResult(tuple(removed), key_removed, states)
