@@ -150,11 +150,13 @@ class TerminalUI:
         click.echo(f"\n┌ {text}\n")
         return None
 
-    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool):
+    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool, *,
+                  hidden: bool = False):
         from simtool.stk.handset import UserAction
 
         hint = f" ({min_len}-{max_len} {'digits' if digits_only else 'chars'}, empty = back)"
-        value = click.prompt(prompt + hint, default="", show_default=False)
+        # "user input not revealed" (TS 102 223 §8.6): typed without echo, as a PIN
+        value = click.prompt(prompt + hint, default="", show_default=False, hide_input=hidden)
         return value or UserAction.BACK
 
     def select_item(self, title: str, items):
