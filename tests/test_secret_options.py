@@ -201,3 +201,16 @@ def test_batch_program_hides_its_secrets_from_ps_and_holds_the_card_alone(
     assert "WARNING" not in stderr  # no secret was typed on the command line
     assert journal.exists()  # the journal came from the environment variable
     assert second_client(pcsc_stack.reader).startswith("connected")  # released, reset
+
+
+def test_a_journal_url_file_is_mode_checked_and_read(tmp_path, capsys):
+    folder = tmp_path / "b"
+    generate_batch(load_profile("milo"), 1, folder, panel_import=False)
+    url_file = _secret_file(tmp_path, f"sqlite:///{tmp_path / 'j.sqlite'}", 0o644)
+    assert main(["batch", "purge", str(folder), "--journal", f"file:{url_file}"]) == 5
+    assert "accessible by group/others" in capsys.readouterr().err
+    url_file.chmod(0o600)
+    assert main(["batch", "purge", str(folder), "--journal", f"file:{url_file}"]) == 5
+    err = capsys.readouterr().err
+    assert "no card of it was programmed" in err  # the journal named in the file was opened
+    assert (tmp_path / "j.sqlite").exists()
