@@ -192,14 +192,23 @@ def read_records(path: str | os.PathLike[str], *,
         yield record_from_json(line, where=where)
 
 
+def records_file(path: str | os.PathLike[str]) -> Path:
+    """The file :func:`read_records` reads for ``path`` (``records.jsonl``): its sealed form
+    ``records.jsonl.enc`` when there, else ``path`` itself (for mode checks and messages)."""
+    from simtool.provision.sealed import sealed_path
+
+    sealed = sealed_path(path)
+    return sealed if sealed.exists() else Path(path)
+
+
 def record_lines(path: str | os.PathLike[str], *,
                  key: Secret[bytes] | None = None) -> Iterator[tuple[str, str]]:
     """(``file:line``, text) of every non-blank line of the records, sealed or plain."""
-    from simtool.provision.sealed import sealed_path, unseal
+    from simtool.provision.sealed import unseal
 
     path = Path(path)
-    sealed = sealed_path(path)
-    if sealed.exists():
+    sealed = records_file(path)
+    if sealed != path:
         _, plaintext = unseal(sealed, name=path.name, key=key)
         try:
             lines = plaintext.reveal().decode("utf-8").splitlines()
