@@ -214,3 +214,34 @@ def test_a_journal_url_file_is_mode_checked_and_read(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no card of it was programmed" in err  # the journal named in the file was opened
     assert (tmp_path / "j.sqlite").exists()
+
+
+@pytest.mark.e2e
+def test_batch_program_waits_while_another_client_has_the_card(pcsc_stack, tmp_path):
+    """Exclusive use is asked for, not taken: while another program is connected,
+    batch program says so and waits, and programs the card once it is released."""
+    from smartcard import scard
+
+    folder = tmp_path / "batch"
+    generate_batch(load_profile("milo"), 1, folder, panel_import=False)
+    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    hr, card, _ = scard.SCardConnect(ctx, pcsc_stack.reader, scard.SCARD_SHARE_SHARED,
+                                     scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
+    assert hr == scard.SCARD_S_SUCCESS
+    adm_file = _secret_file(tmp_path, CARD["adm1"], 0o600)
+    cli = BackgroundCli("-r", pcsc_stack.reader, "batch", "program", "--allow-iccid-change",
+                        str(folder), "--adm1", f"file:{adm_file}", "--count", "1", "--json",
+                        "--poll", "0.05")
+    released = False
+    try:
+        cli.stderr_until("in use by another program")
+        scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+        released = True
+        result = cli.result(skip=("removed", "partial"))
+        assert cli.proc.wait(timeout=LINE_TIMEOUT) == 0
+    finally:
+        if not released:
+            scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+        scard.SCardReleaseContext(ctx)
+        stderr = cli.stop()
+    assert result["outcome"] == "verified", stderr[-3000:]
