@@ -3,8 +3,9 @@
 
     .venv/bin/python -m bench.provision_generate [--count 100000] [--hashes 400] [--profile milo]
 
-Generation runs the whole ``generate_batch`` (records, pySim CSV, encrypted HSS imports,
-printer CSV, one SVG barcode per card, label sheet, fsync + rename) without the panel import;
+Generation runs the whole ``generate_batch`` (records, pySim CSV and printer CSV sealed with a
+batch key, encrypted HSS imports, one SVG barcode per card, label sheet, fsync + rename)
+without the panel import;
 hashing is measured separately, with one process and with every core.
 """
 
@@ -31,7 +32,7 @@ def bench_generation(profile_name: str, count: int) -> tuple[float, float]:
         result = generate_batch(load_profile(profile_name), count, workdir / "batch",
                                 op=Secret(secrets.token_bytes(16)),
                                 transport_key=Secret(secrets.token_bytes(32)),
-                                panel_import=False)
+                                seal_key=Secret(secrets.token_bytes(32)), panel_import=False)
         wall = time.perf_counter() - start
         return result.cards_per_second, wall
     finally:

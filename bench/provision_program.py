@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -31,8 +32,9 @@ VENDOR_ADM = "11223344"  # the virtual card's default image
 
 
 def _programmer(folder: Path, count: int) -> Programmer:
-    generate_batch(load_profile("milo"), count, folder, panel_import=False)
-    batch = open_batch(folder)
+    key = Secret(secrets.token_bytes(32))  # the batch key, in memory (no key-store file)
+    generate_batch(load_profile("milo"), count, folder, panel_import=False, seal_key=key)
+    batch = open_batch(folder, records_key=key)
     p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
                    station="bench", allow_iccid_change=True)
     p.check_records()

@@ -34,12 +34,15 @@ INS_VERIFY, INS_CHANGE, INS_DISABLE, INS_ENABLE, INS_UNBLOCK = 0x20, 0x24, 0x26,
 
 @dataclass(frozen=True)
 class AuthResult:
-    """AUTHENTICATE 3G context outcome (3GPP TS 31.102 §7.1.2.1)."""
+    """AUTHENTICATE 3G context outcome (3GPP TS 31.102 §7.1.2.1).
 
-    res: bytes | None = None
-    ck: bytes | None = None
-    ik: bytes | None = None
-    kc: bytes | None = None
+    RES, CK, IK and Kc are session secrets (CK/IK/Kc key the radio link; RES answers the
+    network's challenge): :class:`~simtool.secret.Secret`, never printed or logged."""
+
+    res: Secret[bytes] | None = None
+    ck: Secret[bytes] | None = None
+    ik: Secret[bytes] | None = None
+    kc: Secret[bytes] | None = None
     auts: bytes | None = None  # set on synchronisation failure (tag DC)
 
     @property
@@ -69,7 +72,8 @@ def parse_auth_response(data: bytes) -> AuthResult:
     ck, off = lv(off)
     ik, off = lv(off)
     kc = lv(off)[0] if off < len(data) else None
-    return AuthResult(res=res, ck=ck, ik=ik, kc=kc)
+    return AuthResult(res=Secret(res), ck=Secret(ck), ik=Secret(ik),
+                      kc=Secret(kc) if kc is not None else None)
 
 
 class _Unread:

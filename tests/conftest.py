@@ -22,6 +22,23 @@ settings.register_profile("ci", deadline=None, derandomize=True, database=None)
 settings.load_profile("ci" if os.environ.get("CI") else "simtool")
 
 
+def pytest_configure(config):
+    """Batch keys (simtool.provision.sealed) go to a key store of this session, never to the
+    user's ~/.local/share; CLI subprocesses inherit it."""
+    import tempfile
+
+    if "SIMTOOL_KEY_DIR" not in os.environ:
+        config._simtool_key_dir = tempfile.mkdtemp(prefix="simtool-test-keys-")
+        os.environ["SIMTOOL_KEY_DIR"] = config._simtool_key_dir
+
+
+def pytest_unconfigure(config):
+    key_dir = getattr(config, "_simtool_key_dir", None)
+    if key_dir:
+        shutil.rmtree(key_dir, ignore_errors=True)
+        os.environ.pop("SIMTOOL_KEY_DIR", None)
+
+
 def pytest_addoption(parser):
     parser.addoption("--reader", default=None,
                      help="name (substring) of a real PC/SC reader for the hardware tests")

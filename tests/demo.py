@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="simtool-demo-"))
     print(f"simtool demo: working in {workdir}", flush=True)
+    # the batch key that seals the demo's records stays in the demo's folder
+    os.environ.setdefault("SIMTOOL_KEY_DIR", str(workdir / "batch-keys"))
     batch_dir = workdir / "batch"
     with PcscStack(workdir) as stack:
         r = stack.reader

@@ -95,7 +95,8 @@ def test_authenticate_matches_milenage_and_reports_resync():
     autn = milenage.autn(K, OPC, RAND, sqn, amf)
     result = c.authenticate(RAND, autn)
     res, ck, ik, _ak = milenage.Milenage(K, OPC).f2345(RAND)
-    assert (result.res, result.ck, result.ik) == (res, ck, ik)
+    assert (result.res, result.ck, result.ik) == (Secret(res), Secret(ck), Secret(ik))
+    assert res.hex() not in repr(result) and ck.hex() not in repr(result)  # a secret type
     again = c.authenticate(RAND, autn)  # the same SQN twice: synchronisation failure
     assert again.sync_failure and len(again.auts) == 14
 

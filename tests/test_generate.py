@@ -17,9 +17,11 @@ from stdnum import luhn
 from simtool import milenage
 from simtool.errors import DataError, SafetyRefusal
 from simtool.pin import AdmFormat, encode_adm, encode_pin, encode_puk
+from simtool.provision.sealed import read_text
 from simtool.provision.batchdir import (read_batch_info, read_records, record_from_json,
                                         record_to_json)
-from simtool.provision.generate import (LEGACY_WARNING, NO_TRANSPORT_KEY_WARNING, Exclusions,
+from simtool.provision.generate import (LEGACY_WARNING, NO_TRANSPORT_KEY_WARNING, PUK_PANEL_WARNING,
+                                        Exclusions,
                                         generate_batch, generate_cards)
 from simtool.provision.hashing import verify
 from simtool.provision.profile import CredentialKind, load_profile, parse_profile
@@ -200,22 +202,26 @@ def test_seed_profile_batch(tmp_path, name):
     profile = load_profile(name)
     result = generate_batch(profile, 7, out, transport_key=KEY, rng=SeededRandom(3), now=NOW,
                             workers=2 if name == "plus" else 1)
+    puk_grade = name == "idea24"  # its subscriber code is 6 of the 8 PUK digits
     # a SJA2 batch without the vendor's card list: pySim-prog would find no row
     sysmo_isim = (profile.card_type or "").startswith("sysmoISIM")
-    assert result.warnings == ((pysim_no_row_warning(profile.card_type),) if sysmo_isim else ())
+    assert result.warnings == (((PUK_PANEL_WARNING,) if puk_grade else ())
+                               + ((pysim_no_row_warning(profile.card_type),) if sysmo_isim else ()))
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     recs = list(read_records(out / "records.jsonl"))
     assert len(recs) == 7
     assert {f"exports/printer/barcodes/{r.iccid}.svg" for r in recs} <= files
-    expected = {"batch.toml", "records.jsonl", "exports/pysim.csv", "exports/osmo-hlr.vty.enc",
-                "exports/open5gs-subscribers.js.enc", "exports/panel.csv", "exports/panel.json",
-                "exports/printer/cards.csv", "exports/printer/labels.html"}
+    panel = ".enc" if puk_grade else ""
+    expected = {"batch.toml", "records.jsonl.enc", "exports/pysim.csv.enc",
+                "exports/osmo-hlr.vty.enc", "exports/open5gs-subscribers.js.enc",
+                f"exports/panel.csv{panel}", f"exports/panel.json{panel}",
+                "exports/printer/cards.csv.enc", "exports/printer/labels.html"}
     assert expected <= files
     assert len(files) == len(expected) + 7  # nothing else (no temp files left)
     assert _mode(out) == 0o700
     for f in files - {"batch.toml"}:
         assert _mode(out / f) == 0o600, f
-    assert _mode(out / "batch.toml") == 0o644
+    assert _mode(out / "batch.toml") == 0o640
     assert not list(tmp_path.glob(".batch.staging-*"))
 
     info = read_batch_info(out)
@@ -224,7 +230,7 @@ def test_seed_profile_batch(tmp_path, name):
     assert info["transport_key_id"] == result.transport_key_id
 
     # every credential of the profile is in the panel import, hashed
-    panel = json.loads((out / "exports/panel.json").read_text())
+    panel = json.loads(read_text(out / "exports/panel.json").reveal())
     kinds = {c["kind"] for s in panel["subscribers"] for c in s["credentials"]}
     kinds |= {c["kind"] for a in panel["accounts"] for c in a["credentials"]}
     assert kinds == {k.value for k in profile.credentials}
@@ -261,7 +267,7 @@ def test_refuses_a_non_empty_folder_accepts_an_empty_one(tmp_path):
     assert (tmp_path / "full" / "x").read_text() == "keep me"
     (tmp_path / "empty").mkdir()
     generate_batch(small_profile(), 2, tmp_path / "empty", workers=1)
-    assert (tmp_path / "empty" / "records.jsonl").exists()
+    assert (tmp_path / "empty" / "records.jsonl.enc").exists()
 
 
 def test_a_failed_batch_leaves_nothing_behind(tmp_path):
@@ -279,7 +285,8 @@ def test_legacy_scheme_and_missing_transport_key_are_warned(tmp_path):
     info = tomllib.loads((tmp_path / "b/batch.toml").read_text())
     assert info["warnings"] == [LEGACY_WARNING, NO_TRANSPORT_KEY_WARNING]
     assert info["barcode_scheme"] == "legacy-iccid"
-    assert not list((tmp_path / "b/exports").glob("*.enc"))
+    assert not list((tmp_path / "b/exports").glob("*.vty.enc"))
+    assert not list((tmp_path / "b/exports").glob("*.sh.enc"))
     for r in read_records(tmp_path / "b/records.jsonl"):
         assert r.barcode.reveal() == r.iccid
         assert r.credentials[0].value.reveal() == r.iccid[-10:]

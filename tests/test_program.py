@@ -184,7 +184,7 @@ def test_programs_and_verifies_a_blank_card(batch):
     got = card.authenticate(rand, milenage.autn(rec.ki.reveal(), rec.opc.reveal(), rand, sqn,
                                                 b"\x80\x00"))
     res, ck, ik, _ = milenage.Milenage(rec.ki.reveal(), rec.opc.reveal()).f2345(rand)
-    assert (got.res, got.ck, got.ik) == (res, ck, ik)
+    assert (got.res, got.ck, got.ik) == (Secret(res), Secret(ck), Secret(ik))
     card.verify_adm(0x0A, Secret(pin_block(rec.adm1.reveal())), min_tries=2)
 
 

@@ -33,6 +33,7 @@ from simtool.apdu.transport import CountingTransport, InProcessTransport, Tracin
 from simtool.card import Card
 from simtool.errors import AdmTriesTooLow, DataError, SafetyRefusal, WrongPin
 from simtool.pin import encode_pin
+from simtool.provision.sealed import read_text
 from simtool.provision.batchdir import read_records, record_from_json, record_to_json
 from simtool.provision.crypto import read_key_file
 from simtool.provision.generate import generate_batch
@@ -258,7 +259,7 @@ def test_library_errors_and_records_never_show_a_secret(tmp_path):
 
 # --- files holding secrets are created 0600 --------------------------------------------------
 
-SECRET_FILES = ("records.jsonl", "exports/pysim.csv", "exports/printer/cards.csv",
+SECRET_FILES = ("records.jsonl.enc", "exports/pysim.csv.enc", "exports/printer/cards.csv.enc",
                 "exports/printer/labels.html")
 
 
@@ -317,7 +318,8 @@ def test_secret_files_are_created_0600_whatever_the_umask(tmp_path, monkeypatch)
         modes = [m for name, m in born.items()
                  if name == path.name or name.startswith(f".{path.name}.")]
         assert modes and set(modes) == {0o600}, (path, modes)
-    assert stat.S_IMODE((out / "batch.toml").stat().st_mode) == 0o644  # holds no secret
+    # holds no secret, but names the batch's subscribers: not world-readable
+    assert stat.S_IMODE((out / "batch.toml").stat().st_mode) == 0o640
 
 
 # --- the whole CLI against the virtual card --------------------------------------------------
@@ -399,9 +401,11 @@ def test_no_secret_in_any_output_log_journal_or_export(card, pcscd, tmp_path):
     # a malformed batch, a bad vendor key file: errors name the place, not the values
     broken = tmp_path / "b-broken"
     shutil.copytree(batches["text"], broken)
-    lines = (broken / "records.jsonl").read_text().splitlines()
+    lines = read_text(broken / "records.jsonl").reveal().splitlines()  # unsealed, in memory
     lines[1] = lines[1].replace('"opc":"', '"opc":"0', 1)
+    (broken / "records.jsonl.enc").unlink()
     (broken / "records.jsonl").write_text("\n".join(lines) + "\n")
+    (broken / "records.jsonl").chmod(0o600)
     proc = t("batch", "program", "--allow-iccid-change", str(broken), "--adm1", CARD["adm1"], "--count", "1", rc=4)
     assert "records.jsonl:2" in proc.stderr
     bad_keys = tmp_path / "keys.csv"

@@ -342,6 +342,7 @@ def test_get_input_answers_in_the_coding_asked_for():
     assert hidden_tr.raw == b"" and "9876" not in json.dumps(t.to_json())
     assert hidden_tr.text.endswith("text hidden")
     assert ui.prompts == ["Enter 67*#+", "Haslo", "Haslo"]
+    assert ui.hidden == [False, False, True]  # the UI was told not to show the third
 
 
 def test_display_text_conformance_command():

@@ -15,6 +15,10 @@ from typing import Any
 
 from simtool.errors import CardRemoved, NoCard, NoReader, PcscUnavailable, TransportError
 
+
+class CardInUse(TransportError):
+    """SCARD_E_SHARING_VIOLATION: another client holds the card (or we asked for it alone)."""
+
 PCSCD_HINT = "is pcscd running? start it with `pcscd` or `systemctl start pcscd`"
 
 
@@ -174,32 +178,43 @@ def _wait_for_card(scard: Any, context: Any, reader: str, timeout: float) -> Non
 class PcscTransport:
     """A card in a PC/SC reader; T=0 or T=1, whichever the reader negotiated."""
 
-    def __init__(self, scard: Any, context: Any, card: Any, protocol: int, reader: str) -> None:
+    def __init__(self, scard: Any, context: Any, card: Any, protocol: int, reader: str,
+                 share: int | None = None) -> None:
         self._scard = scard
         self._context = context
         self._card = card
         self._protocol = protocol
+        self._share = scard.SCARD_SHARE_SHARED if share is None else share
         self.reader = reader
 
     @classmethod
-    def connect(cls, reader: str, timeout: float = 0) -> PcscTransport:
-        """Connect (shared) to the card in ``reader``; with ``timeout`` > 0 wait that many
-        seconds for a card to be inserted.  :class:`NoCard` when there is none."""
+    def connect(cls, reader: str, timeout: float = 0, *, exclusive: bool = False) -> PcscTransport:
+        """Connect to the card in ``reader``; with ``timeout`` > 0 wait that many seconds for a
+        card to be inserted.  :class:`NoCard` when there is none.
+
+        ``exclusive``: SCARD_SHARE_EXCLUSIVE, held until :meth:`close` (also across
+        :meth:`reset`): no other PC/SC client can connect meanwhile, so none can send APDUs
+        that inherit a verified PIN/ADM state (PC/SC part 5, SCardConnect dwShareMode).
+        Refused with :class:`CardInUse` while another client is connected."""
         scard = _load_scard()
         context = _establish(scard)
+        share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         try:
             if timeout > 0:
                 _wait_for_card(scard, context, reader, timeout)
             hr, card, protocol = scard.SCardConnect(
-                context, reader, scard.SCARD_SHARE_SHARED,
-                scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+                context, reader, share, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
             )
             if hr != scard.SCARD_S_SUCCESS:
                 raise _connect_error(scard, hr, reader, timeout)
         except BaseException:
             _release(scard, context)
             raise
-        return cls(scard, context, card, protocol, reader)
+        return cls(scard, context, card, protocol, reader, share)
+
+    @property
+    def exclusive(self) -> bool:
+        return self._share == self._scard.SCARD_SHARE_EXCLUSIVE
 
     @property
     def protocol(self) -> str:
@@ -232,7 +247,7 @@ class PcscTransport:
             raise CardRemoved("card connection already closed")
         s = self._scard
         hr, protocol = s.SCardReconnect(
-            self._card, s.SCARD_SHARE_SHARED, s.SCARD_PROTOCOL_T0 | s.SCARD_PROTOCOL_T1,
+            self._card, self._share, s.SCARD_PROTOCOL_T0 | s.SCARD_PROTOCOL_T1,
             s.SCARD_RESET_CARD,
         )
         if hr != s.SCARD_S_SUCCESS:
@@ -289,7 +304,8 @@ def _connect_error(scard: Any, hr: int, reader: str, timeout: float) -> Transpor
             readers = "cannot list readers"
         return NoReader(f"reader {reader!r} is not available; {readers}")
     if _is(scard, hr, "SCARD_E_SHARING_VIOLATION"):
-        return TransportError(f"reader {reader} is in exclusive use by another program")
+        return CardInUse(f"the card in reader {reader} is in use by another program "
+                         "(exclusively, or this program asked for exclusive use): close it first")
     return _service_error(scard, hr) or TransportError(
         f"cannot connect to the card in {reader}: {_describe(scard, hr)}"
     )

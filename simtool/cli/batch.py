@@ -12,6 +12,7 @@ import click
 
 from simtool.cli.common import AliasOption, cli_context, global_options, profile_option
 from simtool.cli.common import to_json_text
+from simtool.cli.common import JOURNAL_URL_HELP, resolve_journal_url
 from simtool.errors import SafetyRefusal
 
 _PHASES = {"generate": "Generating cards", "hash": "Hashing panel credentials"}
@@ -117,18 +118,33 @@ def batch() -> None:
                    "a4-3x7 = 63.5 x 38.1 mm (L7160), a4-3x8 = 63.5 x 33.9 mm (L7159), "
                    "a4-2x7 = 99.1 x 38.1 mm (L7163).")
 @click.option("--journal", "journal_url", default=None, metavar="URL",
+              envvar="SIMTOOL_JOURNAL", callback=resolve_journal_url,
               help="A shared journal (postgresql://… or sqlite:////abs/path): the batch's "
                    "ICCIDs, IMSIs and MSISDNs are reserved in it before any card is generated, "
-                   "so no other batch in it (even one generated at the same moment) has them.")
+                   "so no other batch in it (even one generated at the same moment) has them."
+                   + JOURNAL_URL_HELP)
+@click.option("--plain-export", "plain_exports", multiple=True,
+              type=click.Choice(["pysim", "printer", "panel"]),
+              help="Also write this export in clear (0600, with a warning) for a consumer that "
+                   "needs it: pysim (exports/pysim.csv: Ki, OPc, ADM1), printer "
+                   "(exports/printer/cards.csv: PIN1, PUK1), panel (a PUK-grade panel import). "
+                   "By default they are sealed with the batch key (*.enc). Repeatable.")
+@click.option("--pepper-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A 32-byte server-side pepper (hex key file, mode 0600, e.g. from 'batch "
+                   "keygen transport'): panel hashes are Argon2id(HMAC-SHA256(pepper, code)); "
+                   "the panel keeps the pepper and checks logins the same way.")
 @click.pass_context
 def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              first_serial: int | None, op_key_file: Path | None,
              transport_key_file: Path | None, workers: int | None, card_keys: Path | None,
-             programmer: str, label_sheet: str | None, journal_url: str | None) -> None:
+             programmer: str, label_sheet: str | None, journal_url: str | None,
+             plain_exports: tuple[str, ...], pepper_file: Path | None) -> None:
     """Generate a batch: records, pySim CSV, HSS imports, panel import, printer files.
 
-    Writes OUT/batch.toml (no secrets), OUT/records.jsonl (secrets, 0600) and OUT/exports/.
-    The summary names files and counts only; it never shows a key, PIN or password.
+    Writes OUT/batch.toml (no secrets), OUT/records.jsonl.enc (the cards' secrets, sealed
+    with a new batch key kept outside OUT, in the key store $SIMTOOL_KEY_DIR or
+    ~/.local/share/simtool/batch-keys) and OUT/exports/.  The summary names files and
+    counts only; it never shows a key, PIN or password.
 
     \b
     Examples:
@@ -146,6 +162,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
 
     profile = load_profile(profile_name)
     op = read_key_file(op_key_file, OP_LEN, what="OP key") if op_key_file else None
+    pepper = read_key_file(pepper_file, 32, what="pepper") if pepper_file else None
     transport = (read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
                  if transport_key_file else None)
     card_list = None
@@ -160,7 +177,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
         result = generate_batch(profile, count, out_dir, first_serial=first_serial, op=op,
                                 transport_key=transport, workers=workers, progress=bars,
                                 card_keys=card_list, journal_url=journal_url,
-                                label_sheet=label_sheet, programmer=programmer)
+                                label_sheet=label_sheet, programmer=programmer,
+                                plain_exports=plain_exports, pepper=pepper)
     except KeyboardInterrupt:
         bars.close()
         # generate_batch writes into a staging folder it removes on any interruption, and
@@ -179,6 +197,8 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
              f"  folder:     {result.out_dir}",
              f"  ICCIDs:     {result.first_iccid} .. {result.last_iccid}",
              f"  OPc:        {result.opc_source}",
+             f"  batch key:  {result.key_file or 'given'} (seals the records; keep it apart "
+             "from the folder)",
              f"  generation: {result.generation_seconds:.2f} s "
              f"({result.cards_per_second:,.0f} cards/s)"]
     if result.hashing:
@@ -194,30 +214,39 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
 @global_options
 @batch.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--transport-key-file", required=True,
+@click.option("--transport-key-file", "--key-file", "key_file", default=None,
               type=click.Path(path_type=Path, dir_okay=False),
-              help="The AES-256 transport key the batch was generated with.")
+              help="The AES-256 key the file was sealed with: the transport key (HSS imports) "
+                   "or a batch key file; default: the batch's key from the key store.")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Plaintext file to create (mode 0600; an existing file is refused).")
 @click.pass_context
-def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: Path) -> None:
-    """Decrypt an encrypted HSS import (*.enc) into a plaintext file (mode 0600).
+def decrypt(ctx: click.Context, file: Path, key_file: Path | None, out_file: Path,
+            as_json: bool) -> None:
+    """Decrypt a sealed file (*.enc: HSS import, pysim.csv, printer list, records, panel
+    import) into a plaintext file (mode 0600).
 
-    Fails, writing nothing, when the key is wrong or the file was modified.
+    Fails, writing nothing, when the key is wrong, the file was modified, or OUT exists.
 
     \b
     Example:
       simtool batch decrypt batches/milo-01/exports/open5gs-subscribers.js.enc \\
           --transport-key-file transport.key --out open5gs-subscribers.js
     """
-    from simtool.provision.batchdir import atomic_write
-    from simtool.provision.crypto import TRANSPORT_KEY_LEN, decrypt_export, read_key_file
+    from simtool.provision.crypto import (TRANSPORT_KEY_LEN, decrypt_export, export_header,
+                                          read_key_file)
+    from simtool.provision.sealed import decrypt_with_store
 
-    key = read_key_file(transport_key_file, TRANSPORT_KEY_LEN, what="transport key")
+    blob = file.read_bytes()
+    key = read_key_file(key_file, TRANSPORT_KEY_LEN, what="key") if key_file else None
     if out_file.exists():
         raise SafetyRefusal(f"{out_file} exists; refusing to overwrite it")
-    result = decrypt_export(file.read_bytes(), key, where=str(file))
-    atomic_write(out_file, result.plaintext.reveal())
+    if key is None:
+        result = decrypt_with_store(blob, export_header(blob, where=str(file))[1],
+                                    where=str(file))
+    else:
+        result = decrypt_export(blob, key, where=str(file))
+    _create(out_file, result.plaintext.reveal(), "refusing to overwrite it")
     summary = {"file": str(file), "name": result.name, "batch_id": result.batch_id,
                "out": str(out_file), "bytes": len(result.plaintext)}
     if _want_json(ctx):
@@ -225,6 +254,17 @@ def decrypt(ctx: click.Context, file: Path, transport_key_file: Path, out_file: 
     else:
         click.echo(f"decrypted {result.name} of batch {result.batch_id} to {out_file} "
                    f"({len(result.plaintext)} bytes, mode 0600)")
+
+
+def _create(path: Path, data: str | bytes, refusal: str) -> None:
+    """Create ``path`` (0600) that must not exist: checked when the name is made, so a file
+    that appeared after the caller's early check survives (SafetyRefusal)."""
+    from simtool.provision.atomicfile import create_new
+
+    try:
+        create_new(path, data)
+    except FileExistsError:
+        raise SafetyRefusal(f"{path} exists; {refusal}") from None
 
 
 @global_options
@@ -243,7 +283,6 @@ def keygen(ctx: click.Context, kind: str, out_file: Path) -> None:
     """
     import secrets
 
-    from simtool.provision.batchdir import atomic_write
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, key_file_text, key_id
     from simtool.secret import Secret
 
@@ -252,7 +291,7 @@ def keygen(ctx: click.Context, kind: str, out_file: Path) -> None:
     length = OP_LEN if kind == "op" else TRANSPORT_KEY_LEN
     key = Secret(secrets.token_bytes(length))
     what = "operator OP (Milenage)" if kind == "op" else "transport key (AES-256-GCM)"
-    atomic_write(out_file, key_file_text(key, comment=f"simtool {what}"))
+    _create(out_file, key_file_text(key, comment=f"simtool {what}"), "refusing to overwrite a key")
     summary = {"file": str(out_file), "kind": kind, "key_id": key_id(key)}
     if _want_json(ctx):
         _emit_json(summary)
@@ -306,3 +345,79 @@ def load_osmo_hlr(ctx: click.Context, file: Path, vty: str) -> None:
     else:
         click.echo(f"{len(subscribers)} subscribers: " +
                    ", ".join(f"{n} {o}" for o, n in counts.items()))
+
+
+@global_options
+@batch.command()
+@click.argument("batch_dir", metavar="DIR",
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Seal with this 32-byte key file (default: the batch key in the key store, "
+                   "a new one when there is none).")
+@click.pass_context
+def seal(ctx: click.Context, batch_dir: Path, key_file: Path | None) -> None:
+    """Seal the plain secret files of batch DIR (records.jsonl, exports/pysim.csv,
+    exports/printer/cards.csv, a PUK-grade panel import) into *.enc with the batch key, and
+    remove the plain files once the sealed ones read back equal.
+
+    \b
+    Example:
+      simtool batch seal batches/milo-01
+    """
+    from simtool.provision.crypto import TRANSPORT_KEY_LEN, read_key_file
+    from simtool.provision.sealed import seal_batch
+
+    key = read_key_file(key_file, TRANSPORT_KEY_LEN, what="key") if key_file else None
+    sealed, new_key = seal_batch(batch_dir, key=key)
+    summary = {"dir": str(batch_dir), "sealed": sealed,
+               "new_key_file": str(new_key) if new_key else None}
+    if _want_json(ctx):
+        _emit_json(summary)
+        return
+    click.echo(f"sealed {len(sealed)} file(s) of {batch_dir}"
+               + "".join(f"\n  {name} -> {name}.enc" for name in sealed))
+    if new_key:
+        click.echo(f"new batch key: {new_key} (mode 0600; keep it apart from the folder)")
+    click.echo("note: removing a file does not erase its old blocks from the disk; a batch "
+               "sealed from the start never had them", err=True)
+
+
+@global_options
+@batch.command()
+@click.argument("batch_dir", metavar="DIR",
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--journal", "journal_url", metavar="URL", default=None,
+              envvar="SIMTOOL_JOURNAL", callback=resolve_journal_url,
+              help="The journal the batch was programmed with (default: DIR/journal.sqlite)."
+                   + JOURNAL_URL_HELP)
+@click.option("--keep-printer", is_flag=True,
+              help="Keep the printer's PIN/PUK list (and the batch key that seals it).")
+@click.option("--force", is_flag=True,
+              help="Purge even though some records are not verified (their cards can then "
+                   "never be programmed from this batch).")
+@click.pass_context
+def purge(ctx: click.Context, batch_dir: Path, journal_url: str | None, keep_printer: bool,
+          force: bool) -> None:
+    """Remove what a programmed batch no longer needs: the card records (Ki, OPc, PINs,
+    PUKs, ADM1), the pySim CSV, the printer's PIN/PUK list, and the batch key once nothing
+    sealed with it is left.  Kept: batch.toml, the journal (identifiers only), the HSS
+    imports, the panel import and the labels.  Refused while a record is not verified (or
+    failed) in the journal.
+
+    \b
+    Examples:
+      simtool batch purge batches/milo-01
+      simtool batch purge batches/milo-01 --journal postgresql://prov@db/provisioning
+    """
+    from simtool.provision.sealed import purge_batch
+
+    result = purge_batch(batch_dir, journal_url=journal_url, force=force,
+                         keep_printer=keep_printer)
+    summary = {"dir": str(batch_dir), "removed": list(result.removed),
+               "key_removed": str(result.key_removed) if result.key_removed else None,
+               "journal": result.states}
+    if _want_json(ctx):
+        _emit_json(summary)
+        return
+    click.echo(f"purged {batch_dir}: removed {', '.join(result.removed) or 'nothing'}"
+               + (f"; batch key {result.key_removed} removed" if result.key_removed else ""))

@@ -12,6 +12,8 @@ import click
 
 from simtool.cli.common import AliasOption, ask_secret, cli_context, global_options
 from simtool.cli.common import to_json_text
+from simtool.cli.common import (JOURNAL_URL_HELP, SECRET_FORMS, resolve_journal_url,
+                                secret_value)
 from simtool.errors import NoCard, TransportError
 
 
@@ -38,14 +40,22 @@ class _Progress:
 
 
 def _wait_for_card(reader: str, poll: float, say) -> Any:
-    from simtool.apdu.pcsc import PcscTransport
+    """The next card, connected exclusively: from the first VERIFY to the reset of
+    ``close()`` no other PC/SC client can reach the card (and its verified ADM1)."""
+    from simtool.apdu.pcsc import CardInUse, PcscTransport
 
     say(f"waiting for a card in {reader} (Ctrl-C stops) ...")
+    told = False
     while True:
         try:
-            return PcscTransport.connect(reader, timeout=poll)
+            return PcscTransport.connect(reader, timeout=poll, exclusive=True)
         except NoCard:
             continue
+        except CardInUse as exc:
+            if not told:
+                say(f"{exc}; waiting")
+                told = True
+            time.sleep(poll)
 
 
 def _wait_for_removal(reader: str, poll: float, say) -> None:
@@ -76,17 +86,21 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
 @click.argument("batch_dir", metavar="DIR",
                 type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--journal", "journal_url", metavar="URL", default=None,
+              envvar="SIMTOOL_JOURNAL", callback=resolve_journal_url,
               help="sqlite:///file (in DIR), sqlite:////abs/path or postgresql://... "
                    "(default: DIR/journal.sqlite).  Stations sharing a journal never give "
-                   "one record to two cards.")
+                   "one record to two cards." + JOURNAL_URL_HELP)
 @click.option("--station", default=None, metavar="NAME",
               help="This programming station's name in the journal (default: host name).")
-@click.option("--adm1", "adm1", default=None, metavar="KEY",
-              help="The cards' current ADM1 (8 digits or 16 hex), the same for every card "
-                   "(visible to other users in the process list: prefer the prompt).")
+@click.option("--adm1", "adm1", default=None, metavar="KEY|file:PATH|env:VAR",
+              help="The cards' current ADM1 (8 digits or 16 hex), the same for every card: "
+                   + SECRET_FORMS + ".")
 @click.option("--card-keys", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               default=None, help="The vendor's key file (CSV: iccid + adm1 / pin_adm / "
                                  "pin_adm_hex), matched on each card's factory ICCID.")
+@click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The batch key that seals DIR/records.jsonl.enc (32 bytes hex, mode 0600); "
+                   "default: the batch's key in this machine's key store.")
 @click.option("--stop-after", "count", cls=AliasOption, hidden_aliases=("--count",),
               type=click.IntRange(min=1), default=None, metavar="CARDS",
               help="Stop after this many cards (default: until the batch is done or Ctrl-C).")
@@ -98,7 +112,7 @@ def _wait_for_removal(reader: str, poll: float, say) -> None:
               help="Seconds between reader checks while waiting for a card.")
 @click.pass_context
 def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, station: str | None,
-            adm1: str | None, card_keys: Path | None, count: int | None,
+            adm1: str | None, card_keys: Path | None, key_file: Path | None, count: int | None,
             allow_iccid_change: bool, poll: float) -> None:
     """Program the cards of batch DIR, verifying each: insert a card, wait, take it out.
 
@@ -108,7 +122,9 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
     MSISDN, AD, ACC, PLMN lists, PINs/PUKs and the batch's new ADM1, read every file back and
     AUTHENTICATE against Milenage.  A card pulled mid-way is finished when re-inserted.
 
-    The current ADM1 comes from --card-keys, or --adm1, or a prompt (no echo).  Before the
+    The current ADM1 comes from --card-keys, or --adm1 (best as file:PATH or env:VAR), or a
+    prompt (no echo).  The card is held exclusively (no other PC/SC client can connect) from
+    the connection, before the first VERIFY, to the reset that ends it.  Before the
     first card the whole batch is checked (batch.toml, every record, duplicates, counts, the
     records' digest, file modes): a fault is one line naming file, line and field (exit 4).
     A card showing the batch's ICCID that the journal does not know is refused without a
@@ -119,7 +135,7 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
     \b
     Examples:
       simtool batch program batches/milo-01 --card-keys sysmocom-keys.csv   # Ctrl-C stops
-      simtool -r "Virtual PCD 00 00" batch program batches/virtual --adm1 11223344 \\
+      simtool -r "Virtual PCD 00 00" batch program batches/virtual --adm1 env:VENDOR_ADM1 \\
           --allow-iccid-change --stop-after 1 --json      # the virtual card
       simtool batch program batches/milo-01 --station desk-2 --stop-after 1 \\
           --journal sqlite:///journal.sqlite --card-keys sysmocom-keys.csv
@@ -143,13 +159,21 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
     else:
         if adm1 is None:
             adm1 = ask_secret("Current ADM1 of the cards")
+        else:
+            adm1 = secret_value(adm1, "ADM1", "--adm1")
         adm_source = FixedAdm(Secret(adm1.strip()))
     station = station or socket.gethostname() or "station"
 
     def say(text: str) -> None:  # prompts for the operator: stderr, with or without --json
         click.echo(text, err=True)
 
-    batch = open_batch(batch_dir, journal_url)
+    records_key = None
+    if key_file is not None:
+        from simtool.provision.sealed import BATCH_KEY_LEN
+        from simtool.provision.crypto import read_key_file
+
+        records_key = read_key_file(key_file, BATCH_KEY_LEN, what="batch key")
+    batch = open_batch(batch_dir, journal_url, records_key=records_key)
     ctx.call_on_close(batch.journal.close)
     progress = _Progress(not as_json)
     programmer = Programmer(batch.journal, batch.records, batch.card, adm_source,

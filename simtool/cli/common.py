@@ -19,6 +19,7 @@ from typing import Any, Callable
 import click
 
 from simtool.errors import PinBlocked, SimtoolError, WrongPin
+from simtool.provision.conninfo import redact_conninfo
 
 
 def ask_secret(label: str, *, confirm: bool = False) -> str:
@@ -32,15 +33,91 @@ def ask_secret(label: str, *, confirm: bool = False) -> str:
     return line.rstrip("\r\n")
 
 
-def secret_option(name: str, label: str, *, confirm: bool = False, metavar: str = "DIGITS"):
-    """``--NAME``: a secret given on the command line (visible in the process list) or, when
-    omitted, asked with :func:`ask_secret`."""
-    def ask_if_missing(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-        return value if value is not None else ask_secret(label, confirm=confirm)
+SECRET_FORMS = ("file:PATH (a file only you can read, mode 0600; its first line) or env:VAR "
+                "(an environment variable); a value typed here is visible to every user of "
+                "the machine in the process list (ps), so prefer the prompt or those forms")
 
-    return click.option(f"--{name}", default=None, callback=ask_if_missing, metavar=metavar,
-                        help=f"{label}; asked without echo when omitted (from a pipe: the "
-                             "next line of standard input).")
+
+def _private_file_line(path: str, what: str) -> str:
+    """The first line of a secret file that group and others cannot read (as key files)."""
+    import os
+    import stat
+
+    from simtool.errors import DataError, SafetyRefusal
+
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            raw = fh.read(4096)
+    except OSError as exc:
+        raise DataError(f"cannot read {what} file: {exc.strerror}", where=path) from None
+    if os.name == "posix" and st.st_mode & 0o077:
+        raise SafetyRefusal(f"{path}: {what} file is accessible by group/others "
+                            f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it first")
+    try:
+        line = raw.decode("utf-8").splitlines()[0] if raw.strip() else ""
+    except UnicodeDecodeError:
+        raise DataError(f"{what} file is not UTF-8 text", where=path) from None
+    if not line.strip():
+        raise DataError(f"{what} file is empty", where=path)
+    return line.strip()
+
+
+def secret_value(spec: str, what: str, option: str) -> str:
+    """A secret given to ``option`` as ``file:PATH``, ``env:VAR`` or, visible to everyone in
+    the process list, as the value itself (then a warning on stderr)."""
+    import os
+
+    if spec.startswith("file:"):
+        return _private_file_line(spec[5:], what)
+    if spec.startswith("env:"):
+        name = spec[4:]
+        value = os.environ.get(name)
+        if not name or value is None or not value.strip():
+            raise click.UsageError(f"{option} env:{name}: the environment variable is not set")
+        return value.strip()
+    click.secho(f"WARNING: {option} on the command line is visible to other users (ps); "
+                "give file:PATH, env:VAR or use the prompt", fg="red", err=True)
+    return spec
+
+
+JOURNAL_URL_HELP = (" Also file:PATH (mode 0600, the URL on its first line), env:VAR, or the "
+                    "SIMTOOL_JOURNAL environment variable.  Keep the password out of the URL: "
+                    "a URL on the command line is visible in the process list (ps); libpq "
+                    "reads it from PGPASSWORD or a ~/.pgpass / PGPASSFILE file (mode 0600).")
+
+
+def resolve_journal_url(ctx: click.Context, param: click.Parameter,
+                        value: str | None) -> str | None:
+    """click callback of ``--journal``: the URL itself, from a file or from a variable; a
+    password written in a URL on the command line gets a warning (never echoed)."""
+    from simtool.provision.conninfo import has_password
+
+    if value is None:
+        return None
+    if value.startswith(("file:", "env:")):
+        return secret_value(value, "journal URL", "--journal")
+    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    if has_password(value) and source is click.core.ParameterSource.COMMANDLINE:
+        click.secho(f"WARNING: the journal URL {redact_conninfo(value)} holds a password, "
+                    "visible to other users in the process list (ps): use PGPASSWORD, "
+                    "PGPASSFILE or --journal file:PATH", fg="red", err=True)
+    return value
+
+
+def secret_option(name: str, label: str, *, confirm: bool = False, metavar: str = "DIGITS"):
+    """``--NAME``: a secret from a file (``file:PATH``), an environment variable
+    (``env:VAR``), the command line (visible in the process list) or, when omitted, asked
+    with :func:`ask_secret`."""
+    def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        if value is None:
+            return ask_secret(label, confirm=confirm)
+        return secret_value(value, label, f"--{name}")
+
+    return click.option(f"--{name}", default=None, callback=resolve,
+                        metavar=f"{metavar}|file:PATH|env:VAR",
+                        help=f"{label}: {SECRET_FORMS}.  Asked without echo when omitted "
+                             "(from a pipe: the next line of standard input).")
 
 
 def say(text: str) -> None:

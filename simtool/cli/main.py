@@ -14,6 +14,7 @@ from simtool import __version__
 from simtool.cli import batch, batch_program, card, mmi, network, pin, stk
 from simtool.cli.common import JSON_HELP, READER_HELP, TRACE_HELP, CliContext
 from simtool.errors import SimtoolError
+from simtool.provision.conninfo import redact_conninfo
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -76,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except SimtoolError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(redact_conninfo(f"error: {exc}"), err=True)
         if getattr(exc, "hint", None):  # what to do next, when the CLI knows (cli.common)
             click.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except OSError as exc:  # disk full, permissions, a vanished folder: one line, not a traceback
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        click.echo(redact_conninfo(f"error: {where}{exc.strerror or exc}"), err=True)
         return 4
     except KeyboardInterrupt:
         return 130

@@ -204,14 +204,16 @@ class TerminalUI:
         click.echo(f"\n┌ {text}\n")
         return None
 
-    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool):
+    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool, *,
+                  hidden: bool = False):
         from simtool.stk.handset import UserAction
 
         kind = "digits" if digits_only else "characters"
         size = f"{min_len}" if min_len == max_len else f"{min_len}-{max_len}"
         while True:
+            # "user input not revealed" (TS 102 223 §8.6): typed without echo, as a PIN
             value = click.prompt(f"{prompt.rstrip(' :')} ({size} {kind}, empty = back)",
-                                 default="", show_default=False)
+                                 default="", show_default=False, hide_input=hidden)
             if not value:
                 return UserAction.BACK
             if digits_only and not value.isdigit():

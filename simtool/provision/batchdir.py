@@ -2,10 +2,12 @@
 
 Layout (architecture.md, "Provisioning")::
 
-    DIR/batch.toml        profile, counts, card parameters, warnings; no secrets (0644)
-    DIR/records.jsonl     one card per line, secrets included (0600), read by programming
+    DIR/batch.toml        profile, counts, card parameters, warnings; no secrets (0640)
+    DIR/records.jsonl.enc one card per line, secrets included, sealed with the batch key
+                          (simtool.provision.sealed); decrypted in memory by programming
     DIR/journal.sqlite    the provisioning journal (simtool.provision.journal)
-    DIR/exports/          pySim CSV, encrypted HSS imports, panel import, printer files (0600)
+    DIR/exports/          sealed pySim CSV and printer PIN/PUK list (plain only on request),
+                          encrypted HSS imports, panel import, printer labels (0600)
 
 A batch is built in a hidden staging folder beside DIR (mode 0700) and renamed to DIR once
 complete, so DIR either holds a whole batch or nothing.  Single files are written as
@@ -16,12 +18,11 @@ written without one fsync each; :func:`commit_staging` syncs once before the ren
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import queue
 import secrets
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from typing import IO, Any
 import tomli_w
 
 from simtool.errors import DataError, SafetyRefusal
+from simtool.provision.atomicfile import (PRIVATE_MODE, SECRET_MODE, BulkWriter,  # noqa: F401
+                                          atomic_open, atomic_write, create_new, fsync_dir,
+                                          naming, write_new)
 from simtool.provision.credentials import Credential, Scope
 from simtool.provision.profile import CredentialKind
 from simtool.secret import Secret
@@ -39,112 +43,8 @@ BATCH_TOML = "batch.toml"
 RECORDS = "records.jsonl"
 JOURNAL = "journal.sqlite"
 EXPORTS = "exports"
-SECRET_MODE = 0o600
-PUBLIC_MODE = 0o644
-
-
-# --- atomic files --------------------------------------------------------------------------------
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def atomic_open(path: str | os.PathLike[str], *, mode: int = SECRET_MODE, text: bool = True,
-                newline: str | None = None) -> Iterator[IO[Any]]:
-    """Write ``path`` through a temp file created with ``mode``; fsync and rename on success,
-    remove the temp file on error.  An existing ``path`` is replaced atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    os.fchmod(fd, mode)  # the umask must not widen or narrow what was asked
-    try:
-        with (os.fdopen(fd, "w", encoding="utf-8", newline=newline) if text
-              else os.fdopen(fd, "wb")) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _naming(exc, path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _naming(exc: OSError, path: Path) -> OSError:
-    """The same error with the file it happened to (os.write does not say)."""
-    if exc.filename is not None:
-        return exc
-    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
-
-
-def atomic_write(path: str | os.PathLike[str], data: str | bytes, *,
-                 mode: int = SECRET_MODE) -> None:
-    with atomic_open(path, mode=mode, text=isinstance(data, str), newline="") as fh:
-        fh.write(data)
-
-
-def write_new(path: Path, data: bytes, *, mode: int = SECRET_MODE) -> None:
-    """Create a new file inside a staging folder (O_EXCL, no fsync: commit_staging syncs)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except OSError as exc:
-        raise _naming(exc, path) from None
-    finally:
-        os.close(fd)
-
-
-class BulkWriter:
-    """Creates many small new files (:func:`write_new`) from background threads, so the
-    kernel's file-creation time overlaps the caller's work; the bounded queue keeps memory
-    flat.  The first error is raised by the next :meth:`write` or by :meth:`close`."""
-
-    def __init__(self, *, threads: int = 2, backlog: int = 512) -> None:
-        self._queue: queue.Queue[tuple[Path, bytes] | None] = queue.Queue(maxsize=backlog)
-        self._error: BaseException | None = None
-        self._threads = [threading.Thread(target=self._run, name="bulk-writer", daemon=True)
-                         for _ in range(threads)]
-        for t in self._threads:
-            t.start()
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    write_new(*item)
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                    self._error = exc
-
-    def write(self, path: Path, data: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put((path, data))
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
-        for t in self._threads:
-            t.join()
-        if self._error is not None:
-            raise self._error
-
-    def __enter__(self) -> BulkWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+#: batch.toml names the batch's ICCID range and profile: owner and group only.
+BATCH_TOML_MODE = PRIVATE_MODE
 
 
 # --- staging -------------------------------------------------------------------------------------
@@ -162,23 +62,48 @@ def create_staging(out: str | os.PathLike[str]) -> Path:
     if not parent.is_dir():
         raise DataError(f"{parent} does not exist")
     staging = parent / f".{out.name}.staging-{secrets.token_hex(4)}"
-    staging.mkdir(mode=0o700)
-    os.chmod(staging, 0o700)
+    try:
+        staging.mkdir(mode=0o700)
+        os.chmod(staging, 0o700)
+    except OSError as exc:
+        raise naming(exc, out) from None
     return staging
+
+
+@contextmanager
+def staging_errors(staging: Path, out: str | os.PathLike[str]) -> Iterator[None]:
+    """Errors of the work inside ``staging`` name the file under ``out``, the folder the user
+    asked for (``out/exports/pysim.csv``), not the hidden staging folder, which is removed."""
+    try:
+        yield
+    except OSError as exc:
+        name = exc.filename
+        if isinstance(name, (str, os.PathLike)):
+            try:
+                rel = Path(name).absolute().relative_to(staging.absolute())
+            except ValueError:
+                raise exc from None
+            raise naming(exc, Path(out) / rel) from None
+        raise
 
 
 def commit_staging(staging: Path, out: str | os.PathLike[str]) -> Path:
     """Flush everything to disk, then rename ``staging`` to ``out`` (an empty ``out`` is
-    replaced; a non-empty one that appeared meanwhile is refused)."""
+    replaced; a non-empty one that appeared meanwhile is refused, and the caller discards the
+    staging folder)."""
     out = Path(out).absolute()
     os.sync()  # the bulk files written by write_new; one call instead of one fsync per file
     if out.exists():
         try:
             out.rmdir()
         except OSError:
-            raise SafetyRefusal(f"{out} is no longer empty; the batch stays in {staging}") from None
-    os.rename(staging, out)
-    _fsync_dir(out.parent)
+            raise SafetyRefusal(f"{out} is no longer empty (something was written there while "
+                                "the batch was generated); the new batch was discarded") from None
+    try:
+        os.rename(staging, out)
+    except OSError as exc:
+        raise naming(exc, out) from None
+    fsync_dir(out.parent)
     return out
 
 
@@ -265,23 +190,54 @@ def _open_binary(path: Path, what: str) -> IO[bytes]:
         raise DataError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
 
 
-def record_objects(path: str | os.PathLike[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(file:line, parsed JSON object)`` for each non-blank line of a ``records.jsonl``;
-    a line that is not UTF-8 or not a JSON object is a DataError naming file:line."""
-    from simtool.provision.validate import iter_lines, parse_record_line
+def records_file(path: str | os.PathLike[str]) -> Path:
+    """The file :func:`read_records` reads for ``path`` (``records.jsonl``): its sealed form
+    ``records.jsonl.enc`` when there, else ``path`` itself (for mode checks and messages)."""
+    from simtool.provision.sealed import sealed_path
+
+    sealed = sealed_path(path)
+    return sealed if sealed.exists() else Path(path)
+
+
+def record_lines(path: str | os.PathLike[str], *,
+                 key: Secret[bytes] | None = None) -> Iterator[tuple[str, str]]:
+    """(``file:line``, text) of every non-blank line of the records, sealed or plain; text
+    that is not UTF-8 is a DataError naming file, line and byte offset."""
+    from simtool.provision.sealed import unseal
+    from simtool.provision.validate import iter_lines
 
     path = Path(path)
-    with _open_binary(path, "records") as fh:
-        for number, line in iter_lines(fh, str(path)):
+    sealed = records_file(path)
+    if sealed != path:
+        _, plaintext = unseal(sealed, name=path.name, key=key)
+        source, fh = sealed, io.BytesIO(plaintext.reveal())
+    else:
+        source, fh = path, _open_binary(path, "records")
+    with fh:
+        for number, line in iter_lines(fh, str(source)):
             if line.strip():
-                where = f"{path}:{number}"
-                yield where, parse_record_line(line, where)
+                yield f"{source}:{number}", line
 
 
-def read_records(path: str | os.PathLike[str]) -> Iterator[CardRecord]:
+def record_objects(path: str | os.PathLike[str], *,
+                   key: Secret[bytes] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(file:line, parsed JSON object)`` for each non-blank line of the records (sealed or
+    plain); a line that is not UTF-8 or not a JSON object is a DataError naming file:line."""
+    from simtool.provision.validate import parse_record_line
+
+    for where, line in record_lines(path, key=key):
+        yield where, parse_record_line(line, where)
+
+
+def read_records(path: str | os.PathLike[str], *,
+                 key: Secret[bytes] | None = None) -> Iterator[CardRecord]:
     """The records of a ``records.jsonl``, in order; DataError names file:line.  Only each
-    record's shape is checked here: :func:`read_batch` checks the whole batch."""
-    for where, obj in record_objects(path):
+    record's shape is checked here: :func:`read_batch` checks the whole batch.
+
+    ``path`` names the plain file; when its sealed form ``records.jsonl.enc`` is there it is
+    decrypted in memory (with ``key``, else the batch key from the key store,
+    :mod:`simtool.provision.sealed`) and read instead."""
+    for where, obj in record_objects(path, key=key):
         yield record_from_json(obj, where=where)
 
 
@@ -289,7 +245,7 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[CardRecord]:
 
 
 def write_batch_toml(path: Path, info: dict[str, Any]) -> None:
-    atomic_write(path, tomli_w.dumps(info), mode=PUBLIC_MODE)
+    atomic_write(path, tomli_w.dumps(info), mode=BATCH_TOML_MODE)
 
 
 def read_batch_info(folder: str | os.PathLike[str]) -> dict[str, Any]:
@@ -307,21 +263,25 @@ def _read_text(path: Path, what: str) -> str:
         return decode_utf8(fh.read(), str(path))
 
 
-def read_batch(folder: str | os.PathLike[str]) -> tuple[Any, dict[int, CardRecord]]:
-    """``batch.toml`` and ``records.jsonl`` of ``folder``, every check of
-    :mod:`simtool.provision.validate` passed: (BatchInfo, records by index).  DataError names
-    file, line and field; a records file that group/others may read is refused."""
+def read_batch(folder: str | os.PathLike[str], *,
+               key: Secret[bytes] | None = None) -> tuple[Any, dict[int, CardRecord]]:
+    """``batch.toml`` and the records of ``folder`` (sealed ``records.jsonl.enc``, decrypted in
+    memory with ``key`` or the key store's batch key, or a plain ``records.jsonl``), every
+    check of :mod:`simtool.provision.validate` passed: (BatchInfo, records by index).
+    DataError names file, line and field; a records file that group/others may read is
+    refused."""
     from simtool.provision.crypto import check_key_file_mode
     from simtool.provision.validate import check_records, parse_batch_info
 
     folder = Path(folder)
-    toml_path, records_path = folder / BATCH_TOML, folder / RECORDS
+    toml_path = folder / BATCH_TOML
     _, info = parse_batch_info(_read_text(toml_path, "batch info"), str(toml_path))
+    stored = records_file(folder / RECORDS)
     try:
-        st = records_path.stat()
+        st = stored.stat()
     except OSError as exc:
-        raise DataError(f"cannot read records: {exc.strerror}",
-                        where=str(records_path)) from None
-    check_key_file_mode(records_path, st.st_mode, "the batch's records file (Ki, OPc, ADM1)")
-    records = check_records(record_objects(records_path), info, source=str(records_path))
+        raise DataError(f"cannot read records: {exc.strerror}", where=str(stored)) from None
+    check_key_file_mode(stored, st.st_mode, "the batch's records file (Ki, OPc, ADM1)")
+    records = check_records(record_objects(folder / RECORDS, key=key), info,
+                            source=str(stored))
     return info, records

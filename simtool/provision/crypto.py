@@ -122,10 +122,14 @@ class Decrypted:
     plaintext: Secret[bytes]
 
 
-def decrypt_export(blob: bytes, key: Secret[bytes], *, where: str | None = None) -> Decrypted:
-    """Check and decrypt a container; DataError on a malformed, tampered or wrong-key file."""
-    if len(key) != TRANSPORT_KEY_LEN:
-        raise DataError(f"the transport key must be {TRANSPORT_KEY_LEN} bytes (AES-256)")
+def export_header(blob: bytes, *, where: str | None = None) -> tuple[str, str]:
+    """(file name, batch id) of a container, read without a key (they are not secret, and
+    authenticated when the body is decrypted); DataError on a malformed header."""
+    name, batch_id, _ = _parse_header(blob, where)
+    return name, batch_id
+
+
+def _parse_header(blob: bytes, where: str | None) -> tuple[str, str, int]:
     if not blob.startswith(MAGIC):
         raise DataError("not a simtool encrypted export (bad magic)", where=where)
     pos = len(MAGIC)
@@ -138,15 +142,24 @@ def decrypt_export(blob: bytes, key: Secret[bytes], *, where: str | None = None)
         pos += 1 + b
     except (IndexError, UnicodeDecodeError):
         raise DataError("truncated or malformed export header", where=where) from None
+    if len(name.encode()) != n or len(batch_id) != b:
+        raise DataError("truncated encrypted export", where=where)
+    return name, batch_id, pos
+
+
+def decrypt_export(blob: bytes, key: Secret[bytes], *, where: str | None = None) -> Decrypted:
+    """Check and decrypt a container; DataError on a malformed, tampered or wrong-key file."""
+    if len(key) != TRANSPORT_KEY_LEN:
+        raise DataError(f"the transport key must be {TRANSPORT_KEY_LEN} bytes (AES-256)")
+    name, batch_id, pos = _parse_header(blob, where)
     header = blob[:pos]
     nonce = blob[pos:pos + NONCE_LEN]
     body = blob[pos + NONCE_LEN:]
-    if len(name.encode()) != n or len(batch_id) != b or len(nonce) != NONCE_LEN \
-            or len(body) < TAG_LEN:
+    if len(nonce) != NONCE_LEN or len(body) < TAG_LEN:
         raise DataError("truncated encrypted export", where=where)
     try:
         plaintext = AESGCM(key.reveal()).decrypt(nonce, body, header)
     except InvalidTag:
-        raise DataError("authentication failed: wrong transport key, or the file was "
-                        "modified", where=where) from None
+        raise DataError("authentication failed: wrong transport key (or batch key), or the "
+                        "file was modified", where=where) from None
     return Decrypted(name, batch_id, Secret(plaintext))

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,18 +32,19 @@ from simtool.provision import exports
 from simtool.provision.batchdir import (BATCH_TOML, EXPORTS, RECORDS, BulkWriter, CardRecord,
                                         abort_staging, atomic_open, atomic_write,
                                         commit_staging, create_staging, record_to_json,
-                                        write_batch_toml)
+                                        staging_errors, write_batch_toml)
 from simtool.provision.cardkeys import CardKeyFile
 from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, PrintedNumbers,
                                            RandomSource, SystemRandomSource, iccid_for_serial,
                                            random_code, random_digits)
 from simtool.provision.crypto import encrypt_export, key_id
-from simtool.provision.hashing import DEFAULT_PARAMS, HashParams, HashReport, hash_secrets
+from simtool.provision.hashing import PEPPER_SCHEME, HashParams, HashReport, hash_secrets
 from simtool.provision.journal import Journal
 from simtool.provision.labels import SHEETS, LabelSheet
-from simtool.provision.profile import BarcodeScheme, Profile
+from simtool.provision.profile import BarcodeScheme, CredentialKind, Profile
 from simtool.provision.pysim import (ProgrammingTool, VendorPins, pysim_checks,
                                      vendor_pins_from)
+from simtool.provision.sealed import Sealer, new_batch_key, sealed_open
 from simtool.provision.validate import RecordsDigest
 from simtool.secret import Secret
 
@@ -54,6 +55,16 @@ LEGACY_WARNING = (
     "LEGACY BARCODE SCHEME: the number printed under the barcode is the ICCID, so anyone who "
     "reads the ICCID (any handset can, without a PIN) knows the panel password (its last 10 "
     "digits). Use [barcode] scheme = \"hmac\" for new batches.")
+#: Exports that are sealed with the batch key unless asked for in plain (``plain_exports``).
+PLAIN_EXPORTS = ("pysim", "printer", "panel")
+PLAIN_EXPORT_WARNING = (
+    "PLAIN EXPORT: {files} hold{s} card secrets in clear (mode 0600), as asked: hand them "
+    "to their consumer and delete them (simtool batch purge), or seal them (simtool batch seal).")
+PUK_PANEL_WARNING = (
+    "PANEL IMPORT IS PUK-GRADE: the subscriber code is 6 of the 8 PUK1 digits, so an offline "
+    "search of its Argon2id hash (about 12 core-hours per card at the floor) leaves ~100 PUK "
+    "candidates. The panel import is sealed with the batch key like the card records; hand it "
+    "to the panel over a protected channel, or use a pepper (--pepper-file).")
 NO_TRANSPORT_KEY_WARNING = (
     "HSS imports (osmo-hlr.vty, open5gs-subscribers.js) were not written: they are only written "
     "encrypted, and no transport key was given (--transport-key-file).")
@@ -243,6 +254,7 @@ class BatchResult:
     opc_source: str
     transport_key_id: str | None = None
     notes: tuple[str, ...] = field(default=())
+    key_file: Path | None = None  # the new batch key in the key store (None: key given)
 
     @property
     def cards_per_second(self) -> float:
@@ -255,6 +267,7 @@ class BatchResult:
             "count": self.count, "first_iccid": self.first_iccid, "last_iccid": self.last_iccid,
             "files": list(self.files), "warnings": list(self.warnings), "notes": list(self.notes),
             "opc_source": self.opc_source, "transport_key_id": self.transport_key_id,
+            "key_file": str(self.key_file) if self.key_file else None,
             "generation_seconds": round(self.generation_seconds, 3),
             "cards_per_second": round(self.cards_per_second, 1),
         }
@@ -272,7 +285,7 @@ def new_batch_id(profile: Profile, now: datetime, rng: RandomSource) -> str:
 def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    first_serial: int | None = None, op: Secret[bytes] | None = None,
                    transport_key: Secret[bytes] | None = None,
-                   exclude: IssuedValues = Exclusions(), hash_params: HashParams = DEFAULT_PARAMS,
+                   exclude: IssuedValues = Exclusions(), hash_params: HashParams | None = None,
                    workers: int | None = None, panel_import: bool = True,
                    rng: RandomSource | None = None, batch_secret: Secret[bytes] | None = None,
                    now: datetime | None = None, progress: Progress | None = None,
@@ -280,7 +293,9 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                    iccids: Sequence[str] | None = None,
                    journal_url: str | None = None,
                    label_sheet: str | None = None, card_keys: CardKeyFile | None = None,
-                   programmer: ProgrammingTool | str = ProgrammingTool.SIMTOOL) -> BatchResult:
+                   programmer: ProgrammingTool | str = ProgrammingTool.SIMTOOL,
+                   seal_key: Secret[bytes] | None = None, plain_exports: Collection[str] = (),
+                   pepper: Secret[bytes] | None = None) -> BatchResult:
     """Generate ``count`` cards and write the batch folder ``out_dir`` (refused if not empty).
 
     ``panel_import=False`` skips the Argon2id panel import (benchmarks).  ``label_sheet``
@@ -289,7 +304,14 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
     given) and pysim.csv its ADM1 keys.  ``programmer="pysim"``: a batch for pySim-prog, whose
     records and letters keep the vendor's PINs and PUKs (see :class:`ProgrammingTool`).  The
     batch secret of the barcode scheme is random and never stored: the printed numbers and
-    passwords it produced are in ``records.jsonl``.
+    passwords it produced are in ``records.jsonl.enc``.
+
+    The records, the pySim CSV and the printer's PIN/PUK list (and a panel import whose codes
+    come from the PUK) are sealed with ``seal_key``, by default a new batch key stored in the
+    key store (:mod:`simtool.provision.sealed`); ``plain_exports`` names the exports
+    (``pysim``, ``printer``, ``panel``) to write in clear instead, with a warning.
+    ``hash_params``: default the profile's ``[panel_hash]``; ``pepper``: see
+    :mod:`simtool.provision.hashing`.
 
     ``journal_url``: a journal shared by every generator and station (as
     :func:`~simtool.provision.journal_open.open_journal` takes it; a relative SQLite path is
@@ -307,14 +329,19 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
         iccids = list(card_keys.keys)
     if label_sheet is not None and label_sheet not in SHEETS:
         raise DataError(f"unknown label sheet {label_sheet!r} (known: {', '.join(SHEETS)})")
+    unknown = set(plain_exports) - set(PLAIN_EXPORTS)
+    if unknown:
+        raise DataError(f"unknown plain export {sorted(unknown)[0]!r} (known: "
+                        f"{', '.join(PLAIN_EXPORTS)})")
     rng = rng or SystemRandomSource()
     now = now or datetime.now(UTC)
     batch_id = new_batch_id(profile, now, rng)
     out_dir = Path(out_dir)
     first_serial = 1 if first_serial is None else first_serial
     staging = create_staging(out_dir)
+    key_file = None
     try:
-        with ExitStack() as stack:
+        with ExitStack() as stack, staging_errors(staging, out_dir):
             numbers = journal = None
             if journal_url is not None:
                 from simtool.provision.journal_open import open_journal
@@ -323,13 +350,18 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                 numbers = _reserve(journal, batch_id, profile, count, first_serial=first_serial,
                                    exclude=exclude, iccids=iccids)
             try:
+                if seal_key is None:
+                    seal_key, key_file = new_batch_key(batch_id)
                 result = _write(staging, out_dir, profile, count, batch_id=batch_id,
                                 first_serial=first_serial, op=op, transport_key=transport_key,
-                                exclude=exclude, hash_params=hash_params, workers=workers,
-                                panel_import=panel_import, rng=rng, batch_secret=batch_secret,
-                                now=now, progress=progress, clock=clock, iccids=iccids,
-                                numbers=numbers, label_sheet=label_sheet,
-                                card_keys=card_keys, programmer=programmer)
+                                exclude=exclude, hash_params=hash_params or profile.panel_hash,
+                                workers=workers, panel_import=panel_import, rng=rng,
+                                batch_secret=batch_secret, now=now, progress=progress,
+                                clock=clock, iccids=iccids, numbers=numbers,
+                                label_sheet=label_sheet, card_keys=card_keys,
+                                programmer=programmer, sealer=Sealer(batch_id, seal_key),
+                                plain=frozenset(plain_exports), pepper=pepper,
+                                key_file=key_file)
                 commit_staging(staging, out_dir)
             except BaseException:
                 if journal is not None and staging.exists():  # no folder: give the numbers back
@@ -337,6 +369,8 @@ def generate_batch(profile: Profile, count: int, out_dir: str | Path, *,
                 raise
     except BaseException:
         abort_staging(staging)
+        if key_file is not None:
+            key_file.unlink(missing_ok=True)
         raise
     log.info("batch %s: %d cards in %.2f s", batch_id, count, result.generation_seconds)
     return result
@@ -384,7 +418,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
            now: datetime, progress: Progress | None, clock: Callable[[], float],
            iccids: Sequence[str] | None, numbers: Sequence[CardNumbers] | None,
            label_sheet: str | None, card_keys: CardKeyFile | None,
-           programmer: ProgrammingTool) -> BatchResult:
+           programmer: ProgrammingTool, sealer: Sealer, plain: frozenset[str],
+           pepper: Secret[bytes] | None, key_file: Path | None) -> BatchResult:
     exp = staging / EXPORTS
     printer = exp / "printer"
     barcodes = printer / "barcodes"
@@ -399,6 +434,18 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     pysim_warnings, pysim_notes = pysim_checks(profile, card_keys, programmer, count, iccids)
     warnings += pysim_warnings
     notes += pysim_notes
+    puk_grade = CredentialKind.SUBSCRIBER_CODE in profile.credentials and pepper is None
+    if puk_grade and panel_import:
+        warnings.append(PUK_PANEL_WARNING)
+    if plain:
+        named = [{"pysim": "exports/pysim.csv", "printer": "exports/printer/cards.csv",
+                  "panel": "exports/panel.csv and panel.json"}[p] for p in sorted(plain)]
+        warnings.append(PLAIN_EXPORT_WARNING.format(files=", ".join(named),
+                                                    s="" if len(named) > 1 else "s"))
+
+    def seal(export: str) -> Sealer | None:
+        return None if export in plain else sealer
+
     if not profile.spn.isascii():
         notes.append("pysim.csv has no 'name' column: the SPN is not ASCII (simtool programs "
                      "EF.SPN itself)")
@@ -412,12 +459,12 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
     digest = RecordsDigest()  # in batch.toml: programming checks the records against it
     start = clock()
     with ExitStack() as stack:
-        records = stack.enter_context(atomic_open(staging / RECORDS))
+        records = stack.enter_context(sealed_open(staging / RECORDS, sealer))
         pysim = exports.PysimCsv(
-            stack.enter_context(atomic_open(exp / "pysim.csv", newline="")), profile,
-            hex_adm=card_keys is not None and any(
+            stack.enter_context(sealed_open(exp / "pysim.csv", seal("pysim"), newline="")),
+            profile, hex_adm=card_keys is not None and any(
                 encode_adm(k).format is AdmFormat.HEX16 for k in card_keys.keys.values()))
-        cards_csv = stack.enter_context(atomic_open(printer / "cards.csv"))
+        cards_csv = stack.enter_context(sealed_open(printer / "cards.csv", seal("printer")))
         labels = stack.enter_context(atomic_open(printer / "labels.html"))
         bulk = stack.enter_context(BulkWriter())
         cards_csv.write(exports.printer_header(profile))
@@ -473,11 +520,20 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         total = len(panel_values)
         hashes, report = hash_secrets(
             panel_values, hash_params, workers=workers,
-            progress=(lambda n: progress("hash", n, total)) if progress else None, clock=clock)
-        atomic_write(exp / "panel.csv", exports.panel_csv(panel_entries, hashes))
-        atomic_write(exp / "panel.json", exports.panel_json(
-            panel_entries, hashes, batch_id=batch_id, profile=profile, subscribers=subscribers,
-            hash_params=hash_params.describe()))
+            progress=(lambda n: progress("hash", n, total)) if progress else None, clock=clock,
+            pepper=pepper)
+        described: dict[str, Any] = hash_params.describe()
+        if pepper is not None:
+            described["pepper"] = {"scheme": PEPPER_SCHEME, "key_id": key_id(pepper)}
+        panel_sealer = seal("panel") if puk_grade else None
+        for name, text in (("panel.csv", exports.panel_csv(panel_entries, hashes)),
+                           ("panel.json", exports.panel_json(
+                               panel_entries, hashes, batch_id=batch_id, profile=profile,
+                               subscribers=subscribers, hash_params=described))):
+            if panel_sealer is None:
+                atomic_write(exp / name, text)
+            else:
+                panel_sealer.write(exp / name, text)
 
     files = []
     for folder, subdirs, names in os.walk(staging):
@@ -490,6 +546,12 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
                        warnings=warnings, hashing=report, hash_params=hash_params,
                        card_list=iccids is not None, programmer=programmer)
     info["records_sha256"] = digest.hexdigest()
+    info["records_key_id"] = key_id(sealer.key)  # the batch key (or given key) that seals
+    info["sealed"] = [f for f in files if f.endswith(".enc")
+                      and Path(f).name not in ("osmo-hlr.vty.enc", f"{exports.OPEN5GS_FILE}.enc")]
+    info["plain_exports"] = sorted(plain)
+    if pepper is not None:
+        info["panel_pepper_id"] = key_id(pepper)
     write_batch_toml(staging / BATCH_TOML, info)
     files.insert(0, BATCH_TOML)
     return BatchResult(
@@ -497,7 +559,8 @@ def _write(staging: Path, out_dir: Path, profile: Profile, count: int, *, batch_
         first_iccid=first or "", last_iccid=last or "", files=tuple(files),
         warnings=tuple(warnings), notes=tuple(notes), generation_seconds=generation_seconds,
         hashing=report, opc_source="op-key-file" if op is not None else "random-per-card",
-        transport_key_id=key_id(transport_key) if transport_key is not None else None)
+        transport_key_id=key_id(transport_key) if transport_key is not None else None,
+        key_file=key_file)
 
 
 def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, first: str | None,

@@ -7,12 +7,30 @@ three costs.  p = 1 because batch hashing already keeps every core busy with one
 process pool), and the panel that verifies a login spends one core for ~20 ms, which it can
 afford under load; the memory cost is what makes GPU/ASIC guessing expensive.
 
-Short codes stay weak whatever the hash: a 4-digit Plus Kod 4 has 10**4 candidates, so the panel
-import is a secret file (mode 0600) even though it holds no credential in the clear.
+The costs can be raised per profile (``[panel_hash]`` in the profile: ``memory_kib``,
+``time_cost``, ``parallelism``), never lowered below that floor.
+
+Short codes stay weak whatever the hash: a 4-digit Plus Kod 4 has 10**4 candidates, and
+Idea24's 6-digit subscriber code (the last 6 of the 8 PUK digits) 10**6 — about 12 core-hours
+of Argon2id at the floor to find it, which leaves 100 candidates for the card's PUK.  So the
+panel import is a secret file (mode 0600; PUK-grade and sealed when a credential comes from
+the PUK, see simtool.provision.generate) even though it holds no credential in the clear.
+
+Pepper (optional, ``batch generate --pepper-file``): a 32-byte server-side secret kept by the
+panel, never in the panel import.  Each value is hashed as
+``Argon2id(hex(HMAC-SHA256(pepper, UTF-8 value)))``; the panel verifies a login the same way::
+
+    candidate = hmac.new(pepper, entered.encode("utf-8"), "sha256").hexdigest()
+    argon2.PasswordHasher().verify(stored_phc, candidate)
+
+Without the pepper a stolen panel import cannot be searched at all (the HMAC output is 256
+bits); the pepper's key id is in the import (``hash.pepper``) so the panel knows which to use.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import multiprocessing
 import os
 import signal
@@ -109,17 +127,32 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+PEPPER_LEN = 32
+PEPPER_SCHEME = "hmac-sha256-hex"
+
+
+def peppered(value: str, pepper: Secret[bytes] | None) -> str:
+    """What is given to Argon2id: the value itself, or hex(HMAC-SHA256(pepper, value))."""
+    if pepper is None:
+        return value
+    return hmac.new(pepper.reveal(), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def hash_secrets(values: Sequence[Secret[str]], params: HashParams = DEFAULT_PARAMS, *,
                  workers: int | None = None, progress: Callable[[int], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter,
+                 pepper: Secret[bytes] | None = None,
                  ) -> tuple[list[str], HashReport]:
     """Argon2id-hash every value (PHC strings ``$argon2id$v=19$m=...``), in order.
 
     ``workers`` processes (default: every core this process may use) each hash chunks of
     values; ``progress(n)`` is called with the number of hashes finished since the last call.
+    ``pepper``: hash :func:`peppered` values (the module's docstring says how a panel checks).
     """
+    if pepper is not None and len(pepper) < 16:
+        raise DataError("a pepper must be at least 16 bytes")
     workers = max(1, workers or default_workers())
-    plain = [v.reveal() for v in values]
+    plain = [peppered(v.reveal(), pepper) for v in values]
     size = max(1, min(_CHUNK, -(-len(plain) // (4 * workers))))  # ≥ 4 chunks per worker
     chunks = [plain[i:i + size] for i in range(0, len(plain), size)]
     start = clock()
@@ -152,9 +185,9 @@ def hash_secrets(values: Sequence[Secret[str]], params: HashParams = DEFAULT_PAR
     return hashes, HashReport(len(hashes), workers, clock() - start)
 
 
-def verify(phc: str, value: Secret[str]) -> bool:
-    """True when ``value`` matches the PHC-format Argon2 hash ``phc``."""
+def verify(phc: str, value: Secret[str], pepper: Secret[bytes] | None = None) -> bool:
+    """True when ``value`` (peppered as it was hashed) matches the PHC-format hash ``phc``."""
     try:
-        return PasswordHasher().verify(phc, value.reveal())
+        return PasswordHasher().verify(phc, peppered(value.reveal(), pepper))
     except (VerificationError, InvalidHashError):
         return False

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import conninfo, errors
 
 from simtool.errors import DataError, JournalConflict, JournalError, JournalUnavailable
+from simtool.provision.conninfo import redact_conninfo as _redacted
 from simtool.provision.journal import Journal, schema_ddl
 
 # pg_advisory_xact_lock key serialising CREATE TABLE IF NOT EXISTS between stations that open
@@ -38,18 +38,6 @@ CREATE OR REPLACE FUNCTION journal_events_append_only() RETURNS trigger LANGUAGE
 CREATE OR REPLACE TRIGGER journal_events_append_only BEFORE UPDATE OR DELETE ON journal_events
     FOR EACH ROW EXECUTE FUNCTION journal_events_append_only();
 """
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for error messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparsable URL)"
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class PostgresJournal(Journal):
@@ -92,7 +80,8 @@ class PostgresJournal(Journal):
                                              **self._connect_kw)
             except psycopg.Error as exc:
                 raise JournalUnavailable(f"cannot connect to the journal at"
-                                         f" {_redacted(self._url)}: {_one_line(exc)}") from exc
+                                         f" {_redacted(self._url)}: {_redacted(_one_line(exc))}"
+                                         ) from exc
         return self._conn
 
     def _lock_numbers(self, cur: psycopg.Cursor) -> None:
@@ -125,7 +114,7 @@ def _journal_error(exc: psycopg.Error) -> JournalError:
     OperationalError; 23505 is UniqueViolation)."""
     if isinstance(exc, psycopg.OperationalError):
         return JournalUnavailable(f"journal database error (server unavailable):"
-                                  f" {_one_line(exc)}")
+                                  f" {_redacted(_one_line(exc))}")
     if isinstance(exc, errors.UniqueViolation):
-        return JournalConflict(f"journal database error (conflict): {_one_line(exc)}")
-    return JournalError(f"journal database error: {_one_line(exc)}")
+        return JournalConflict(f"journal database error (conflict): {_redacted(_one_line(exc))}")
+    return JournalError(f"journal database error: {_redacted(_one_line(exc))}")

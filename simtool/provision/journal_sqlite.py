@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,26 @@ _SQLITE_TRIGGERS = [
 ]
 
 
+#: The journal lists the batch's ICCIDs, IMSIs and MSISDNs: owner only, whatever the umask.
+#: SQLite gives its -wal and -shm files the database file's permissions.
+JOURNAL_MODE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing journal file 0600 before SQLite opens it (SQLite would use 0644 less
+    the umask); an existing file keeps the mode its owner gave it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, JOURNAL_MODE)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot create the journal: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, JOURNAL_MODE)
+    finally:
+        os.close(fd)
+
+
 class SqliteJournal(Journal):
     """The journal in one SQLite file, in WAL mode.
 
@@ -36,6 +57,7 @@ class SqliteJournal(Journal):
         self.path = path
         self._conn: sqlite3.Connection | None = None
         try:
+            _create_private(path)
             self._conn = sqlite3.connect(path, timeout=LOCK_WAIT, isolation_level=None)
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":

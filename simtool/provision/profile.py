@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from simtool.cardtypes import KNOWN_TYPES
 from simtool.datadir import provisioning_dir
 from simtool.errors import DataError, EncodeError
 from simtool.pin import AdmFormat
+from simtool.provision.hashing import (MIN_MEMORY_KIB, MIN_PARALLELISM, MIN_TIME_COST,
+                                       HashParams)
 from simtool.text import encode_alpha
 
 PROFILE_FORMAT = 1
@@ -104,6 +106,8 @@ class Profile:
     label_sheet: str = "a4-3x7"  # a layout of simtool.provision.labels.SHEETS
     label_border: bool = False  # dashed outline around each label (test prints on plain paper)
     label_web: str | None = None  # the web address printed on the label; default: panel_url's
+    #: Argon2id costs of the panel import ([panel_hash]; never below hashing's floor)
+    panel_hash: HashParams = field(default_factory=HashParams)
 
     @property
     def serial_digits(self) -> int:
@@ -281,7 +285,7 @@ def _toml_type(py_names: str) -> str:
 
 
 _TOP = {"format", "name", "operator", "menu", "services", "network", "iccid", "imsi", "spn",
-        "msisdn_pool", "pin", "card", "barcode", "credentials", "label"}
+        "msisdn_pool", "pin", "card", "barcode", "credentials", "label", "panel_hash"}
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
@@ -374,6 +378,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     if not 1 <= per_account <= 100:
         raise r.fail(("credentials", "numbers_per_account"), "must be 1..100")
     panel_url = r.get(("credentials", "panel_url"), str, None)
+    panel_hash = _panel_hash(r)
 
     from simtool.provision.labels import SHEETS
 
@@ -392,12 +397,29 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         numbers_per_account=per_account, panel_url=panel_url,
         menu=r.name(("menu",), None), services=r.name(("services",), None), source=source,
         label_sheet=label_sheet, label_border=r.get(("label", "border"), bool, False),
-        label_web=r.get(("label", "web"), str, None))
+        label_web=r.get(("label", "web"), str, None), panel_hash=panel_hash)
     if profile.serial_digits < 6:
         raise r.fail(("imsi", "msin_prefix") if msin_prefix else ("iccid", "prefix"),
                      f"leaves only {profile.serial_digits} digits for the card serial "
                      "(need at least 6)")
     return profile
+
+
+def _panel_hash(r: _Reader) -> HashParams:
+    """``[panel_hash]``: Argon2id costs, raised per profile, never lowered below the floor."""
+    table = r.get(("panel_hash",), dict, {})
+    r.check_keys(("panel_hash",), table, {"memory_kib", "time_cost", "parallelism"})
+    floors = {"memory_kib": MIN_MEMORY_KIB, "time_cost": MIN_TIME_COST,
+              "parallelism": MIN_PARALLELISM}
+    values = {}
+    for key, floor in floors.items():
+        value = r.get(("panel_hash", key), int, floor)
+        if value < floor:
+            raise r.fail(("panel_hash", key), f"must be at least {floor} (Argon2id floor: "
+                                              f"m={MIN_MEMORY_KIB} KiB, t={MIN_TIME_COST}, "
+                                              f"p={MIN_PARALLELISM}; never lowered)")
+        values[key] = value
+    return HashParams(**values)
 
 
 def _enum(r: _Reader, path: tuple[Any, ...], enum: type[Enum], default: Any = ...) -> Any:

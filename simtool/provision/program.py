@@ -91,16 +91,18 @@ class OpenBatch:
     factory_iccids: bool = False  # the records carry the cards' own ICCIDs (a card list)
 
 
-def open_batch(batch_dir: Any, journal_url: str | None = None) -> OpenBatch:
-    """Read and check ``batch.toml`` and ``records.jsonl`` of ``batch_dir``
-    (:func:`~simtool.provision.batchdir.read_batch`: nothing is opened when a check fails) and
+def open_batch(batch_dir: Any, journal_url: str | None = None, *,
+               records_key: Any = None) -> OpenBatch:
+    """Read and check ``batch.toml`` and the records of ``batch_dir`` (sealed records are
+    decrypted in memory with ``records_key``, else the key store's batch key;
+    :func:`~simtool.provision.batchdir.read_batch`: nothing is opened when a check fails) and
     open its journal (``journal_url`` as :func:`~simtool.provision.journal_open.open_journal`
     takes it), loading the batch's records into it (idempotent: a second station loads the
     same rows)."""
     from simtool.provision.batchdir import read_batch
     from simtool.provision.journal_open import open_journal
 
-    info, records = read_batch(batch_dir)
+    info, records = read_batch(batch_dir, key=records_key)
     if info.programmer != "simtool":
         # its records hold the vendor's PINs (or none): nothing for simtool to write
         raise SafetyRefusal(f"batch {info.batch_id} was made for pySim-prog (programmer = "
@@ -468,10 +470,10 @@ class Programmer:
             res, ck, ik, _ak = m.f2345(rand)
             for name, want, have in (("RES", res, got.res), ("CK", ck, got.ck),
                                      ("IK", ik, got.ik)):
-                if have is None or not same_bytes(want, have):
+                if have is None or not same_bytes(want, have.reveal()):
                     raise VerificationFailed(f"AUTHENTICATE: the card's {name} differs from "
                                              "Milenage with the record's Ki/OPc")
-            if got.kc is not None and not same_bytes(milenage.gsm_kc(ck, ik), got.kc):
+            if got.kc is not None and not same_bytes(milenage.gsm_kc(ck, ik), got.kc.reveal()):
                 raise VerificationFailed("AUTHENTICATE: the card's Kc differs from c3(CK, IK)")
             return
 

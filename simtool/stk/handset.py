@@ -94,8 +94,11 @@ class UI(Protocol):
 
     def display_text(self, text: str) -> UserAction | None: ...
 
-    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool
-                  ) -> str | UserAction | AskHelp | None: ...
+    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool, *,
+                  hidden: bool = False) -> str | UserAction | AskHelp | None:
+        """``hidden``: GET INPUT's "user input not revealed" (TS 102 223 §8.6 qualifier b3):
+        the answer is a secret, typed without echo."""
+        ...
 
     def select_item(self, title: str, items: Sequence[MenuEntry]
                     ) -> int | UserAction | AskHelp | None: ...
@@ -114,14 +117,17 @@ class ScriptedUI:
         self.displays = deque(displays)
         self.shown: list[str] = []
         self.prompts: list[str] = []
+        self.hidden: list[bool] = []  # per GET INPUT: asked not to reveal the input
         self.notes: list[str] = []
 
     def display_text(self, text: str) -> UserAction | None:
         self.shown.append(text)
         return self.displays.popleft() if self.displays else None
 
-    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool) -> Any:
+    def get_input(self, prompt: str, min_len: int, max_len: int, digits_only: bool, *,
+                  hidden: bool = False) -> Any:
         self.prompts.append(prompt)
+        self.hidden.append(hidden)
         return self.inputs.popleft() if self.inputs else None
 
     def select_item(self, title: str, items: Sequence[MenuEntry]) -> Any:
@@ -425,7 +431,8 @@ class Handset:
 
     def _get_input(self, cmd: GetInput) -> TerminalResponse:
         rl = cmd.response_length
-        answer = self.ui.get_input(cmd.text.text, rl.minimum, rl.maximum, cmd.digits_only)
+        answer = self.ui.get_input(cmd.text.text, rl.minimum, rl.maximum, cmd.digits_only,
+                                   hidden=cmd.hide_input)
         if isinstance(answer, str):
             self._hidden_input = cmd.hide_input
             shown = "*" * len(answer) if cmd.hide_input else answer
