@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from simtool.cli import batch_program
+from simtool.provision.sealed import read_text, sealed_path
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import load_profile, parse_profile
 from tests.test_program import VENDOR_ADM, SeededRandom, Wire
@@ -52,6 +53,7 @@ class Station:
 @pytest.fixture
 def station(monkeypatch):
     st = Station(VirtualUicc.from_image(None))
+    monkeypatch.setenv("VIRTUAL_ADM1", VENDOR_ADM)  # not on the command line (it would warn)
     monkeypatch.setattr(batch_program, "_wait_for_card", st.connect)
     monkeypatch.setattr(batch_program, "_wait_for_removal", lambda *a: None)
     monkeypatch.setattr("simtool.apdu.pcsc.select_reader", lambda spec: "virtual reader")
@@ -72,8 +74,17 @@ def program(capsys, folder: Path, *extra: str) -> tuple[int, str, str]:
 
 
 def make(folder: Path, count: int = 3, *, profile=None, iccids=None) -> Path:
+    """A batch whose records are in a plain records.jsonl (0600), as an older batch or one
+    unsealed for inspection has them, so that the faults below can be written into it; the
+    checks are the same for sealed records (they run on the decrypted text)."""
     generate_batch(profile or load_profile("milo"), count, folder, panel_import=False,
                    rng=SeededRandom(5), iccids=iccids)
+    plain = folder / "records.jsonl"
+    text = read_text(plain).reveal()
+    fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    sealed_path(plain).unlink()
     return folder
 
 
@@ -257,7 +268,7 @@ def test_a_faulty_batch_is_refused_before_the_first_apdu(tmp_path, capsys, stati
                if k in ("ki", "opc", "adm1", "pin1", "puk1", "pin2", "puk2")}
     pattern = fault(folder)
     before = card_state(station.card)
-    code, out, err = program(capsys, folder, "--adm1", VENDOR_ADM, "--allow-iccid-change")
+    code, out, err = program(capsys, folder, "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     assert code == 4, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -272,7 +283,7 @@ def test_a_faulty_batch_is_refused_before_the_first_apdu(tmp_path, capsys, stati
 def test_records_readable_by_others_are_refused(tmp_path, capsys, station):
     folder = make(tmp_path / "b")
     os.chmod(folder / "records.jsonl", 0o644)
-    code, _, err = program(capsys, folder, "--adm1", VENDOR_ADM, "--allow-iccid-change")
+    code, _, err = program(capsys, folder, "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     assert code == 5, err
     assert re.search(r"records\.jsonl: the batch's records file .* is accessible by "
                      r"group/others \(mode 0644\); chmod 600 it first", err), err
@@ -282,7 +293,7 @@ def test_records_readable_by_others_are_refused(tmp_path, capsys, station):
 def test_a_checked_batch_programs(tmp_path, capsys, station):
     """The checks pass on what ``batch generate`` writes (the control for the faults above)."""
     folder = make(tmp_path / "b")
-    code, out, err = program(capsys, folder, "--adm1", VENDOR_ADM, "--allow-iccid-change")
+    code, out, err = program(capsys, folder, "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     assert code == 0, err
     assert json.loads(out.splitlines()[0])["outcome"] == "verified"
 
@@ -340,7 +351,7 @@ def adm_tries(card: VirtualUicc) -> int:
 def test_one_adm_try_left_is_a_safety_refusal(tmp_path, capsys, station):
     folder = make(tmp_path / "b")
     station.card.image_state().pins["ADM1"].tries = 1
-    code, out, err = program(capsys, folder, "--adm1", VENDOR_ADM, "--allow-iccid-change")
+    code, out, err = program(capsys, folder, "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     assert code == 5, err
     result = json.loads(out.splitlines()[0])
     assert result["outcome"] == "refused" and "1 tries left" in result["reason"]
@@ -361,7 +372,7 @@ def test_a_programmed_card_whose_journal_was_lost_costs_no_adm_try(tmp_path, cap
     if pin1 == "disabled":
         profile = parse_profile(_no_pin1(Path(profile.source).read_text()))
     folder = make(tmp_path / "b", profile=profile)
-    code, out, err = program(capsys, folder, "--adm1", VENDOR_ADM, "--allow-iccid-change")
+    code, out, err = program(capsys, folder, "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     assert code == 0 and json.loads(out.splitlines()[0])["outcome"] == "verified", err
     first = _lines(folder)[0]
     (folder / "journal.sqlite").unlink()
@@ -369,7 +380,7 @@ def test_a_programmed_card_whose_journal_was_lost_costs_no_adm_try(tmp_path, cap
     before = card_state(station.card)
     assert adm_tries(station.card) == 3
 
-    code, out, err = program(capsys, folder, "--adm1", VENDOR_ADM, "--allow-iccid-change")
+    code, out, err = program(capsys, folder, "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     assert code == 5, err
     result = json.loads(out.splitlines()[0])
     assert result["outcome"] == "refused" and result["card_iccid"] == first["iccid"]
@@ -422,7 +433,7 @@ def test_a_card_the_journal_knows_is_still_resumed(tmp_path, capsys, station, mo
 
     monkeypatch.setattr(batch_program, "_wait_for_card", pull_once)
     code, out, err = simtool(capsys, "batch", "program", str(folder), "--count", "1", "--json",
-                             "--poll", "0.05", "--adm1", VENDOR_ADM, "--allow-iccid-change")
+                             "--poll", "0.05", "--adm1", "env:VIRTUAL_ADM1", "--allow-iccid-change")
     results = [json.loads(line) for line in out.splitlines() if '"outcome"' in line]
     assert [r["outcome"] for r in results] == ["partial", "verified"], err
     assert code == 0 and adm_tries(station.card) == 3

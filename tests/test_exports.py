@@ -459,9 +459,9 @@ def test_a_batch_for_pysim_keeps_the_vendors_pins_in_records_letters_and_csv(tmp
     first = recs[0]
     assert [first.pin1, first.puk1, first.pin2, first.puk2, first.adm1] == \
         [Secret(v) for v in ("1357", "24681357", "2468", "13572468", "11223344")]
-    letter = next(csv.DictReader((out / "exports/printer/cards.csv").open()))
+    letter = next(csv.DictReader(io.StringIO(read_text(out / "exports/printer/cards.csv").reveal())))
     assert (letter["pin1"], letter["puk1"]) == ("1357", "24681357")
-    rows = list(csv.DictReader((out / "exports/pysim.csv").open()))
+    rows = list(csv.DictReader(io.StringIO(read_text(out / "exports/pysim.csv").reveal())))
     assert [pysim_prog_adm(r) for r in rows] == [b"11223344", b"55667788"]
     info = tomllib.loads((out / "batch.toml").read_text())
     assert info["programmer"] == "pysim" and info["iccid_source"] == "card-list"
@@ -480,7 +480,7 @@ def test_a_simtool_batch_gives_pysim_the_vendors_adm_and_its_own_pins_to_the_let
     generate_batch(load_profile("milo"), 2, out, rng=SeededRandom(4), now=NOW,
                    panel_import=False, card_keys=keys)
     recs = list(read_records(out / "records.jsonl"))
-    rows = list(csv.DictReader((out / "exports/pysim.csv").open()))
+    rows = list(csv.DictReader(io.StringIO(read_text(out / "exports/pysim.csv").reveal())))
     assert [pysim_prog_adm(r) for r in rows] == [b"11223344", b"55667788"]
     assert all(r.adm1.reveal() not in row.values() for r, row in zip(recs, rows, strict=True))
 
@@ -494,7 +494,7 @@ def test_pysim_batch_warnings_and_refusals(tmp_path):
     assert pysim_no_adm_warning(2, 2) in result.warnings
     recs = list(read_records(tmp_path / "a/records.jsonl"))
     assert all(r.pin1.reveal() == r.puk1.reveal() == r.adm1.reveal() == "" for r in recs)
-    rows = list(csv.DictReader((tmp_path / "a/exports/pysim.csv").open()))
+    rows = list(csv.DictReader(io.StringIO(read_text(tmp_path / "a/exports/pysim.csv").reveal())))
     assert all(pysim_prog_adm(r) is None for r in rows)
     # a simtool batch without a card list: the empty column is a note, not a warning
     result = generate_batch(load_profile("plus"), 2, tmp_path / "b", rng=SeededRandom(4),

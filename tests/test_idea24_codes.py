@@ -9,6 +9,7 @@ import io
 import json
 
 from simtool.provision.batchdir import read_records
+from simtool.provision.sealed import read_text
 from simtool.provision.credentials import CredentialDeriver, Scope
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import CredentialKind, load_profile
@@ -42,14 +43,14 @@ def test_panel_import_has_them_hashed_and_the_letter_does_not(tmp_path):
     generate_batch(load_profile("idea24"), 4, out, transport_key=KEY, rng=SeededRandom(5),
                    now=NOW, workers=1)
     records = read_records(out / "records.jsonl")
-    rows = list(csv.DictReader(io.StringIO((out / "exports/panel.csv").read_text())))
+    rows = list(csv.DictReader(io.StringIO(read_text(out / "exports/panel.csv").reveal())))
     kinds = [r["credential"] for r in rows]
     assert kinds.count("subscriber_code") == 4 and kinds.count("temporary_password") == 4
     assert kinds.count("account_subscriber_code") == len({r.account for r in records})
     assert all(r["hash"].startswith("$argon2") for r in rows)
     tmp_rows = [r for r in rows if r["credential"] == "temporary_password"]
     assert all(r["must_change"] == "1" for r in tmp_rows)
-    doc = json.loads((out / "exports/panel.json").read_text())
+    doc = json.loads(read_text(out / "exports/panel.json").reveal())
     assert any(c["kind"] == "account_subscriber_code" for a in doc["accounts"]
                for c in a["credentials"])
     letters = "".join(p.read_text(errors="replace") for p in out.rglob("*")

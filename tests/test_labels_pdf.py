@@ -10,6 +10,7 @@ them): skipped when one is missing, failed instead under ``CI=true``.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from simtool.provision import labels
+from simtool.provision.sealed import read_text
 from simtool.provision.batchdir import read_records
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import load_profile
@@ -110,7 +112,7 @@ def test_label_pdf_is_exact_and_its_barcodes_decode(tmp_path, sheet):
     # the text: login, web address, the number grouped with its password set apart
     text = subprocess.run([tools["pdftotext"], "-raw", str(pdf), "-"], check=True,
                           capture_output=True, text=True).stdout
-    rows = list(csv.DictReader((printer / "cards.csv").open()))
+    rows = list(csv.DictReader(io.StringIO(read_text(printer / "cards.csv").reveal())))
     for rec, row in zip(recs, rows, strict=True):
         number = rec.barcode.reveal()
         grouped = (" ".join(re.findall(".{1,4}", number[:-10])) + " " +

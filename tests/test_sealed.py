@@ -14,7 +14,7 @@ from simtool.cli.main import main
 from simtool.errors import DataError, SafetyRefusal
 from simtool.provision.batchdir import read_batch_info, read_records, record_to_json
 from simtool.provision.generate import generate_batch
-from simtool.provision.journal import open_journal
+from simtool.provision.journal_open import open_journal
 from simtool.provision.profile import load_profile
 from simtool.provision.sealed import (batch_key_files, purge_batch, read_text, seal_batch,
                                       sealed_path)

@@ -221,8 +221,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Plaintext file to create (mode 0600; an existing file is refused).")
 @click.pass_context
-def decrypt(ctx: click.Context, file: Path, key_file: Path | None, out_file: Path,
-            as_json: bool) -> None:
+def decrypt(ctx: click.Context, file: Path, key_file: Path | None, out_file: Path) -> None:
     """Decrypt a sealed file (*.enc: HSS import, pysim.csv, printer list, records, panel
     import) into a plaintext file (mode 0600).
 

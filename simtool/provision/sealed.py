@@ -246,7 +246,8 @@ def purge_batch(folder: str | os.PathLike[str], *, journal_url: str | None = Non
     MSISDN, states).  Refused (:class:`SafetyRefusal`) while a record of the batch is not
     ``verified`` or ``failed`` in the journal, unless ``force``."""
     from simtool.errors import SafetyRefusal
-    from simtool.provision.journal import RecordState, open_journal
+    from simtool.provision.journal import RecordState
+    from simtool.provision.journal_open import open_journal
 
     folder = Path(folder)
     batch_id, info = _batch_id(folder)
