@@ -55,9 +55,16 @@ STDIN = {
 }
 SETUP = {
     "simtool pin enable pin1": ["simtool pin disable pin1 --pin 1234"],
+    # a call or a package is paid from the balance: top up first, as the subscriber would
+    "simtool --json network call +48221234567 --seconds 95": ["simtool network top-up 50"],
+    "simtool network call +48221234567 --seconds 95": ["simtool network top-up 50"],
+    "simtool --json network call +12125551234 --seconds 61 --incoming":
+        ["simtool network top-up 50"],
+    "simtool network buy-package 500 --profile halonet --auto-renew":
+        ["simtool network top-up 50 --profile halonet"],
 }
 # commands that talk to a card (the others get no virtual card started for them)
-CARD_COMMANDS = {"readers", "info", "apdu", "pin", "stk", "batch program"}
+CARD_COMMANDS = {"readers", "info", "apdu", "pin", "stk", "batch program", "network"}
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,10 @@ def _shell_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "SIMTOOL_READER"}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(REPO)
+    # as on a station: the vendor's ADM1 in the environment (examples say --adm1 env:VENDOR_ADM1),
+    # and the virtual network's state in this example's own file
+    env["VENDOR_ADM1"] = VIRTUAL_ADM1
+    env["SIMTOOL_NETWORK_STATE"] = str(tmp / "network.json")
     return env
 
 

@@ -79,8 +79,7 @@ def batch() -> None:
       simtool batch generate --profile milo --cards 20 --out batches/milo-02 \\
           --op-key-file op.key --transport-key-file transport.key
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
-          --transport-key-file keys/transport.key --out osmo-hlr.vty
-      simtool batch load-osmo-hlr osmo-hlr.vty --vty 127.0.0.1:4258
+          --transport-key-file transport.key --out osmo-hlr.vty
     """
 
 
@@ -153,7 +152,7 @@ def generate(ctx: click.Context, profile_name: str, count: int, out_dir: Path,
           --op-key-file op.key --transport-key-file transport.key --json
       simtool batch generate -p milo --cards 20 --card-keys sysmocom-keys.csv \\
           --out batches/milo-sja2 --op-key-file op.key
-      simtool batch generate --profile milo --cards 500 --card-keys sysmocom-keys.csv \\
+      simtool batch generate --profile milo --cards 20 --card-keys sysmocom-keys.csv \\
           --programmer pysim --out batches/milo-pysim --op-key-file op.key
     """
     from simtool.provision.crypto import OP_LEN, TRANSPORT_KEY_LEN, read_key_file
@@ -321,8 +320,8 @@ def load_osmo_hlr(ctx: click.Context, file: Path, vty: str) -> None:
     \b
     Example:
       simtool batch decrypt batches/milo-01/exports/osmo-hlr.vty.enc \\
-          --transport-key-file transport.key --out osmo-hlr.vty
-      simtool batch load-osmo-hlr osmo-hlr.vty --vty 127.0.0.1:4258    # needs a running OsmoHLR
+          --transport-key-file transport.key --out hlr.vty && \\
+          simtool batch load-osmo-hlr hlr.vty --vty 127.0.0.1:4258  # with no OsmoHLR there: (exit 1)
     """
     from collections import Counter
 
@@ -405,8 +404,8 @@ def purge(ctx: click.Context, batch_dir: Path, journal_url: str | None, keep_pri
 
     \b
     Examples:
-      simtool batch purge batches/milo-01
-      simtool batch purge batches/milo-01 --journal postgresql://prov@db/provisioning
+      simtool batch purge batches/milo-01  # refused while a card is left to program (exit 5)
+      simtool batch purge batches/milo-01 --force --journal sqlite:///journal.sqlite
     """
     from simtool.provision.sealed import purge_batch
 
