@@ -59,7 +59,10 @@ def _check(data: bytes, block: int, what: str) -> None:
 def _tdes_key(key: bytes) -> TripleDES:
     if len(key) not in (8, 16, 24):
         raise EncodeError(f"a DES/3DES key is 8, 16 or 24 bytes, got {len(key)}")
-    return TripleDES(bytes(key))
+    key = bytes(key)
+    # single DES is 3DES with K1 = K2 = K3, two-key 3DES is K1 K2 K1: spelled out in 24 bytes,
+    # the form cryptography keeps supporting
+    return TripleDES(key * 3 if len(key) == 8 else key + key[:8] if len(key) == 16 else key)
 
 
 def des_ecb(key: bytes, data: bytes) -> bytes:
