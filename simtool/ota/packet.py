@@ -116,6 +116,11 @@ class Spi:
     por_ciphering: bool = False
     por_via_sms_submit: bool = False
 
+    def __post_init__(self) -> None:
+        for name, kind in (("integrity", Integrity), ("counter", CounterPolicy),
+                           ("por", PorRequest), ("por_integrity", Integrity)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+
     def encode(self) -> bytes:
         first = int(self.integrity) | (0x04 if self.ciphering else 0) | int(self.counter) << 3
         second = (int(self.por) | int(self.por_integrity) << 2
