@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 from simtool.apdu.command import CommandApdu, ResponseApdu
 from simtool.errors import CryptogramMismatch, DecodeError, EncodeError, MacMismatch
 from simtool.gp import scp03
-from simtool.gp.scp03 import (CardSession, InitializeUpdateResponse, Scp03Handshake, Scp03Keys,
-                              SecurityLevel)
+from simtool.gp.scp03 import CardSession, InitializeUpdateResponse, Scp03Handshake, Scp03Keys
 from simtool.secret import Secret
 
 h = bytes.fromhex

@@ -27,7 +27,7 @@ Clauses of GP Card Specification 2.3 Annex E:
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from simtool.apdu.command import CommandApdu, ResponseApdu
 from simtool.errors import CryptogramMismatch, DecodeError, EncodeError, MacMismatch
@@ -192,7 +192,6 @@ class Scp02Handshake:
     host_challenge: bytes
     i: int = 0x55
     key_version: int | None = None
-    _response: InitializeUpdateResponse | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.i not in SUPPORTED_I:

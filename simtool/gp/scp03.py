@@ -25,7 +25,7 @@ Clauses of Amendment D:
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntFlag
 
 from simtool.apdu.command import CommandApdu, ResponseApdu
@@ -212,11 +212,10 @@ class SecureChannel:
     order: the MAC chaining value and the encryption counter run with them.
     """
 
-    def __init__(self, sk: SessionKeys, dek: Secret, level: int, mac_length: int,
-                 state: _Mac | None = None) -> None:
+    def __init__(self, sk: SessionKeys, dek: Secret, level: int, mac_length: int) -> None:
         self.security_level = _check_level(level)
         self._dek = dek
-        self._mac = state or _Mac(sk, mac_length)
+        self._mac = _Mac(sk, mac_length)
 
     def __repr__(self) -> str:
         return f"SecureChannel(SCP03, level={int(self.security_level):02X})"
@@ -279,7 +278,6 @@ class Scp03Handshake:
     keys: Scp03Keys
     host_challenge: bytes
     key_version: int | None = None
-    _response: InitializeUpdateResponse | None = field(default=None, repr=False)
 
     def initialize_update(self) -> CommandApdu:
         kvn = self.keys.version if self.key_version is None else self.key_version
