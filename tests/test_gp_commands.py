@@ -237,3 +237,17 @@ def test_put_key_aes_layout_and_response():
 def test_commands_are_short_apdus():
     for apdu in (gp.select(), gp.get_status(gp.StatusSubset.ISD), gp.delete(gp.ISD_AID)):
         assert CommandApdu.from_bytes(apdu.to_bytes()) == apdu
+
+
+@given(st.binary(min_size=42, max_size=42))
+def test_cplc_round_trip(raw):
+    assert gp.Cplc.decode(gp.Cplc.decode(raw).encode()).encode() == h("9F7F2A") + raw
+
+
+@given(st.lists(st.builds(gp.KeyInformation, st.integers(0, 255), st.integers(0, 255),
+                          st.lists(st.tuples(st.sampled_from([0x80, 0x88, 0xA1]),
+                                             st.integers(0, 255)), min_size=1, max_size=3)
+                          .map(tuple)), min_size=1, max_size=5))
+def test_key_information_round_trip(entries):
+    body = b"".join(k.encode() for k in entries)
+    assert gp.parse_key_information(h("E0") + bytes((len(body),)) + body) == entries

@@ -92,3 +92,10 @@ def test_malformed():
     r.add(missing_70[0])
     with pytest.raises(DecodeError, match="first part"):
         r.add(missing_70[1])
+
+
+def test_dcs_must_be_8bit():
+    seven_bit = SmsDeliver(OA, b"x", ((0x70, b""),), dcs=0x00).encode()
+    with pytest.raises(DecodeError, match="8-bit"):
+        SmsDeliver.decode(seven_bit)
+    assert SmsDeliver.decode(SmsDeliver(OA, b"x", dcs=0x04).encode()).dcs == 0x04

@@ -6,8 +6,9 @@ The same sans-I/O shape as :mod:`simtool.gp.scp03`: :class:`Scp02Handshake` →
 
 Clauses of GP Card Specification 2.3 Annex E:
 
-* E.1.1   the "i" parameter: b1 three secure channel keys, b3 explicit initiation, b5 ICV
-          encryption for C-MAC sessions, b7 well-known pseudo-random card challenge; i = 15 and
+* E.1.1   the "i" parameter: b1 three secure channel keys, b2 clear: C-MAC on the modified
+          APDU, b3 explicit initiation, b5 ICV encryption for C-MAC sessions, b7 well-known
+          pseudo-random card challenge; i = 15 and
           i = 55 are the two options of UICCs (ETSI TS 102 225 and most SIM vendors);
 * E.4.1   session keys: 3DES-CBC (zero ICV) with the static key over constant ‖ sequence
           counter ‖ twelve ``00`` bytes; constants 0101 (C-MAC), 0102 (R-MAC), 0181 (DEK),

@@ -101,7 +101,9 @@ class SmsDeliver:
         if pos + 10 > len(data):
             raise DecodeError("SMS-DELIVER truncated before TP-UDL")
         pid, dcs, scts, udl = data[pos], data[pos + 1], data[pos + 2:pos + 9], data[pos + 9]
-        if dcs & 0x0C != 0x04 and dcs & 0xF4 != 0xF4:
+        # TS 23.038 §4: 8-bit data in the general coding group (00xx, b4-b3 = 01) or in the
+        # data coding / message class group (F, b3 = 1)
+        if not (dcs & 0xC0 == 0x00 and dcs & 0x0C == 0x04) and dcs & 0xF4 != 0xF4:
             raise DecodeError(f"TP-DCS {dcs:02X} is not 8-bit data")
         ud = data[pos + 10:]
         if len(ud) != udl:
