@@ -131,6 +131,39 @@ class AuthenticationFailed(CardError):
     """AUTHENTICATE failed with a MAC error (98 62)."""
 
 
+# --- secure channels and OTA (GlobalPlatform SCP02/SCP03, ETSI TS 102 225) -----------------
+
+
+class SecureChannelError(SimtoolError):
+    """A secure channel or OTA check failed on the host's side: the card proved no knowledge
+    of the keys, or a MAC/checksum/counter in its answer does not verify."""
+
+    exit_code = 1
+
+
+class CryptogramMismatch(SecureChannelError):
+    """The card cryptogram of INITIALIZE UPDATE does not verify: wrong key set or version.
+    Raised before EXTERNAL AUTHENTICATE is sent, so no card retry counter has moved."""
+
+
+class MacMismatch(SecureChannelError):
+    """A C-MAC, R-MAC or OTA cryptographic checksum does not verify (tampered or wrong key)."""
+
+
+class CounterMismatch(SecureChannelError):
+    """An OTA response packet carries another counter than the command it answers (a replay)."""
+
+
+class PorError(SecureChannelError):
+    """An OTA Proof of Receipt whose response status code is not "PoR OK"
+    (ETSI TS 102 225 §5.2.2 Table 6).  ``status`` is the code, ``meaning`` its text."""
+
+    def __init__(self, status: int, meaning: str) -> None:
+        self.status = status
+        self.meaning = meaning
+        super().__init__(f"OTA PoR status {status:02X}: {meaning}")
+
+
 # --- safety refusals -----------------------------------------------------------
 
 
