@@ -35,7 +35,7 @@ class Station:
         self.card = card
         self.wires: list[Wire] = []
 
-    def connect(self, reader: str, poll: float, say) -> Wire:
+    def connect(self, reader: str, poll: float, say, stop=None) -> Wire:
         self.card.reset()
         wire = Wire(self.card)
         self.wires.append(wire)
@@ -424,7 +424,7 @@ def test_a_card_the_journal_knows_is_still_resumed(tmp_path, capsys, station, mo
     calls = {"n": 0}
     real_connect = station.connect
 
-    def pull_once(reader, poll, say):
+    def pull_once(reader, poll, say, stop=None):
         wire = real_connect(reader, poll, say)
         calls["n"] += 1
         if calls["n"] == 1:

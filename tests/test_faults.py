@@ -174,7 +174,7 @@ def journal_of(folder: Path, batch_id: str):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("fraction", [0.1, 0.4, 0.7, 0.97])
+@pytest.mark.parametrize("fraction", [0.1, 0.4, 0.7, 0.9])  # 0.9: late, with a few APDUs left to race the kill
 def test_emulator_killed_mid_programming_then_reinserted(pcsc_stack, tmp_path, fraction):
     stack = pcsc_stack
     total = reference_apdus(tmp_path)

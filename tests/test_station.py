@@ -87,3 +87,25 @@ def test_count_is_the_number_of_cards_finished_at_the_desk(tmp_path):
 
     results = run_desk(["A", "B"], programmer_for, Desk(queues), lambda e: None, count=3)
     assert len(results) == 3 and all(r.outcome is Outcome.VERIFIED for r in results)
+
+
+def test_the_last_card_of_count_is_not_waited_for_removal(tmp_path):
+    """A card left in the reader after the last of ``count`` cards: the desk ends at once
+    (as `batch program --stop-after 1` does) instead of waiting for it to be taken out."""
+
+    class CardStays(Desk):
+        def wait_for_removal(self, reader: str, stop: threading.Event) -> None:
+            stop.wait(30)  # the card stays in the reader until the desk stops
+            raise AssertionError("waited for the removal of the last card")
+
+    batch = make_batch(tmp_path / "b", 2)
+    batch.journal.close()
+
+    def programmer_for(reader, progress):
+        journal = open_journal(None, tmp_path / "b", batch_id=batch.batch_id)
+        return Programmer(journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                          station=reader, progress=progress, allow_iccid_change=True)
+
+    results = run_desk(["A"], programmer_for, CardStays({"A": [(blank_card(1), None)]}),
+                       lambda e: None, count=1)
+    assert [r.outcome for r in results] == [Outcome.VERIFIED]

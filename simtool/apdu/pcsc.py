@@ -148,6 +148,22 @@ def select_reader(spec: str | int | None) -> str:
     )
 
 
+def select_readers(spec: str | int | None) -> list[str]:
+    """Several readers for a desk: ``all`` (every reader pcscd lists), a comma-separated list
+    of indexes or name substrings (each resolved by :func:`select_reader`), else one."""
+    if isinstance(spec, str) and spec.strip().lower() == "all":
+        readers = list_readers()
+        if not readers:
+            raise NoReader("no PC/SC reader found: plug one in (or start the virtual card)")
+        return readers
+    if isinstance(spec, str) and "," in spec:
+        chosen = [select_reader(part) for part in spec.split(",") if part.strip()]
+        if len(set(chosen)) != len(chosen):
+            raise NoReader(f"{spec!r} names a reader twice")
+        return chosen
+    return [select_reader(spec)]
+
+
 def _wait_for_card(scard: Any, context: Any, reader: str, timeout: float) -> None:
     """Block until ``reader`` holds a card or ``timeout`` seconds pass (SCardGetStatusChange)."""
     import time

@@ -1,4 +1,5 @@
-"""``simtool batch program``: program and verify the cards of a batch, one after another."""
+"""``simtool batch program``: program and verify the cards of a batch, at one reader or at
+several at once (``-r all`` or a comma list: one worker per reader, simtool.provision.station)."""
 
 from __future__ import annotations
 
@@ -21,17 +22,47 @@ def _echo_json(data: Any) -> None:
     click.echo(to_json_text(data, lines=True))
 
 
-class _Progress:
-    """Steps of the card being programmed, on one stderr line."""
+class _Display:
+    """What the desk's readers do (simtool.provision.station.ReaderEvent), for the operator.
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    One reader: the steps of the card on one stderr line, its result on stdout.  Several: a
+    stderr line per event, prefixed by the reader; results on stdout, prefixed too.  With
+    --json: one JSON object per card on stdout (with its reader), prompts on stderr."""
+
+    def __init__(self, readers: list[str], as_json: bool) -> None:
+        self.several = len(readers) > 1
+        self.as_json = as_json
         self.open = False
+        self.results: list = []  # every card's result, also when Ctrl-C ends the desk
 
-    def __call__(self, step: str) -> None:
-        if self.enabled:
-            click.echo(("" if self.open else "  ") + step + " ", nl=False, err=True)
-            self.open = True
+    def __call__(self, event) -> None:
+        from simtool.provision.station import DeskState
+
+        state = event.state
+        if state is DeskState.PROGRAMMING:
+            if self.as_json:
+                return
+            if self.several:
+                click.echo(event.render(), err=True)
+            else:
+                click.echo(("" if self.open else "  ") + event.step + " ", nl=False, err=True)
+                self.open = True
+            return
+        self.end()
+        who = f"{event.reader}: " if self.several else ""
+        if state is DeskState.RESULT:
+            self.results.append(event.result)
+            if self.as_json:
+                _echo_json({**event.result.to_json(), "reader": event.reader})
+            else:
+                click.echo(who + event.result.render())
+        elif state is DeskState.WAITING:
+            click.echo(f"{who}waiting for a card in {event.reader} (Ctrl-C stops) ...",
+                       err=True)
+        elif state is DeskState.REMOVE:
+            click.echo(f"{who}take the card out (Ctrl-C stops)", err=True)
+        elif state is DeskState.STOPPED and self.several:
+            click.echo(f"{who}stopped", err=True)
 
     def end(self) -> None:
         if self.open:
@@ -39,14 +70,27 @@ class _Progress:
             self.open = False
 
 
-def _wait_for_card(reader: str, poll: float, say) -> Any:
+class _PcscDesk:
+    """Waiting at the desk's readers through pcscd (station.ReaderIo)."""
+
+    def __init__(self, poll: float, say) -> None:
+        self.poll, self.say = poll, say
+
+    def wait_for_card(self, reader: str, stop):
+        return _wait_for_card(reader, self.poll, self.say, stop)
+
+    def wait_for_removal(self, reader: str, stop) -> None:
+        _wait_for_removal(reader, self.poll, self.say, stop)
+
+
+def _wait_for_card(reader: str, poll: float, say, stop) -> Any:
     """The next card, connected exclusively: from the first VERIFY to the reset of
-    ``close()`` no other PC/SC client can reach the card (and its verified ADM1)."""
+    ``close()`` no other PC/SC client can reach the card (and its verified ADM1).  None
+    once ``stop`` is set."""
     from simtool.apdu.pcsc import CardInUse, PcscTransport
 
-    say(f"waiting for a card in {reader} (Ctrl-C stops) ...")
     told = False
-    while True:
+    while not stop.is_set():
         try:
             return PcscTransport.connect(reader, timeout=poll, exclusive=True)
         except NoCard:
@@ -56,22 +100,22 @@ def _wait_for_card(reader: str, poll: float, say) -> Any:
                 say(f"{exc}; waiting")
                 told = True
             time.sleep(poll)
+    return None
 
 
-def _wait_for_removal(reader: str, poll: float, say) -> None:
+def _wait_for_removal(reader: str, poll: float, say, stop) -> None:
     """Wait until the card is taken out: a new connection (the card was reset when the last
     one closed, so no ADM1 verification outlives the programming) watched until the reader
-    reports the card gone."""
+    reports the card gone (or ``stop`` is set)."""
     from simtool.apdu.pcsc import PcscTransport
 
-    say("take the card out (Ctrl-C stops)")
-    while True:
+    while not stop.is_set():
         try:
             transport = PcscTransport.connect(reader)
         except NoCard:
             return
         try:
-            while True:
+            while not stop.is_set():
                 transport.atr()
                 time.sleep(poll)
         except TransportError:
@@ -130,22 +174,28 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
     A card showing the batch's ICCID that the journal does not know is refused without a
     VERIFY when its files say this batch programmed it.  Exit code: the gravest of the cards'
     (5 a safety refusal, 4 bad data, 1 a card that failed).  With --json,
-    one JSON object per card, then a summary object (JSON lines).  Ctrl-C stops (exit 130).
+    one JSON object per card, then a summary object (JSON lines).  Ctrl-C stops (exit 130)
+    once the cards being programmed are finished.
+
+    Several readers at once: -r all (every reader) or -r 0,1 (a list of numbers or names):
+    one worker per reader, one journal, each record given to one card; a card pulled at one
+    reader leaves the others alone.
 
     \b
     Examples:
       simtool batch program batches/milo-01 --card-keys sysmocom-keys.csv   # Ctrl-C stops
       simtool -r "Virtual PCD 00 00" batch program batches/virtual --adm1 env:VENDOR_ADM1 \\
           --allow-iccid-change --stop-after 1 --json      # the virtual card
+      simtool -r all batch program batches/milo-01 --card-keys sysmocom-keys.csv  # Ctrl-C stops
       simtool batch program batches/milo-01 --station desk-2 --stop-after 1 \\
           --journal sqlite:///journal.sqlite --card-keys sysmocom-keys.csv
     """
-    from simtool.apdu.channel import Channel
-    from simtool.apdu.pcsc import select_reader
+    from simtool.apdu.pcsc import select_readers
     from simtool.apdu.transport import TracingTransport
-    from simtool.card import Card
     from simtool.provision.cardkeys import FixedAdm, read_card_keys
+    from simtool.provision.journal_open import open_journal
     from simtool.provision.program import Outcome, Programmer, open_batch
+    from simtool.provision.station import run_desk
     from simtool.secret import Secret
 
     obj = cli_context(ctx)
@@ -175,52 +225,35 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
         records_key = read_key_file(key_file, BATCH_KEY_LEN, what="batch key")
     batch = open_batch(batch_dir, journal_url, records_key=records_key)
     ctx.call_on_close(batch.journal.close)
-    progress = _Progress(not as_json)
-    programmer = Programmer(batch.journal, batch.records, batch.card, adm_source,
-                            station=station, progress=progress,
-                            allow_iccid_change=allow_iccid_change,
-                            factory_iccids=batch.factory_iccids)
-    programmer.check_records()
-    reader = select_reader(obj.reader)
+    Programmer(batch.journal, batch.records, batch.card, adm_source, station=station,
+               allow_iccid_change=allow_iccid_change,
+               factory_iccids=batch.factory_iccids).check_records()
+    readers = select_readers(obj.reader)
     say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
-        f"reader {reader}")
+        f"reader{'s' if len(readers) > 1 else ''} {', '.join(readers)}")
 
-    outcomes: Counter[str] = Counter()  # every result, for the summary
-    exit_code = 0  # the gravest of the cards' (5 safety refusal > 4 bad data > 1 card error)
-    finished = 0  # cards done with (what --count counts): not the partial or removed ones
-    transport = None
+    def programmer_for(reader: str, progress) -> Programmer:
+        journal = open_journal(journal_url, batch_dir, batch_id=batch.batch_id)
+        name = f"{station}/{reader}" if len(readers) > 1 else station
+        return Programmer(journal, batch.records, batch.card, adm_source, station=name,
+                          progress=progress, allow_iccid_change=allow_iccid_change,
+                          factory_iccids=batch.factory_iccids)
+
+    def wrap(transport):
+        return TracingTransport(transport, obj.trace_log) if trace else transport
+
+    display = _Display(readers, as_json)
     interrupted = False
     try:
-        while count is None or finished < count:
-            transport = _wait_for_card(reader, poll, say)
-            link = TracingTransport(transport, obj.trace_log) if trace else transport
-            result = programmer.program(Card(Channel(link)))
-            progress.end()
-            outcomes[result.outcome.value] += 1
-            if result.outcome in (Outcome.FAILED, Outcome.REFUSED):
-                exit_code = max(exit_code, result.exit_code or 1)
-            if as_json:
-                _echo_json(result.to_json())
-            else:
-                click.echo(result.render())
-            transport.close()
-            transport = None
-            if result.outcome in (Outcome.REMOVED, Outcome.PARTIAL):
-                # the card went away, or another program reset it while we worked: when it
-                # is (still, or again) in the reader it is picked up and resumed at once
-                time.sleep(poll)
-                continue
-            finished += 1
-            if result.outcome is Outcome.NO_RECORD:
-                break
-            if count is None or finished < count:
-                _wait_for_removal(reader, poll, say)
-    except KeyboardInterrupt:
-        progress.end()
+        run_desk(readers, programmer_for, _PcscDesk(poll, say), display, count=count, wrap=wrap)
+    except KeyboardInterrupt:  # the cards being programmed were finished first
+        display.end()
         interrupted = True
-    finally:
-        if transport is not None:
-            transport.close()
+    results = display.results
+    outcomes: Counter[str] = Counter(r.outcome.value for r in results)
+    # the gravest of the cards' codes (5 safety refusal > 4 bad data > 1 card error)
+    exit_code = max((r.exit_code or 1 for r in results
+                     if r.outcome in (Outcome.FAILED, Outcome.REFUSED)), default=0)
     states = {str(state): n for state, n in batch.journal.status_counts().items()}
     summary = {"batch_id": batch.batch_id, "station": station, "cards": dict(outcomes),
                "journal": states, "interrupted": interrupted}

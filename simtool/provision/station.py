@@ -81,6 +81,10 @@ class _Slots:
             if self._left is not None:
                 self._left += 1
 
+    def used_up(self) -> bool:
+        with self._lock:
+            return self._left is not None and self._left <= 0
+
 
 #: what Programmer.program reports, in order: the numbers of "step k of n"
 _PROGRESS = ("identify", "claim", *STEPS, "read back", "authenticate")
@@ -136,6 +140,8 @@ def run_desk(readers: Sequence[str], programmer_for: Callable[[str, Callable[[st
                 if result.outcome is Outcome.NO_RECORD:
                     stop.set()  # the batch is done: every reader stops
                     break
+                if slots.used_up():
+                    break  # the last of ``count`` cards: nothing to wait for
                 emit(ReaderEvent(reader, DeskState.REMOVE))
                 io.wait_for_removal(reader, stop)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
