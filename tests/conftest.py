@@ -24,12 +24,17 @@ settings.load_profile("ci" if os.environ.get("CI") else "simtool")
 
 def pytest_configure(config):
     """Batch keys (simtool.provision.sealed) go to a key store of this session, never to the
-    user's ~/.local/share; CLI subprocesses inherit it."""
+    user's ~/.local/share, and so does the virtual network's state file; CLI subprocesses
+    inherit both."""
     import tempfile
 
     if "SIMTOOL_KEY_DIR" not in os.environ:
         config._simtool_key_dir = tempfile.mkdtemp(prefix="simtool-test-keys-")
         os.environ["SIMTOOL_KEY_DIR"] = config._simtool_key_dir
+        # the virtual network's subscriber records, likewise (simtool.stk.state); tests that
+        # need a network of their own set SIMTOOL_NETWORK_STATE themselves
+        os.environ.setdefault("SIMTOOL_NETWORK_STATE",
+                              os.path.join(config._simtool_key_dir, "network.json"))
 
 
 def pytest_unconfigure(config):
@@ -37,6 +42,7 @@ def pytest_unconfigure(config):
     if key_dir:
         shutil.rmtree(key_dir, ignore_errors=True)
         os.environ.pop("SIMTOOL_KEY_DIR", None)
+        os.environ.pop("SIMTOOL_NETWORK_STATE", None)
 
 
 def pytest_addoption(parser):

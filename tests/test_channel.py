@@ -115,13 +115,14 @@ CHAINS = [
         FCP,
         0x9000,
     ),
-    (  # GET RESPONSE keeps the class of the command: proprietary 80 (ENVELOPE)
+    (  # after a TS 102 221 command of class 80 (ENVELOPE), GET RESPONSE is interindustry:
+        # class 00 (TS 102 221 §10.1.1 Table 10.5: GET RESPONSE is 0X/4X/6X)
         CommandApdu(0x80, 0xC2, 0x00, 0x00, h("D30782020181900102")),
-        [("80C2000009D30782020181900102", "6102"), ("80C0000002", "ABCD9000")],
+        [("80C2000009D30782020181900102", "6102"), ("00C0000002", "ABCD9000")],
         "ABCD",
         0x9000,
     ),
-    (  # ... and its logical channel
+    (  # GET RESPONSE keeps the command's logical channel
         CommandApdu(0x01, 0xB0, 0x00, 0x00, le=2),
         [("01B0000002", "6102"), ("01C0000002", "ABCD9000")],
         "ABCD",
@@ -129,7 +130,7 @@ CHAINS = [
     ),
     (  # the final SW of a chain is the SW of the last GET RESPONSE (91xx: proactive pending)
         CommandApdu(0x80, 0xC2, 0x00, 0x00, h("D30782020181900102")),
-        [("80C2000009D30782020181900102", "6102"), ("80C0000002", "ABCD9121")],
+        [("80C2000009D30782020181900102", "6102"), ("00C0000002", "ABCD9121")],
         "ABCD",
         0x9121,
     ),

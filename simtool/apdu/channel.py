@@ -6,8 +6,10 @@
 * ``9F xx`` → GET RESPONSE ``A0 C0 00 00 xx`` on a GSM SIM (3GPP TS 51.011 §9.4.1); handled the
   same way on the UICC class.
 
-GET RESPONSE uses the class byte of the command it completes (the architecture's contract;
-what pySim-style tools send, accepted by SIM, UICC and the virtual card).
+GET RESPONSE takes the class byte of the command it completes, as an interindustry command:
+``A0`` on a GSM SIM; on a UICC the same byte with b8 cleared (logical channel bits kept), so a
+toolkit command of class ``80`` (ENVELOPE, FETCH, TERMINAL RESPONSE) is followed by ``00 C0``
+(TS 102 221 §10.1.1, Table 10.5: GET RESPONSE is a ``0X``/``4X``/``6X`` command).
 
 With ``check=True`` a failing status word raises the :class:`~simtool.errors.CardError`
 subclass that names it; 9000, 91xx, 92xx (not 9240), and 62xx/63xx warnings are success,
@@ -218,7 +220,7 @@ class Channel:
             sw1, sw2 = resp[-2], resp[-1]
             if sw1 == 0x61 or sw1 == 0x9F:
                 data += resp[:-2]
-                cmd = bytes((raw[0], _GET_RESPONSE, 0x00, 0x00, sw2))
+                cmd = bytes((_get_response_cla(raw[0]), _GET_RESPONSE, 0x00, 0x00, sw2))
             elif sw1 == 0x6C and cmd is not corrected:
                 cmd = corrected = _with_le(cmd, sw2)
             else:
@@ -227,6 +229,11 @@ class Channel:
         raise DecodeError(
             f"card still answered {resp[-2:].hex().upper()} after {MAX_EXCHANGES} exchanges"
         )
+
+
+def _get_response_cla(cla: int) -> int:
+    """GET RESPONSE's class byte after a command of class ``cla`` (see the module doc)."""
+    return cla if cla == 0xA0 else cla & 0x7F
 
 
 def _removed_message(exc: CardRemoved) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -331,20 +330,10 @@ def load_records(path: Path, *, real: Callable[[], datetime] = datetime.now) -> 
 
 
 def save_records(path: Path, records: NetworkRecords) -> None:
-    """Write ``records`` atomically: a temporary file beside ``path``, fsync, rename."""
+    """Write ``records`` atomically (simtool.provision.atomicfile: a temporary file beside
+    ``path``, fsync, rename, directory fsync), 0600: it lists subscribers and numbers."""
+    from simtool.provision.atomicfile import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(records.to_json(), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, json.dumps(records.to_json(), indent=2, ensure_ascii=False) + "\n")
