@@ -215,6 +215,7 @@ class PcscStack:
     #: PID of the last pcscd this stack started (kept after it is stopped)
     pcscd_pid: int | None = None
     _logs: list = field(default_factory=list)
+    _temp_run_dir: Path | None = None
 
     def start(self) -> "PcscStack":
         try:
@@ -240,8 +241,9 @@ class PcscStack:
         env_socket = os.environ.get(SOCKET_ENV)
         if env_socket is None and private_pcscd_possible():
             run_dir = self.workdir / "pcscd"
-            if len(str(run_dir / "pcscd.comm")) > 100:      # sun_path holds 108 bytes
+            if len(os.fsencode(run_dir / "pcscd.comm")) > 107:  # sun_path: 108 bytes
                 run_dir = Path(tempfile.mkdtemp(prefix="simtool-pcscd-"))
+                self._temp_run_dir = run_dir
             run_dir.mkdir(parents=True, exist_ok=True)
             os.environ[SOCKET_ENV] = str(run_dir / "pcscd.comm")
         sock = client_socket()
@@ -413,6 +415,9 @@ class PcscStack:
             if self.pcscd is not None:
                 _stop_pid(self.pcscd)
                 self.pcscd = None
+            if self._temp_run_dir is not None:
+                shutil.rmtree(self._temp_run_dir, ignore_errors=True)
+                self._temp_run_dir = None
             for f in self._logs:
                 f.close()
             self._logs.clear()
