@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from tests.conftest import run_simtool
-from tests.harness import PcscStack, client_socket
+from tests.harness import HarnessError, PcscStack, client_socket
 
 
 def step(title: str, *args: str, reader: str, input: str | None = None,
@@ -46,10 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="simtool-demo-"))
     print(f"simtool demo: working in {workdir}", flush=True)
     # SIGTERM ends the demo as Ctrl-C does: through the clean-up below
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         return _run(workdir)
+    except HarnessError as exc:     # the PC/SC stack did not come up: say why, in one line
+        print(f"simtool demo: error: {exc}", file=sys.stderr, flush=True)
+        return 3
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if keep:
             print(f"simtool demo: kept {workdir} (it holds secret keys: remove it when done)",
                   flush=True)

@@ -14,8 +14,9 @@ test sessions on one machine then never share a pcscd or a vpcd port, and the ma
 pcscd (real readers) is never touched.  libpcsclite reads the variable once per process, so one
 process uses one pcscd: a second stack in the same process reuses the first one's pcscd.
 
-Without root (no mount namespace), the harness falls back to the machine's pcscd: it uses a
-running one and leaves it alone, or starts ``pcscd -f`` and owns it.  vpcd then listens on
+Without root, or where a private mount namespace cannot be made (a plain chroot, whose "/" is
+no mount point), the harness falls back to the machine's pcscd: it uses a running one and
+leaves it alone, or starts ``pcscd -f`` and owns it.  vpcd then listens on
 35963 (reader ``Virtual PCD 00 00``) and 35964 (``Virtual PCD 00 01``).
 
 vpcd serves one card connection per port, the card being the TCP client: we take a port nobody
@@ -25,6 +26,7 @@ it" is answered from /proc (no ``ss``, which a minimal Debian lacks).
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -182,8 +184,15 @@ def configured_vpcd_port(conf_dir: Path) -> int | None:
     return int(m.group(1), 0) if m else None
 
 
+@functools.cache
 def private_pcscd_possible() -> bool:
-    return os.geteuid() == 0 and shutil.which("unshare") is not None
+    """Root, and a private mount namespace works here.  It does not in a plain chroot, whose
+    "/" is no mount point (unshare: "cannot change root filesystem propagation")."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "true"],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
 
 
 def _stop_pid(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:

@@ -98,3 +98,20 @@ def test_keep_keeps_the_folder_and_says_where(tmp_path):
     workdir = Path(re.search(r"working in (\S+)", out).group(1))
     assert workdir.is_dir() and (workdir / "card.json").exists()
     assert f"kept {workdir}" in out
+
+
+def test_a_stack_that_does_not_come_up_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
+    """No traceback when the PC/SC stack fails to start (a busy port, pcscd exiting): one
+    line with the harness's reason, exit 3 (no PC/SC), and the folder is still removed."""
+    from tests import demo as demo_module
+    from tests.harness import HarnessError, PcscStack
+
+    def fail(self):
+        raise HarnessError("vpcd port 35963 (reader 'Virtual PCD 00 00') is held by pid 1")
+    monkeypatch.setattr(PcscStack, "start", fail)
+    monkeypatch.setattr(demo_module.tempfile, "tempdir", str(tmp_path))
+    assert demo_module.main([]) == 3
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "simtool demo: error: vpcd port 35963 (reader 'Virtual PCD 00 00') is held by pid 1"]
+    assert list(tmp_path.iterdir()) == []
