@@ -12,7 +12,9 @@ vpcd entry listens on two free ports.  Clients find it through ``PCSCLITE_CSOCK_
 the harness sets in ``os.environ`` (inherited by every CLI it runs).  Two checkouts, CI jobs or
 test sessions on one machine then never share a pcscd or a vpcd port, and the machine's own
 pcscd (real readers) is never touched.  libpcsclite reads the variable once per process, so one
-process uses one pcscd: a second stack in the same process reuses the first one's pcscd.
+process uses one pcscd: a second stack in the same process reuses the first one's pcscd.  (A
+private pcscd also scans USB like any pcscd: on a machine with a real reader in use, run the
+hardware tier, which uses the machine's pcscd, rather than the end-to-end tier.)
 
 Without root, or where a private mount namespace cannot be made (a plain chroot, whose "/" is
 no mount point), the harness falls back to the machine's pcscd: it uses a running one and
