@@ -56,6 +56,10 @@ class HarnessError(RuntimeError):
     pass
 
 
+class PortBusy(HarnessError):
+    """A vpcd port is held by another process."""
+
+
 def vpcd_readers(base_port: int) -> dict[int, str]:
     """vpcd's two readers: slot N listens on ``base_port + N``."""
     return {base_port: "Virtual PCD 00 00", base_port + 1: "Virtual PCD 00 01"}
@@ -273,51 +277,71 @@ class PcscStack:
         conf = run_dir / "reader.conf.d"
         conf.mkdir(parents=True, exist_ok=True)
         base = self.vpcd_port or configured_vpcd_port(conf)   # a restart keeps its ports
-        if base is None:
-            base = next((p for p in random.sample(PRIVATE_PORTS, len(PRIVATE_PORTS))
-                         if port_bindable(p) and port_bindable(p + 1)), None)
-            if base is None:
-                raise HarnessError("no two free consecutive TCP ports for vpcd in "
-                                   f"{PRIVATE_PORTS.start}-{PRIVATE_PORTS.stop}")
-        (conf / "vpcd").write_text(
-            'FRIENDLYNAME "Virtual PCD"\n'
-            f"DEVICENAME   /dev/null:{base}\n"
-            f"LIBPATH      {VPCD_DRIVER}\n"
-            f"CHANNELID    {base}\n")
-        # unshare execs sh, sh execs pcscd: the PID we get is pcscd's
-        script = 'mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && exec pcscd -f -c "$1"'
-        self._start_pcscd(["unshare", "--mount", "--propagation", "private", "--",
-                           "sh", "-c", script, str(run_dir), str(conf)], base)
+        for attempt in range(3):
+            chosen = base is None
+            if chosen:
+                base = next((p for p in random.sample(PRIVATE_PORTS, len(PRIVATE_PORTS))
+                             if port_bindable(p) and port_bindable(p + 1)), None)
+                if base is None:
+                    raise HarnessError("no two free consecutive TCP ports for vpcd in "
+                                       f"{PRIVATE_PORTS.start}-{PRIVATE_PORTS.stop}")
+            (conf / "vpcd").write_text(
+                'FRIENDLYNAME "Virtual PCD"\n'
+                f"DEVICENAME   /dev/null:{base}\n"
+                f"LIBPATH      {VPCD_DRIVER}\n"
+                f"CHANNELID    {base}\n")
+            # unshare execs sh, sh execs pcscd: the PID we get is pcscd's
+            script = 'mkdir -p /run/pcscd && mount --bind "$0" /run/pcscd && exec pcscd -f -c "$1"'
+            try:
+                self._start_pcscd(["unshare", "--mount", "--propagation", "private", "--",
+                                   "sh", "-c", script, str(run_dir), str(conf)], base)
+                return
+            except PortBusy:
+                if not chosen or attempt == 2:
+                    raise
+                base = None     # someone took the free ports we chose: choose again
 
     def _start_pcscd(self, argv: list[str], base_port: int) -> None:
+        """Start pcscd; on any failure stop it again before raising."""
         readers = vpcd_readers(base_port)
         for port, reader in readers.items():
             if not port_bindable(port):
-                raise HarnessError(busy_port_message(port, reader))
+                raise PortBusy(busy_port_message(port, reader))
         log_path = self.workdir / "pcscd.log"
         log = open(log_path, "ab")
         self._logs.append(log)
+        logged = log.tell()
         self.pcscd = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL)
         self.pcscd_pid = self.pcscd.pid
-        sock = client_socket()
-        deadline = time.monotonic() + 10
-        while not _socket_alive(sock):
-            if self.pcscd.poll() is not None:
-                raise HarnessError(f"pcscd exited with {self.pcscd.returncode}: "
-                                   f"{log_path.read_text(errors='replace')[-1000:].strip()}")
-            if time.monotonic() > deadline:
-                raise HarnessError(f"pcscd did not open its socket {sock} within 10 s")
-            time.sleep(0.05)
-        # vpcd opens its ports when pcscd loads the driver; a port someone took in the
-        # meantime shows only as "Address already in use" in pcscd's log
-        deadline = time.monotonic() + 10
-        for port, reader in readers.items():
-            while self.pcscd.pid not in (port_listeners(port) or ()):
-                if "Address already in use" in log_path.read_text(errors="replace") \
-                        or time.monotonic() > deadline:
-                    raise HarnessError(busy_port_message(port, reader))
+
+        def new_log() -> str:
+            with open(log_path, "rb") as f:
+                f.seek(logged)
+                return f.read().decode(errors="replace")
+
+        try:
+            sock = client_socket()
+            deadline = time.monotonic() + 10
+            while not _socket_alive(sock):
+                if self.pcscd.poll() is not None:
+                    raise HarnessError(f"pcscd exited with {self.pcscd.returncode}: "
+                                       f"{new_log()[-1000:].strip()}")
+                if time.monotonic() > deadline:
+                    raise HarnessError(f"pcscd did not open its socket {sock} within 10 s")
                 time.sleep(0.05)
+            # vpcd opens its ports when pcscd loads the driver; a port someone took in the
+            # meantime shows only as "Address already in use" in pcscd's log
+            deadline = time.monotonic() + 10
+            for port, reader in readers.items():
+                while self.pcscd.pid not in (port_listeners(port) or ()):
+                    if "Address already in use" in new_log() or time.monotonic() > deadline:
+                        raise PortBusy(busy_port_message(port, reader))
+                    time.sleep(0.05)
+        except BaseException:
+            _stop_pid(self.pcscd)
+            self.pcscd = None
+            raise
 
     # -- the card --
 

@@ -34,8 +34,11 @@ needs_private = pytest.mark.skipif(
 START = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
+    import tests.harness
     from tests.harness import HarnessError, PcscStack
     args = json.loads(sys.argv[1])
+    if args.get("no_precheck"):   # as if the port was taken after the harness looked
+        tests.harness.port_bindable = lambda port: True
     stack = PcscStack(Path(args["workdir"]), image=args.get("image") and Path(args["image"]),
                       vpcd_port=args.get("port"))
     out = {}
@@ -107,6 +110,25 @@ def test_a_busy_vpcd_port_is_named_with_its_holder(tmp_path):
     assert f"pid {os.getpid()} (" in error and "python" in error, error
     assert "Stop that process" in error
     assert out["pcscd_pid"] is None or not alive(out["pcscd_pid"])
+
+
+@needs_private
+def test_a_port_taken_after_the_check_is_named_too(tmp_path):
+    """The port is free when the harness looks and taken before vpcd binds it: pcscd's
+    "Address already in use" becomes the same one line, and the pcscd started is stopped."""
+    base = free_pair()
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("0.0.0.0", base))
+    holder.listen()
+    try:
+        out = start_in_subprocess(workdir=str(tmp_path / "stack"), port=base, no_precheck=True)
+    finally:
+        holder.close()
+    error = out.get("error", "")
+    assert f"vpcd port {base} (reader 'Virtual PCD 00 00')" in error, out
+    assert f"pid {os.getpid()} (" in error
+    assert out["pcscd_pid"] is not None and not alive(out["pcscd_pid"])
 
 
 def test_port_holder_read_from_proc():
