@@ -29,7 +29,8 @@ from tests.harness import (
 
 needs_private = pytest.mark.skipif(
     not private_pcscd_possible(),
-    reason="a private pcscd needs root (mount namespace); without it the machine's pcscd is used")
+    reason="a private pcscd needs root and a mount namespace (none in a plain chroot, whose / is "
+           "no mount point); without them the harness uses the machine's pcscd")
 
 START = textwrap.dedent("""
     import json, os, sys
