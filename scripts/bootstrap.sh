@@ -25,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     echo "bootstrap: installing apt packages: ${missing[*]} …" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian's postgresql package starts a cluster service on install; the tests run their own
 # server on a private socket and do not need it.
