@@ -53,7 +53,7 @@ def through_pcscd(count: int, rounds: int = 3) -> tuple[float, int, float]:
     the two readers of the same pcscd + vpcd and measured in alternating rounds (the median of
     each), so that a load change during the run affects both alike."""
     from simtool.apdu.pcsc import PcscTransport
-    from tests.harness import REPO, VPCD_PORTS, PcscStack, _stop_pid
+    from tests.harness import REPO, PcscStack, _stop_pid
 
     def measure(reader: str, n: int) -> float:
         transport = PcscTransport.connect(reader)
@@ -64,7 +64,7 @@ def through_pcscd(count: int, rounds: int = 3) -> tuple[float, int, float]:
 
     workdir = Path(tempfile.mkdtemp(prefix="simtool-bench-"))
     with PcscStack(workdir) as stack:
-        port, reader = next((p, r) for p, r in VPCD_PORTS.items() if p != stack.port)
+        port, reader = next((p, r) for p, r in stack.readers.items() if p != stack.port)
         null = subprocess.Popen([sys.executable, "-m", "bench.null_card", "--vpcd",
                                  f"127.0.0.1:{port}"], cwd=REPO, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -4,6 +4,11 @@ fuzzed and how: docs/reliability.md).
 
     .venv/bin/python -m bench.fuzz_emulator [--count 1000000] [--seconds 600] [--seed 1]
                                             [--snapshot-every 1] [--episode 2000]
+                                            [--pcscd 20000] [--deadline 5]
+
+``--pcscd N`` then sends N more APDUs (a quarter of them 1-4 bytes) through the real stack —
+pyscard, pcscd, vpcd, the card process — with a deadline per APDU: a command the card does not
+answer in time is reported as a hang (the card is replaced and the run goes on).
 
 Exit status 0 when every finding is a known deviation (``KNOWN_DEVIATIONS`` in
 tests/fuzzing/findings.py), 1 otherwise; the reproducers of the others are printed.
@@ -20,7 +25,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from tests.fuzzing import EmulatorFuzz, Stats, is_known
+from tests.fuzzing import EmulatorFuzz, PcscFuzz, PcscStats, Stats, is_known
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,6 +69,32 @@ def report(stats: Stats, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def pcsc_report(stats: PcscStats, args: argparse.Namespace) -> str:
+    rows = [
+        ("through pcscd + vpcd", f"seed {args.seed}, deadline {args.deadline:g} s per APDU"),
+        ("APDUs sent", f"{stats.apdus:,} ({stats.short:,} of 1-4 bytes)"),
+        ("elapsed", f"{stats.elapsed:.1f} s "
+                    f"({stats.apdus / max(stats.elapsed, 1e-9):,.0f} APDU/s)"),
+        ("hangs (no answer in time)", f"{stats.hangs:,}"),
+        ("card processes replaced", f"{stats.restarts:,}"),
+        ("findings (distinct / known)", f"{len(stats.findings)} / "
+         f"{sum(is_known(f) for f in stats.findings.values())}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    for f in stats.unexpected():
+        lines += ["", f.reproducer()]
+    return "\n".join(lines)
+
+
+def run_pcsc(args: argparse.Namespace) -> PcscStats:
+    from tests.harness import PcscStack
+    with tempfile.TemporaryDirectory(prefix="simtool-fuzz-pcsc-") as workdir:
+        with PcscStack(Path(workdir)) as stack:
+            return PcscFuzz(stack, args.seed, deadline=args.deadline).run(args.pcscd,
+                                                                          args.seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fuzz_emulator",
                                      description="fuzz the virtual card (bounded, seeded)")
@@ -74,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="snapshot the image before one command in N")
     parser.add_argument("--episode", type=int, default=2000, metavar="N",
                         help="commands per card before a fresh one")
+    parser.add_argument("--pcscd", type=int, default=0, metavar="N",
+                        help="also send N APDUs through pcscd + vpcd (needs pcscd and vpcd)")
+    parser.add_argument("--deadline", type=float, default=5.0, metavar="S",
+                        help="seconds an APDU through pcscd may take before it is a hang")
     args = parser.parse_args(argv)
     menu = tomllib.loads((REPO / "provisioning/menus/milo.toml").read_text(encoding="utf-8"))
     shm = Path("/dev/shm")
@@ -82,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
                             snapshot_every=args.snapshot_every)
         stats = fuzz.run(args.count, args.seconds)
     print(report(stats, args))
-    return 1 if stats.unexpected() else 0
+    failed = bool(stats.unexpected())
+    if args.pcscd:
+        pcsc = run_pcsc(args)
+        print()
+        print(pcsc_report(pcsc, args))
+        failed = failed or bool(pcsc.unexpected())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

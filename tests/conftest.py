@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.harness import REPO, PcscStack
+from tests.harness import REPO, SOCKET_ENV, SYSTEM_SOCKET, VPCD_DRIVER, PcscStack
 
 # Property tests assert behaviour, never speed: no per-example deadline (a loaded CI machine
 # must not turn a slow example into a failure).  In CI the examples are derandomized, so a run
@@ -50,6 +50,13 @@ def pytest_addoption(parser):
                      help="name (substring) of a real PC/SC reader for the hardware tests")
 
 
+def pytest_configure(config):
+    # the hardware tier talks to the machine's pcscd (the real readers are its); otherwise the
+    # harness starts a private pcscd (tests/harness.py) on first use
+    if config.getoption("--reader"):
+        os.environ[SOCKET_ENV] = str(SYSTEM_SOCKET)
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--reader"):
         return
@@ -62,14 +69,15 @@ def pytest_collection_modifyitems(config, items):
 def _stack_available() -> str | None:
     if not shutil.which("pcscd"):
         return "pcscd is not installed (scripts/bootstrap.sh installs it)"
-    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
+    if not VPCD_DRIVER.exists():
         return "vsmartcard-vpcd is not installed (scripts/bootstrap.sh installs it)"
     return None
 
 
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory):
-    """pcscd for the whole session: started here when none is running, stopped by its PID."""
+    """pcscd for the whole session: a private one (as root), else the machine's (started here
+    when none is running); what was started here is stopped by its PID."""
     why = _stack_available()
     if why:
         pytest.skip(why)

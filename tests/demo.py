@@ -2,7 +2,9 @@
 
 Run by ``bash scripts/demo.sh`` (the README's first command): starts pcscd (if none runs) and the
 virtual card behind vpcd, then drives the real ``simtool`` CLI against reader "Virtual PCD 00 0x",
-and stops what it started by PID.  Each step prints the command it runs and its output.
+and stops what it started by PID.  Each step prints the command it runs and its output.  The
+working folder (OP and transport keys, vendor keys, card image, the batch's records) is removed
+at the end, also after a failure or Ctrl-C, unless ``--keep`` is given.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 from tests.conftest import run_simtool
-from tests.harness import PcscStack
+from tests.harness import HarnessError, PcscStack, client_socket
 
 
 def step(title: str, *args: str, reader: str, input: str | None = None,
@@ -32,16 +36,41 @@ def step(title: str, *args: str, reader: str, input: str | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the working folder (keys, card image, batch with its secrets) "
+                             "instead of removing it at the end")
     parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to keep the card image and logs (default: a temp dir)")
+                        help="where to work (default: a new temp folder); implies --keep")
     args = parser.parse_args(argv)
+    keep = args.keep or args.workdir is not None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="simtool-demo-"))
     print(f"simtool demo: working in {workdir}", flush=True)
     # the batch key that seals the demo's records stays in the demo's folder
     os.environ.setdefault("SIMTOOL_KEY_DIR", str(workdir / "batch-keys"))
+    # SIGTERM ends the demo as Ctrl-C does: through the clean-up below
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        return _run(workdir)
+    except HarnessError as exc:     # the PC/SC stack did not come up: say why, in one line
+        print(f"simtool demo: error: {exc}", file=sys.stderr, flush=True)
+        return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if keep:
+            print(f"simtool demo: kept {workdir} (it holds secret keys: remove it when done)",
+                  flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+            print(f"simtool demo: removed {workdir} (keys, card image, batch); "
+                  "--keep keeps it", flush=True)
+
+
+def _run(workdir: Path) -> int:
     batch_dir = workdir / "batch"
     with PcscStack(workdir) as stack:
         r = stack.reader
+        owner = f"pid {stack.pcscd_pid}" if stack.pcscd_pid else "already running"
+        print(f"pcscd: {owner}, socket {client_socket()}", flush=True)
         print(f"virtual card connected to vpcd port {stack.port}; reader {r!r}", flush=True)
         step("readers", "readers", reader=r)
         step("the blank card as delivered (PIN1 1234)", "info", "--pin1", reader=r,

@@ -22,8 +22,12 @@ from hypothesis import strategies as st
 
 from tests.fuzzing import (
     KNOWN_DEVIATIONS,
+    VPCD_CONTROLS,
+    Deviation,
     EmulatorFuzz,
     FakeSocket,
+    Finding,
+    PcscFuzz,
     command_info,
     followup,
     is_known,
@@ -65,13 +69,20 @@ def test_seeded_run_finds_only_known_deviations(workdir):
             "TERMINAL RESPONSE", "UNBLOCK PIN"} <= set(stats.by_command)
 
 
-@pytest.mark.parametrize("deviation", KNOWN_DEVIATIONS,
-                         ids=[f"{d.kind}-{d.command}-{d.sw}" for d in KNOWN_DEVIATIONS])
-def test_known_deviation_still_reproduces(fuzz, deviation):
-    """An entry that no longer reproduces was fixed: remove it from KNOWN_DEVIATIONS."""
-    steps = [bytes.fromhex(s) for s in deviation.steps.split()]
-    found = fuzz.replay(steps)
-    assert any(matches(deviation, f) for f in found), [f.reproducer() for f in found]
+def test_known_deviations_still_reproduce(fuzz):
+    """An entry that no longer reproduces was fixed: remove it from KNOWN_DEVIATIONS.  (One
+    test over the list, not a parametrized one: an empty list would be a skip.)"""
+    for deviation in KNOWN_DEVIATIONS:
+        steps = [bytes.fromhex(s) for s in deviation.steps.split()]
+        found = fuzz.replay(steps)
+        assert any(matches(deviation, f) for f in found), [f.reproducer() for f in found]
+
+
+def test_a_deviation_matches_its_finding_only():
+    finding = Finding("sw", "SELECT", bytes.fromhex("00A40004023F00"), 0x6A88, "x")
+    assert matches(Deviation("sw", "SELECT", "6AXX", "00A40004023F00", "why"), finding)
+    assert not matches(Deviation("sw", "SELECT", "6A82", "00A40004023F00", "why"), finding)
+    assert not matches(Deviation("sw", "STATUS", "6AXX", "80F2000000", "why"), finding)
 
 
 @settings(max_examples=400 * SCALE, deadline=None, derandomize=SCALE == 1,
@@ -135,3 +146,63 @@ def test_fake_socket_keeps_what_a_short_read_leaves():
     sock = FakeSocket([b"abcdef", b"g"])
     assert sock.recv(4) == b"abcd" and sock.recv(10) == b"ef" and sock.recv(1) == b"g"
     assert sock.recv(1) == b""
+
+
+# --- vpcd's 1-byte frames ----------------------------------------------------------------------
+
+def _serve(frames: list[bytes]) -> list[bytes]:
+    """The answers ``VpcdClient.serve`` sends for ``frames`` (a fresh built-in card)."""
+    from tests.virtual_card.uicc import VirtualUicc
+    from tests.virtual_card.vpcd import VpcdClient
+
+    sock = FakeSocket([b"".join(len(f).to_bytes(2, "big") + f for f in frames)])
+    VpcdClient(VirtualUicc.from_image(None)).serve(sock)   # type: ignore[arg-type]
+    out, answers = bytes(sock.sent), []
+    while out:
+        n = int.from_bytes(out[:2], "big")
+        answers.append(out[2:2 + n])
+        out = out[2 + n:]
+    return answers
+
+
+@pytest.mark.parametrize("byte", [b for b in range(256) if b not in VPCD_CONTROLS])
+def test_a_one_byte_apdu_is_answered_wrong_length(byte):
+    """vpcd frames a 1-byte APDU as it frames a control: every 1-byte frame that is not one of
+    the four controls must be answered (6700, ISO/IEC 7816-4 wrong length), or vpcd waits for
+    ever and every client of the reader with it."""
+    assert _serve([b"\x01", bytes((byte,))]) == [b"\x67\x00"]
+
+
+def test_the_four_controls_stay_controls():
+    from tests.virtual_card.uicc import VirtualUicc
+    atr = VirtualUicc.from_image(None).atr
+    assert _serve([b"\x00", b"\x01", b"\x02", b"\x04", b"\x89"]) == [atr, b"\x67\x00"]
+
+
+# --- through pcscd + vpcd, with a deadline per APDU -------------------------------------------
+
+PCSC_APDUS = 400
+
+
+def test_fuzz_through_pcscd_answers_every_apdu_in_time(pcsc_stack):
+    """Part of the fuzz through the real stack (pyscard → pcscd → vpcd → card process): every
+    APDU, a quarter of them 1-4 bytes long, is answered within 5 s with an allowed status word
+    (bench/fuzz_emulator.py --pcscd N runs more)."""
+    stats = PcscFuzz(pcsc_stack, 20241204, deadline=5.0).run(PCSC_APDUS)
+    assert stats.apdus == PCSC_APDUS
+    assert not stats.unexpected(), "\n".join(f.reproducer() for f in stats.unexpected())
+    assert stats.short > PCSC_APDUS // 5 and stats.by_length[1] > 20
+    assert pcsc_stack.card.poll() is None and stats.restarts == 0
+
+
+def test_a_hang_through_pcscd_is_a_finding_and_the_run_goes_on(pcsc_stack):
+    """The deadline works: a 1-byte APDU 02 is vpcd's reset control, so the card answers
+    nothing and vpcd waits: reported as a hang, the card is replaced, the next APDU answered."""
+    fuzz = PcscFuzz(pcsc_stack, 1, deadline=2.0)
+    try:
+        finding = fuzz.exchange(b"\x02")
+        assert finding is not None and finding.kind == "hang", finding
+        assert fuzz.stats.restarts == 1
+        assert fuzz.exchange(bytes.fromhex("00A40004023F00")) is None
+    finally:
+        fuzz.close()

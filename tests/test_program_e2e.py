@@ -44,11 +44,6 @@ def insert(stack, image: Path) -> None:
     stack.start_card()
 
 
-def insert_blank(stack, image: Path) -> None:
-    pull(stack)
-    insert(stack, image)
-
-
 def batch_of(tmp_path: Path, count: int) -> tuple[Path, dict]:
     folder = tmp_path / "batch"
     generate_batch(load_profile("milo"), count, folder, panel_import=False)
@@ -75,8 +70,12 @@ def test_twenty_cards_one_after_another(stack, tmp_path):
         for i in range(count):
             results.append(cli.result(skip=("removed", "partial")))
             if i + 1 < count:
-                cli.stderr_until("take the card out")  # as the operator does
-                insert_blank(stack, images[i + 1])
+                # as the operator does: take the card out, insert the next one when asked
+                # (a swap faster than the CLI's poll looks like the same card staying in)
+                cli.stderr_until("take the card out")
+                pull(stack)
+                cli.stderr_until("waiting for a card")
+                insert(stack, images[i + 1])
         summary = json.loads(cli.out.get(timeout=LINE_TIMEOUT))["summary"]
         assert cli.proc.wait(timeout=LINE_TIMEOUT) == 0
     finally:

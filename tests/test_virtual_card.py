@@ -669,8 +669,10 @@ def test_vpcd_client_framing_reconnect_and_stop(tmp_path):
         _frame(vpcd, b"\x04")
         assert _reply(vpcd) == SJA2_ATR
         assert ready.read_text().strip() == str(os.getpid())
-        for control in (b"\x01", b"", b"\x07"):          # power on, empty, unknown: no reply
+        for control in (b"\x01", b""):                  # power on, empty: no reply
             _frame(vpcd, control)
+        _frame(vpcd, b"\x07")                             # no control: a 1-byte APDU
+        assert _reply(vpcd) == h("6700")
         vpcd.sendall(b"\x00\x07" + h("00A4000C"))       # header and payload split oddly
         vpcd.sendall(h("022FE2"))
         assert _reply(vpcd) == h("9000")

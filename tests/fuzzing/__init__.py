@@ -7,17 +7,20 @@ here: the bench needs only the standard library.
   §9.4, ``may_change_image(apdu, sw)``, ``followup`` (T=0 procedure bytes).
 * :mod:`.apdus` — ``ApduSource``: corpus, mutated and random commands, a proactive handset.
 * :mod:`.emulator` — ``EmulatorFuzz``: the card under fuzz, oracles, minimised reproducers.
+* :mod:`.pcsc` — ``PcscFuzz``: the same commands through pyscard, pcscd and vpcd, with a
+  deadline per APDU (a hang is a finding).
 * :mod:`.findings` — ``Finding`` and the ``KNOWN_DEVIATIONS`` reported to the card's authors.
 """
 
-from .apdus import ApduSource
+from .apdus import VPCD_CONTROLS, ApduSource
 from .emulator import EmulatorFuzz, FakeSocket, Stats
 from .findings import KNOWN_DEVIATIONS, Deviation, Finding, is_known, matches
 from .mutation import mutate, mutate_text, random_ops
+from .pcsc import PcscFuzz, PcscStats
 from .status_words import command_info, followup, is_success, may_change_image, sw_allowed
 
 __all__ = [
-    "KNOWN_DEVIATIONS", "ApduSource", "Deviation", "EmulatorFuzz", "FakeSocket", "Finding",
-    "Stats", "command_info", "followup", "is_known", "is_success", "matches",
-    "may_change_image", "mutate", "mutate_text", "random_ops", "sw_allowed",
+    "KNOWN_DEVIATIONS", "VPCD_CONTROLS", "ApduSource", "Deviation", "EmulatorFuzz", "FakeSocket",
+    "Finding", "PcscFuzz", "PcscStats", "Stats", "command_info", "followup", "is_known",
+    "is_success", "matches", "may_change_image", "mutate", "mutate_text", "random_ops", "sw_allowed",
 ]

@@ -23,6 +23,11 @@ SFIS = (0x01, 0x02, 0x03, 0x04, 0x06, 0x07, 0x0A, 0x0B, 0x0D, 0x1E, 0x1F, 0x05, 
 PINS = {0x01: "1234", 0x81: "5678", 0x0A: "11223344", 0x02: "5678"}
 PUKS = {0x01: "12345678", 0x81: "87654321", 0x00: "12345678", 0x02: "87654321"}
 TERMINAL_PROFILES = ("0961072D", "FF", "0961072D0000000000", "00", "01", "FFFFFFFFFFFFFFFFFFFF")
+#: vpcd's control bytes (power off, power on, reset, get ATR): a 1-byte APDU with one of these
+#: values cannot be told apart from the control (tests/virtual_card/vpcd.py)
+VPCD_CONTROLS = frozenset((0x00, 0x01, 0x02, 0x04))
+#: first bytes that look like vpcd controls or frame lengths, for 1-4 byte commands
+CONTROL_LIKE = (0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x80, 0xA0, 0xFF)
 
 
 def pin_block(digits: str) -> bytes:
@@ -81,6 +86,8 @@ class ApduSource:
 
     def next(self) -> bytes:
         r = self.rng.random()
+        if r < 0.05:
+            return self.short()
         if r < 0.30:
             return self.corpus()
         if r < 0.70:
@@ -89,6 +96,23 @@ class ApduSource:
             return self.rng.randbytes(self.rng.choice((0, 1, 2, 3, 4, 5, 6, 7, 20, 261, 262,
                                                         self.rng.randrange(300))))
         return self.handset()
+
+    def short(self, controls: bool = True) -> bytes:
+        """A command of 1-4 bytes, too short for a full header or just a header (case 1):
+        control-like bytes, a corpus command cut short, or random bytes.  ``controls=False``
+        leaves out the four 1-byte vpcd controls (which vpcd cannot carry as APDUs)."""
+        rng = self.rng
+        while True:
+            n = rng.randint(1, 4)
+            r = rng.random()
+            if r < 0.4:
+                out = bytes(rng.choice(CONTROL_LIKE) for _ in range(n))
+            elif r < 0.7:
+                out = self.corpus()[:n]
+            else:
+                out = rng.randbytes(n)
+            if controls or len(out) != 1 or out[0] not in VPCD_CONTROLS:
+                return out
 
     def mutated(self) -> bytes:
         rng = self.rng

@@ -15,7 +15,7 @@ from pathlib import Path
 from simtool.errors import DataError, DecodeError
 from simtool.stk.commands import decode_proactive
 
-from .apdus import ApduSource
+from .apdus import CONTROL_LIKE, ApduSource
 from .findings import Finding, is_known
 from .status_words import (
     command_info,
@@ -25,6 +25,10 @@ from .status_words import (
     may_change_image,
     sw_allowed,
 )
+
+
+#: vpcd's power controls: frames the card answers with nothing
+POWER_CONTROLS = (b"\x00", b"\x01", b"\x02")
 
 
 @dataclass
@@ -203,7 +207,7 @@ class EmulatorFuzz:
         for _ in range(rng.randint(1, 30)):
             r = rng.random()
             payload = (source.next() if r < 0.6 else b"" if r > 0.9
-                       else bytes((rng.choice((0, 1, 2, 4, 4, 3, 0xFF)),)))
+                       else bytes((rng.choice((0, 1, 2, 4, 4, *CONTROL_LIKE, 0x89)),)))
             stream += len(payload).to_bytes(2, "big") + payload
             frames.append(payload)
         if rng.random() < 0.3:                  # a frame cut short by a closed connection
@@ -225,16 +229,18 @@ class EmulatorFuzz:
             n = int.from_bytes(out[:2], "big")
             answers.append(out[2:2 + n])
             out = out[2 + n:]
-        expected = [f for f in frames if len(f) > 1 or f == b"\x04"]
+        # every frame but an empty one and the controls 00/01/02 is answered: a 1-byte frame
+        # that is no control is a 1-byte APDU (vpcd would wait for its answer forever)
+        expected = [f for f in frames if f and f not in POWER_CONTROLS]
         if len(answers) != len(expected) or out:
             self._record(Finding("vpcd", "serve", bytes(stream), None,
                                  "not one answer per APDU and GET ATR frame"), [])
         answers.reverse()
         for payload in frames:
             self.stats.vpcd_frames += 1
-            if payload in (b"\x00", b"\x01", b"\x02"):
+            if payload in POWER_CONTROLS:
                 history.append(None)             # power off / on / reset
-            if not answers or len(payload) < 2 and payload != b"\x04":
+            if not answers or not payload or payload in POWER_CONTROLS:
                 continue
             answer = answers.pop()
             if payload == b"\x04":

@@ -5,6 +5,12 @@ TCP client.  Every message is a 2-byte big-endian length and a payload; a 1-byte
 control (00 power off, 01 power on, 02 reset, 04 get ATR — answered with the ATR), a longer one
 a command APDU, answered with the response APDU.
 
+vpcd frames a 1-byte command APDU exactly as a control, so the two cannot be told apart: the
+four control values 00, 01, 02 and 04 are taken as controls (a 1-byte APDU with one of those
+values gets no status word, as vpcd expects none), and every other 1-byte frame is a command
+APDU too short to parse, answered 6700 (wrong length, ISO/IEC 7816-4 §5.6).  Leaving such a
+frame unanswered would hang vpcd, and with it every PC/SC client of the reader.
+
 Speed: vpcd writes length and payload with two send calls on a socket without TCP_NODELAY;
 unless the card ACKs at once, Nagle's algorithm meets delayed ACK and each APDU costs ~40 ms.
 So the card sets TCP_NODELAY and re-arms TCP_QUICKACK (not sticky on Linux) after every recv
@@ -153,4 +159,8 @@ class VpcdClient:
             card.reset()
             log.info("power on" if code == CTRL_POWER_ON else "reset")
         else:
-            log.warning("unknown vpcd control %02X; ignored", code)
+            # not a control: a 1-byte command APDU (see the module docstring); the card's own
+            # parser answers it (6700), so vpcd, which waits for an answer, is never left hanging
+            response = card.process(bytes((code,)))
+            log.info("1-byte APDU %02X -> SW %s", code, response[-2:].hex())
+            sock.sendall(len(response).to_bytes(2, "big") + response)
