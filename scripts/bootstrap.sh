@@ -12,9 +12,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # the virtual card plugs into (pcsc-tools: pcsc_scan, to look at it by hand).  postgresql: the
 # multi-station journal tests.  chromium + poppler-utils + zbar-tools: the label sheet printed
 # to PDF, its barcodes decoded.  osmo-hlr: the OsmoHLR import loaded into a real HLR
-# (tests/test_osmo_hlr.py).
+# (tests/test_osmo_hlr.py).  nodejs: the Open5GS mongosh import run against a stand-in
+# database (Debian packages neither mongosh nor Open5GS).
 APT_PACKAGES=(python3 python3-venv python3-dev gcc swig libpcsclite-dev pcscd pcsc-tools
-              vsmartcard-vpcd postgresql chromium poppler-utils zbar-tools osmo-hlr)
+              vsmartcard-vpcd postgresql chromium poppler-utils zbar-tools osmo-hlr nodejs)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
