@@ -229,6 +229,8 @@ class PcscStack:
     reader: str | None = None
     #: PID of the last pcscd this stack started (kept after it is stopped)
     pcscd_pid: int | None = None
+    #: more options of the card process (python -m tests.virtual_card), e.g. its latency model
+    card_args: tuple[str, ...] = ()
     _logs: list = field(default_factory=list)
     _temp_run_dir: Path | None = None
 
@@ -360,7 +362,7 @@ class PcscStack:
         self._logs.append(log)
         self.card = subprocess.Popen(
             [sys.executable, "-m", "tests.virtual_card", "--vpcd", f"127.0.0.1:{self.port}",
-             "--image", str(self.image), "--ready-file", str(ready)],
+             "--image", str(self.image), "--ready-file", str(ready), *self.card_args],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         try:
