@@ -1,0 +1,498 @@
+"""The virtual card as a GlobalPlatform card: its Issuer Security Domain (GP 2.3).
+
+The ISD is selected by its AID (:data:`simtool.gp.commands.ISD_AID`) and answers, under CLA 80
+/ 84, INITIALIZE UPDATE and EXTERNAL AUTHENTICATE (SCP02 i=55 or SCP03 i=00, the card's side
+from :mod:`simtool.gp.scp02` / :mod:`simtool.gp.scp03`), then GET STATUS, GET DATA, INSTALL,
+LOAD and DELETE inside the secure channel.  The registry (load files and applications with
+their life-cycle states) and the key sets live in the image's ``gp`` section::
+
+    "gp": {"keys": [{"scp": 3, "kvn": 48, "enc": hex, "mac": hex, "dek": hex}, ...],
+           "sequence_counter": int,                     (SCP02, and SCP03's counter)
+           "key_tries": int, "key_max_tries": int,      (failed authentications left)
+           "load_files": [{"aid": hex, "life_cycle": 1, "modules": [hex], "data": hex}],
+           "applications": [{"aid": hex, "load_file": hex, "module": hex, "life_cycle": 7,
+                             "privileges": hex, "parameters": hex}]}
+
+The emulator cannot run Java Card bytecode: LOAD stores the load file data block as data (GET
+STATUS lists it, its applets' AIDs become its modules).  The one application it can run is
+the STK menu applet: an application instance of :data:`MENU_APPLET_AID`, selectable, installed
+with TS 102 226 toolkit parameters (tag CA) naming at least one menu entry, makes the card's
+Python menu applet show the menu in EF.MENU at the next TERMINAL PROFILE.
+
+Key retry rule (modelled on what GP 2.3 §11.8 leaves to the card): every EXTERNAL AUTHENTICATE
+that fails on its host cryptogram or C-MAC costs one of ``key_tries``; a successful one restores
+``key_max_tries``; at zero INITIALIZE UPDATE answers 6983 (authentication method blocked) for
+good.  Every refused command leaves the registry as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simtool.apdu.command import CommandApdu, ResponseApdu
+from simtool.apdu.tlv import ber_decode, ber_decode_all, ber_encode
+from simtool.errors import DataError, DecodeError, MacMismatch
+from simtool.gp import scp02, scp03
+from simtool.gp.commands import (ISD_AID, Cplc, KeyInformation, Privileges, RegistryEntry)
+from simtool.gp.install_params import InstallParameters, ToolkitParameters
+from simtool.secret import Secret
+
+log = logging.getLogger("tests.virtual_card")
+
+#: The STK menu applet's package and instance AIDs (ISO/IEC 7816-5 category F, proprietary:
+#: F0 "simtool" 01 01); simtool's choice.
+MENU_PACKAGE_AID = bytes.fromhex("F073696D746F6F6C01")
+MENU_APPLET_AID = bytes.fromhex("F073696D746F6F6C0101")
+
+INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE = 0x50, 0x82
+INS_GET_STATUS, INS_GET_DATA, INS_INSTALL, INS_LOAD = 0xF2, 0xCA, 0xE6, 0xE8
+INS_DELETE, INS_PUT_KEY = 0xE4, 0xD8
+GP_INS = frozenset((INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_GET_STATUS,
+                    INS_GET_DATA, INS_INSTALL, INS_LOAD, INS_DELETE))
+
+LOADED, INSTALLED, SELECTABLE = 0x01, 0x03, 0x07
+ISD_LIFE_CYCLE = 0x0F                       # SECURED (GP 2.3 §11.1.1 Table 11-5)
+
+# The default key sets (the well-known GP test keys 40..4F, as on unpersonalised cards).
+TEST_KEY = bytes(range(0x40, 0x50))
+DEFAULT_KEY_TRIES = 10
+
+# A fixed CPLC for GET DATA 9F7F (GP 2.3 Annex H.6; invented values, 42 bytes).
+CPLC = Cplc(b"\x40\x90", b"\x51\x22", b"\x47\x00", b"\x62\x00", b"\x00\x01", b"\x62\x00",
+            b"\x00\x00\x12\x34", b"\x00\x01", b"\x48\x12", b"\x62\x00", b"\x48\x12",
+            b"\x62\x00", b"\x00\x00", b"\x00\x00", b"\x00\x00\x00\x00", b"\x00\x00",
+            b"\x62\x00", b"\x00\x00\x00\x00")
+
+
+class GpStatus(Exception):
+    def __init__(self, sw: int) -> None:
+        self.sw = sw
+        super().__init__(f"{sw:04X}")
+
+
+@dataclass
+class KeySet:
+    scp: int                # 2 or 3
+    kvn: int
+    enc: bytes = field(repr=False)
+    mac: bytes = field(repr=False)
+    dek: bytes = field(repr=False)
+
+    def to_json(self) -> dict:
+        return {"scp": self.scp, "kvn": self.kvn, "enc": self.enc.hex().upper(),
+                "mac": self.mac.hex().upper(), "dek": self.dek.hex().upper()}
+
+
+@dataclass
+class LoadFile:
+    aid: bytes
+    modules: tuple[bytes, ...]
+    data: bytes = field(repr=False)
+    life_cycle: int = LOADED
+
+
+@dataclass
+class Application:
+    aid: bytes
+    load_file: bytes
+    module: bytes
+    privileges: bytes
+    parameters: bytes
+    life_cycle: int = SELECTABLE
+
+
+@dataclass
+class GpState:
+    keys: list[KeySet]
+    sequence_counter: int = 0
+    key_tries: int = DEFAULT_KEY_TRIES
+    key_max_tries: int = DEFAULT_KEY_TRIES
+    load_files: list[LoadFile] = field(default_factory=list)
+    applications: list[Application] = field(default_factory=list)
+
+    def copy(self) -> GpState:
+        return GpState(list(self.keys), self.sequence_counter, self.key_tries,
+                       self.key_max_tries, list(self.load_files), list(self.applications))
+
+    def to_json(self) -> dict:
+        return {"keys": [k.to_json() for k in self.keys],
+                "sequence_counter": self.sequence_counter, "key_tries": self.key_tries,
+                "key_max_tries": self.key_max_tries,
+                "load_files": [{"aid": f.aid.hex().upper(), "life_cycle": f.life_cycle,
+                                "modules": [m.hex().upper() for m in f.modules],
+                                "data": f.data.hex().upper()} for f in self.load_files],
+                "applications": [{"aid": a.aid.hex().upper(), "load_file": a.load_file.hex().upper(),
+                                  "module": a.module.hex().upper(), "life_cycle": a.life_cycle,
+                                  "privileges": a.privileges.hex().upper(),
+                                  "parameters": a.parameters.hex().upper()}
+                                 for a in self.applications]}
+
+    @classmethod
+    def from_json(cls, doc: object, where: str = "gp") -> GpState:
+        try:
+            if not isinstance(doc, dict):
+                raise TypeError("must be an object")
+            keys = [KeySet(int(k["scp"]), int(k["kvn"]), bytes.fromhex(k["enc"]),
+                           bytes.fromhex(k["mac"]), bytes.fromhex(k["dek"]))
+                    for k in doc["keys"]]
+            files = [LoadFile(bytes.fromhex(f["aid"]),
+                              tuple(bytes.fromhex(m) for m in f["modules"]),
+                              bytes.fromhex(f["data"]), int(f["life_cycle"]))
+                     for f in doc.get("load_files", [])]
+            apps = [Application(bytes.fromhex(a["aid"]), bytes.fromhex(a["load_file"]),
+                                bytes.fromhex(a["module"]), bytes.fromhex(a["privileges"]),
+                                bytes.fromhex(a["parameters"]), int(a["life_cycle"]))
+                    for a in doc.get("applications", [])]
+            state = cls(keys, int(doc.get("sequence_counter", 0)),
+                        int(doc.get("key_tries", DEFAULT_KEY_TRIES)),
+                        int(doc.get("key_max_tries", DEFAULT_KEY_TRIES)), files, apps)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise DataError(f"malformed GlobalPlatform section: {exc}", where=where) from None
+        for k in state.keys:
+            if k.scp not in (2, 3) or not 0 < k.kvn <= 0xFF:
+                raise DataError(f"key set {k.kvn}: scp must be 2 or 3, kvn 01..FF", where=where)
+        return state
+
+    def menu_registered(self) -> bool:
+        """An instance of the menu applet, selectable, with a toolkit menu entry."""
+        for app in self.applications:
+            if app.aid == MENU_APPLET_AID and app.life_cycle >= SELECTABLE:
+                try:
+                    toolkit = InstallParameters.decode(app.parameters).toolkit
+                    if isinstance(toolkit, bytes):
+                        toolkit = ToolkitParameters.decode(toolkit)
+                except DecodeError:
+                    return False
+                return toolkit is not None and bool(toolkit.menu_entries)
+        return False
+
+
+def menu_toolkit_parameters() -> InstallParameters:
+    """The install parameters the default image's menu applet was installed with."""
+    from simtool.gp.install_params import MenuEntry
+
+    return InstallParameters(toolkit=ToolkitParameters(
+        priority=0x01, max_timers=0, max_menu_text_length=0x10,
+        menu_entries=(MenuEntry(0x00, 0x01),)))
+
+
+def default_gp(menu_applet: bool) -> GpState:
+    state = GpState([KeySet(3, 0x30, TEST_KEY, TEST_KEY, TEST_KEY),
+                     KeySet(2, 0x20, TEST_KEY, TEST_KEY, TEST_KEY)])
+    if menu_applet:
+        state.load_files.append(LoadFile(MENU_PACKAGE_AID, (MENU_APPLET_AID,), b""))
+        state.applications.append(Application(
+            MENU_APPLET_AID, MENU_PACKAGE_AID, MENU_APPLET_AID, b"\x00",
+            menu_toolkit_parameters().encode()))
+    return state
+
+
+# --- the load file data block ------------------------------------------------------------------
+
+
+def applet_aids(load_file_data_block: bytes) -> tuple[bytes, bytes, tuple[bytes, ...]]:
+    """(package AID, applet AIDs) of a C4 load file data block (JCVM 3.0.5 §6.3, §6.5), or
+    DecodeError.  The components are u1 tag, u2 size, info (§6.1)."""
+    obj, rest = ber_decode(load_file_data_block)
+    if obj.tag != 0xC4 or rest:
+        raise DecodeError("not one C4 load file data block")
+    data, pos, package, applets = obj.value, 0, b"", ()
+    while pos < len(data):
+        if pos + 3 > len(data):
+            raise DecodeError(f"component header truncated at {pos}")
+        tag, size = data[pos], int.from_bytes(data[pos + 1:pos + 3], "big")
+        body = data[pos + 3:pos + 3 + size]
+        if len(body) != size:
+            raise DecodeError(f"component {tag} truncated")
+        if tag == 1:                              # Header: magic, versions, flags, package
+            if body[:4] != bytes.fromhex("DECAFFED") or len(body) < 10:
+                raise DecodeError("Header component without its magic")
+            n = body[9]
+            package = body[10:10 + n]
+        elif tag == 3:                            # Applet: count, (len, AID, u2 offset)*
+            found, p = [], 1
+            for _ in range(body[0] if body else 0):
+                n = body[p]
+                found.append(body[p + 1:p + 1 + n])
+                p += 1 + n + 2
+            applets = tuple(found)
+        pos += 3 + size
+    if not 5 <= len(package) <= 16:
+        raise DecodeError("no package AID in the Header component")
+    return obj.value, package, applets
+
+
+# --- the ISD ----------------------------------------------------------------------------------
+
+
+def _lv_fields(data: bytes, count: int) -> list[bytes]:
+    out, pos = [], 0
+    for _ in range(count):
+        if pos >= len(data) or pos + 1 + data[pos] > len(data):
+            raise GpStatus(0x6A80)
+        out.append(data[pos + 1:pos + 1 + data[pos]])
+        pos += 1 + data[pos]
+    return out
+
+
+class SecurityDomain:
+    """The ISD's command processing.  ``commit(undo)`` persists the state (the card's
+    image) before the card answers, as with PINs."""
+
+    def __init__(self, state: GpState, commit: Callable[[Callable[[], None]], None],
+                 changed: Callable[[], None] = lambda: None) -> None:
+        self.state = state
+        self._commit = commit
+        self._changed = changed
+        self.selected = False
+        self._session: scp02.CardSession | scp03.CardSession | None = None
+        self._authenticated = False
+        self._loading: tuple[bytes, int, bytes] | None = None   # AID, next block, data so far
+
+    def reset(self) -> None:
+        self.selected = False
+        self._close()
+
+    def _close(self) -> None:
+        self._session, self._authenticated, self._loading = None, False, None
+
+    def select(self) -> bytes:
+        """SELECT ISD: FCI (GP 2.3 §11.9.3.1): 6F { 84 AID, A5 { 9F6E?, 9F65 max block } }."""
+        self.selected = True
+        self._close()
+        return ber_encode(0x6F, ber_encode(0x84, ISD_AID)
+                          + ber_encode(0xA5, ber_encode(0x9F65, b"\xff")))
+
+    def deselect(self) -> None:
+        self.selected = False
+        self._close()
+
+    def _update(self, change: Callable[[GpState], None]) -> None:
+        """Apply ``change`` to a copy and persist it; on a failed write nothing changed."""
+        before = self.state
+        after = before.copy()
+        change(after)
+        self.state = after
+
+        def undo() -> None:
+            self.state = before
+
+        self._commit(undo)
+        self._changed()
+
+    # --- APDUs
+
+    def process(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        try:
+            return self._process(apdu)
+        except GpStatus as exc:
+            return b"", exc.sw
+
+    def _process(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        ins = apdu.ins
+        if ins == INS_INITIALIZE_UPDATE:
+            return self._initialize_update(apdu)
+        if ins == INS_EXTERNAL_AUTHENTICATE:
+            return self._external_authenticate(apdu)
+        if ins == INS_GET_DATA and not apdu.cla & 0x04 and not self._authenticated:
+            return self._get_data(apdu), 0x9000
+        session = self._session
+        if not self._authenticated or session is None:
+            raise GpStatus(0x6982)
+        try:
+            plain = session.unwrap_command(apdu)
+        except (MacMismatch, DecodeError):
+            self._close()                          # GP 2.3 §10.8.2: the session ends
+            raise GpStatus(0x6982) from None
+        try:
+            data, sw = self._command(plain), 0x9000
+        except GpStatus as exc:
+            data, sw = b"", exc.sw
+        wrapped = session.wrap_response(ResponseApdu(data, sw))
+        return bytes(wrapped.data), wrapped.sw
+
+    def _initialize_update(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        self._close()
+        if apdu.cla != 0x80 or apdu.p2 != 0x00:
+            raise GpStatus(0x6A86)
+        if self.state.key_tries <= 0:
+            raise GpStatus(0x6983)
+        keyset = next((k for k in self.state.keys if apdu.p1 in (0, k.kvn)), None)
+        if keyset is None:
+            raise GpStatus(0x6A88)
+        counter = self.state.sequence_counter
+        if keyset.scp == 2:
+            keys2 = scp02.Scp02Keys(Secret(keyset.enc), Secret(keyset.mac), Secret(keyset.dek),
+                                    keyset.kvn)
+            self._session = scp02.CardSession(keys2, counter.to_bytes(2, "big"),
+                                              secrets.token_bytes(6))
+        else:
+            keys3 = scp03.Scp03Keys(Secret(keyset.enc), Secret(keyset.mac), Secret(keyset.dek),
+                                    keyset.kvn)
+            self._session = scp03.CardSession(keys3, secrets.token_bytes(8), i=0x00)
+        r = self._session.initialize_update(apdu)
+        if r.sw != 0x9000:
+            self._close()
+        return bytes(r.data), r.sw
+
+    def _external_authenticate(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        session = self._session
+        if session is None or self._authenticated:
+            self._close()
+            raise GpStatus(0x6985)
+        r = session.external_authenticate(apdu)
+        if r.sw == 0x9000:
+            def ok(s: GpState) -> None:
+                s.key_tries = s.key_max_tries
+                s.sequence_counter = (s.sequence_counter + 1) & 0xFFFF
+            self._update(ok)
+            self._authenticated = True
+        else:
+            self._close()
+            if r.sw == 0x6982:
+                def failed(s: GpState) -> None:
+                    s.key_tries = max(0, s.key_tries - 1)
+                self._update(failed)
+        return bytes(r.data), r.sw
+
+    def _command(self, apdu: CommandApdu) -> bytes:
+        ins = apdu.ins
+        if ins == INS_GET_STATUS:
+            return self._get_status(apdu)
+        if ins == INS_GET_DATA:
+            return self._get_data(apdu)
+        if ins == INS_INSTALL:
+            return self._install(apdu)
+        if ins == INS_LOAD:
+            return self._load(apdu)
+        if ins == INS_DELETE:
+            return self._delete(apdu)
+        raise GpStatus(0x6D00)
+
+    # --- GET DATA, GET STATUS
+
+    def _get_data(self, apdu: CommandApdu) -> bytes:
+        tag = apdu.p1 << 8 | apdu.p2
+        if tag == 0x9F7F:
+            return CPLC.encode()
+        if tag == 0x00E0:
+            entries = b""
+            for k in self.state.keys:
+                ktype = 0x88 if k.scp == 3 else 0x80
+                entries += b"".join(KeyInformation(kid, k.kvn, ((ktype, len(k.enc)),)).encode()
+                                    for kid in (1, 2, 3))
+            return ber_encode(0xE0, entries)
+        raise GpStatus(0x6A88)
+
+    def entries(self, p1: int) -> list[RegistryEntry]:
+        s = self.state
+        if p1 == 0x80:
+            return [RegistryEntry(ISD_AID, ISD_LIFE_CYCLE, Privileges(b"\x9e\xfe\x80"))]
+        if p1 == 0x40:
+            return [RegistryEntry(a.aid, a.life_cycle, Privileges(a.privileges))
+                    for a in s.applications]
+        if p1 in (0x20, 0x10):
+            return [RegistryEntry(f.aid, f.life_cycle,
+                                  module_aids=f.modules if p1 == 0x10 else ())
+                    for f in s.load_files]
+        raise GpStatus(0x6A86)
+
+    def _get_status(self, apdu: CommandApdu) -> bytes:
+        if apdu.p2 & 0xFE != 0x02:               # format 2 only
+            raise GpStatus(0x6A86)
+        try:
+            criterion = ber_decode_all(apdu.data)
+        except DecodeError:
+            raise GpStatus(0x6A80) from None
+        prefix = next((t.value for t in criterion if t.tag == 0x4F), None)
+        if prefix is None:
+            raise GpStatus(0x6A80)
+        found = [e for e in self.entries(apdu.p1) if e.aid.startswith(prefix)]
+        if not found:
+            raise GpStatus(0x6A88)
+        return b"".join(e.encode() for e in found)
+
+    # --- INSTALL, LOAD, DELETE
+
+    def _install(self, apdu: CommandApdu) -> bytes:
+        s = self.state
+        if apdu.p1 == 0x02:                              # [for load]
+            aid = _lv_fields(apdu.data, 1)[0]
+            if not 5 <= len(aid) <= 16:
+                raise GpStatus(0x6A80)
+            if any(f.aid == aid for f in s.load_files) or any(
+                    a.aid == aid for a in s.applications):
+                raise GpStatus(0x6985)
+            self._loading = (aid, 0, b"")
+            return b"\x00"
+        if apdu.p1 in (0x04, 0x0C):                      # [for install (and make selectable)]
+            lf, module, aid, privileges, params, _token = _lv_fields(apdu.data, 6)
+            load_file = next((f for f in s.load_files if f.aid == lf), None)
+            if load_file is None or module not in load_file.modules:
+                raise GpStatus(0x6A88)
+            if not 5 <= len(aid) <= 16 or len(privileges) not in (1, 3):
+                raise GpStatus(0x6A80)
+            if any(a.aid == aid for a in s.applications) or aid == ISD_AID:
+                raise GpStatus(0x6985)
+            try:
+                InstallParameters.decode(params)
+            except DecodeError:
+                raise GpStatus(0x6A80) from None
+            app = Application(aid, lf, module, privileges, params,
+                              SELECTABLE if apdu.p1 == 0x0C else INSTALLED)
+            self._update(lambda st: st.applications.append(app))
+            return b"\x00"
+        raise GpStatus(0x6A86)
+
+    def _load(self, apdu: CommandApdu) -> bytes:
+        loading = self._loading
+        if loading is None:
+            raise GpStatus(0x6985)
+        aid, expected, data = loading
+        if apdu.p2 != expected or apdu.p1 not in (0x00, 0x80):
+            self._loading = None
+            raise GpStatus(0x6A86)
+        data += apdu.data
+        if apdu.p1 == 0x00:
+            self._loading = (aid, expected + 1, data)
+            return b""
+        self._loading = None
+        try:
+            body, _package, applets = applet_aids(data)
+        except (DecodeError, IndexError):
+            raise GpStatus(0x6A80) from None
+        load_file = LoadFile(aid, applets, body)
+        self._update(lambda st: st.load_files.append(load_file))
+        return b"\x00"
+
+    def _delete(self, apdu: CommandApdu) -> bytes:
+        try:
+            objects = ber_decode_all(apdu.data)
+        except DecodeError:
+            raise GpStatus(0x6A80) from None
+        if len(objects) != 1 or objects[0].tag != 0x4F:
+            raise GpStatus(0x6A80)
+        aid = objects[0].value
+        related = apdu.p2 == 0x80
+        s = self.state
+        if aid == ISD_AID:
+            raise GpStatus(0x6985)
+        if any(a.aid == aid for a in s.applications):
+            def drop_app(st: GpState) -> None:
+                st.applications = [a for a in st.applications if a.aid != aid]
+            self._update(drop_app)
+            return b"\x00"
+        if any(f.aid == aid for f in s.load_files):
+            users = [a for a in s.applications if a.load_file == aid]
+            if users and not related:
+                raise GpStatus(0x6985)
+
+            def drop_file(st: GpState) -> None:
+                st.load_files = [f for f in st.load_files if f.aid != aid]
+                st.applications = [a for a in st.applications if a.load_file != aid]
+            self._update(drop_file)
+            return b"\x00"
+        raise GpStatus(0x6A88)
