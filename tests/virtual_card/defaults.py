@@ -20,6 +20,7 @@ emulator shares no codec with the simtool code it tests.
 from __future__ import annotations
 
 from .gp import default_gp
+from .ota import default_ota
 from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, USIM_AID, arr_records
 
 ICCID = "8948011234567890128"
@@ -142,6 +143,7 @@ def default_image() -> dict:
                          else [r.hex().upper() for r in value])
                   for path, value in files.items()},
         "gp": default_gp(menu_applet=True).to_json(),
+        "ota": default_ota().to_json(),
     }
 
 

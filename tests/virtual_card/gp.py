@@ -314,6 +314,14 @@ class SecurityDomain:
         wrapped = session.wrap_response(ResponseApdu(data, sw))
         return bytes(wrapped.data), wrapped.sw
 
+    def remote(self, apdu: CommandApdu) -> ResponseApdu:
+        """A RAM command (TS 102 226 §8): the OTA packet's security stands in for the secure
+        channel."""
+        try:
+            return ResponseApdu(self._command(apdu), 0x9000)
+        except GpStatus as exc:
+            return ResponseApdu(b"", exc.sw)
+
     def _initialize_update(self, apdu: CommandApdu) -> tuple[bytes, int]:
         self._close()
         if apdu.cla != 0x80 or apdu.p2 != 0x00:

@@ -11,13 +11,14 @@
               "gsm":  {"cfg": "14", "ki": ..., "op_opc": ...},                 (A515/6F20)
               "sqn": "<12 hex: highest SQN accepted>", "sqn_window": null | <int>},
      "files": {"3F00/7F20/6F07": "<hex>", "3F00/7F10/6F40": ["<record hex>", ...], ...},
-     "gp": {...}}                    (GlobalPlatform key sets and registry, see :mod:`.gp`)
+     "gp": {...},                    (GlobalPlatform key sets and registry, see :mod:`.gp`)
+     "ota": {...}}                   (OTA key sets and counters, see :mod:`.ota`)
 
 The STK menu is card data: EF.MENU (``3F00/7FFF/AF30``, :mod:`simtool.stk.menufile`), shown
 when the registry holds the menu applet (:meth:`.gp.GpState.menu_registered`).  An older image
 may still carry ``"stk_menu"`` (a :class:`simtool.stk.menu.Menu` dict) instead: it is read as
 that menu in EF.MENU with the menu applet installed (an invalid one leaves EF.MENU erased), and
-written back in the new form.  An image without ``"gp"`` gets the default key sets.
+written back in the new form.  An image without ``"gp"`` / ``"ota"`` gets the default key sets.
 
 Files missing from ``files`` get the built-in default content.  The image holds secrets, so it
 is created with mode 0600 and rewritten atomically (temporary file in the same directory,
@@ -38,6 +39,7 @@ from simtool.errors import DataError
 
 from .defaults import default_files, default_image
 from .gp import GpState, default_gp
+from .ota import OtaState, default_ota
 from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, SJA2_ATR, check_shape
 from .pins import Pin
 
@@ -45,7 +47,7 @@ log = logging.getLogger("tests.virtual_card")
 
 FORMAT = "simtool-virtual-card/1"
 PIN_NAMES = ("PIN1", "PIN2", "ADM1")
-_TOP_KEYS = {"format", "atr", "pins", "auth", "files", "gp", "stk_menu"}
+_TOP_KEYS = {"format", "atr", "pins", "auth", "files", "gp", "ota", "stk_menu"}
 EF_MENU = "3F00/7FFF/AF30"
 
 
@@ -60,6 +62,7 @@ class ImageState:
     sqn_window: int | None
     files: dict[str, bytes | list[bytes]] = field(repr=False)
     gp: GpState = field(default_factory=lambda: default_gp(False), repr=False)
+    ota: OtaState = field(default_factory=default_ota, repr=False)
 
 
 def _hex(value: object, where: str, size: int | None = None) -> bytes:
@@ -136,7 +139,8 @@ def parse_image(doc: object) -> ImageState:
         gp = default_gp(menu_applet=menu is not None)
     if menu is not None:
         files[EF_MENU] = _legacy_menu(menu)
-    return ImageState(atr, pins, auth, sqn, window, files, gp)
+    ota = OtaState.from_json(doc["ota"]) if "ota" in doc else default_ota()
+    return ImageState(atr, pins, auth, sqn, window, files, gp, ota)
 
 
 def _legacy_menu(menu: dict) -> bytes:
@@ -164,6 +168,7 @@ def image_document(state: ImageState) -> dict:
                           else [r.hex().upper() for r in value])
                     for key, value in state.files.items()}
     doc["gp"] = state.gp.to_json()
+    doc["ota"] = state.ota.to_json()
     return doc
 
 
