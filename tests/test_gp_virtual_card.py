@@ -265,3 +265,51 @@ def test_a_wrong_c_mac_ends_the_session():
     assert send(card, tampered).sw == 0x6982
     assert host(get_status(StatusSubset.APPLICATIONS)).sw == 0x6982   # no session any more
     assert card.image_state().gp.applications
+
+
+# --- the GpSession glue over a Channel, against the card in process ------------------------
+
+
+def _session(card: VirtualUicc, keys=SCP03_KEYS):
+    from simtool.apdu.channel import Channel
+    from simtool.apdu.transport import InProcessTransport
+    from simtool.gp.session import GpSession
+
+    session = GpSession(Channel(InProcessTransport(card)))
+    session.select_isd()
+    session.open(keys)
+    return session
+
+
+@pytest.mark.parametrize("keys", [SCP03_KEYS, SCP02_KEYS])
+def test_gp_session_load_install_delete_and_registry(keys):
+    card = card_without_menu_applet()
+    session = _session(card, keys)
+    assert session.registry().applications == ()
+    assert session.load(menu_cap(), block_size=40) > 1
+    session.install(MENU_PACKAGE_AID, MENU_APPLET_AID, MENU_APPLET_AID, parameters=TOOLKIT)
+    registry = session.registry()
+    assert [a.aid for a in registry.applications] == [MENU_APPLET_AID]
+    assert [f.module_aids for f in registry.load_files] == [(MENU_APPLET_AID,)]
+    session.delete(MENU_PACKAGE_AID, related=True)
+    assert session.registry().applications == ()
+
+
+@pytest.mark.parametrize("keys", [SCP03_KEYS, SCP02_KEYS])
+def test_put_key_adds_a_key_set_that_opens_a_session(keys):
+    card = VirtualUicc.from_image(None)
+    session = _session(card, keys)
+    new = [Secret(bytes([n]) * 16) for n in (1, 2, 3)]
+    kvn, _ = session.put_key(0x31, new)
+    assert kvn == 0x31
+    cls = type(keys)
+    _session(card, cls(new[0], new[1], new[2], 0x31)).registry()
+
+
+def test_wrong_keys_never_reach_external_authenticate():
+    from simtool.errors import CryptogramMismatch
+
+    card = VirtualUicc.from_image(None)
+    with pytest.raises(CryptogramMismatch):
+        _session(card, scp03.Scp03Keys(WRONG, WRONG, WRONG, 0x30))
+    assert card.image_state().gp.key_tries == card.image_state().gp.key_max_tries

@@ -32,6 +32,7 @@ that is not this format raises :class:`~simtool.errors.DecodeError` naming the o
 
 from __future__ import annotations
 
+from simtool.apdu.command import CommandApdu
 from simtool.apdu.tlv import Tlv, ber_decode, ber_decode_all, ber_encode
 from simtool.errors import DecodeError, EncodeError
 from simtool.stk.menu import (INPUT_FORMATS, Action, Call, CallBack, Explain, InputField, Menu,
@@ -40,7 +41,10 @@ from simtool.text import decode_alpha, encode_alpha
 
 VERSION = 1
 FILE_TAG = 0xE1
-#: The size of EF.MENU on the virtual card (a transparent EF; simtool's choice).
+#: EF.MENU: a transparent EF of ADF.USIM with the proprietary FID AF30 (simtool's choice, next
+#: to the sysmoISIM's own AF20 / AF22), read always, updated with ADM1 or over OTA RFM.
+EF_MENU_FID = 0xAF30
+#: Its size on the virtual card.
 EF_MENU_SIZE = 8192
 
 _ACTION_TAGS = {Ussd: 0x90, Ss: 0x91, Call: 0x92, Explain: 0x93}
@@ -103,6 +107,17 @@ def encode_menu_file(menu: Menu, size: int = EF_MENU_SIZE) -> bytes:
     if len(data) > size:
         raise EncodeError(f"menu {menu.title!r} needs {len(data)} bytes, EF.MENU holds {size}")
     return data + b"\xff" * (size - len(data))
+
+
+def update_apdus(menu: Menu, size: int = EF_MENU_SIZE, block: int = 200) -> list[CommandApdu]:
+    """SELECT EF.MENU (from ADF.USIM, no answer data) and UPDATE BINARY of the whole file,
+    ``block`` bytes each: the script that writes ``menu`` (over ADM1 or OTA RFM)."""
+    content = encode_menu_file(menu, size)
+    out = [CommandApdu(0x00, 0xA4, 0x00, 0x0C, EF_MENU_FID.to_bytes(2, "big"))]
+    for offset in range(0, len(content), block):
+        out.append(CommandApdu(0x00, 0xD6, offset >> 8, offset & 0xFF,
+                               content[offset:offset + block]))
+    return out
 
 
 # --- decoding --------------------------------------------------------------------------------

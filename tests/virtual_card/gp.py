@@ -51,7 +51,7 @@ INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE = 0x50, 0x82
 INS_GET_STATUS, INS_GET_DATA, INS_INSTALL, INS_LOAD = 0xF2, 0xCA, 0xE6, 0xE8
 INS_DELETE, INS_PUT_KEY = 0xE4, 0xD8
 GP_INS = frozenset((INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_GET_STATUS,
-                    INS_GET_DATA, INS_INSTALL, INS_LOAD, INS_DELETE))
+                    INS_GET_DATA, INS_INSTALL, INS_LOAD, INS_DELETE, INS_PUT_KEY))
 
 LOADED, INSTALLED, SELECTABLE = 0x01, 0x03, 0x07
 ISD_LIFE_CYCLE = 0x0F                       # SECURED (GP 2.3 §11.1.1 Table 11-5)
@@ -378,7 +378,57 @@ class SecurityDomain:
             return self._load(apdu)
         if ins == INS_DELETE:
             return self._delete(apdu)
+        if ins == INS_PUT_KEY and self._session is not None:
+            return self._put_key(apdu)
         raise GpStatus(0x6D00)
+
+    def _put_key(self, apdu: CommandApdu) -> bytes:
+        """PUT KEY of a whole key set (GP 2.3 §11.8.2, Amendment D §7.2.2): ENC, MAC, DEK of
+        the session's protocol, each decrypted with the DEK (SCP02: the session DEK, SCP03:
+        the static Key-DEK) and checked against its KCV; P1 00 adds a set, else replaces P1."""
+        from simtool.gp.commands import key_check_value
+        from simtool.gp.crypto import aes_cbc_decrypt, tdes_ecb_decrypt
+
+        session = self._session
+        current = next(k for k in self.state.keys if k.kvn == session.keys.version)
+        data = apdu.data
+        if apdu.p2 != 0x81 or not data:
+            raise GpStatus(0x6A86)
+        new_kvn, pos, keys = data[0], 1, []
+        key_type = 0x88 if current.scp == 3 else 0x80
+        for _ in range(3):
+            if pos + 2 > len(data) or data[pos] != key_type:
+                raise GpStatus(0x6A80)
+            n = data[pos + 1]
+            block = data[pos + 2:pos + 2 + n]
+            kcv = data[pos + 2 + n:pos + 6 + n]
+            if len(block) != n or kcv[:1] != b"\x03" or len(kcv) != 4:
+                raise GpStatus(0x6A80)
+            pos += 6 + n
+            if current.scp == 3:
+                length, enc = block[0], block[1:]
+                key = aes_cbc_decrypt(current.dek, enc)[:length]
+            else:
+                sk = scp02.session_keys(scp02.Scp02Keys(Secret(current.enc), Secret(current.mac),
+                                                        Secret(current.dek), current.kvn),
+                                        session.sequence_counter)
+                key = tdes_ecb_decrypt(sk.dek.reveal(), block)
+            if key_check_value(key_type, Secret(key)) != kcv[1:]:
+                raise GpStatus(0x6A80)
+            keys.append(key)
+        if pos != len(data) or not 1 <= new_kvn <= 0x7F:
+            raise GpStatus(0x6A80)
+        replace = apdu.p1
+        if replace and not any(k.kvn == replace for k in self.state.keys):
+            raise GpStatus(0x6A88)
+        if any(k.kvn == new_kvn for k in self.state.keys) and new_kvn != replace:
+            raise GpStatus(0x6A80)
+        new = KeySet(current.scp, new_kvn, keys[0], keys[1], keys[2])
+
+        def change(s: GpState) -> None:
+            s.keys = [k for k in s.keys if k.kvn != replace] + [new]
+        self._update(change)
+        return bytes((new_kvn,)) + b"".join(key_check_value(key_type, Secret(k)) for k in keys)
 
     # --- GET DATA, GET STATUS
 

@@ -193,6 +193,10 @@ class VirtualUicc(FileCommands):
                 return SW_INS_NOT_SUPPORTED
         elif self.isd.selected and cla in (0x80, 0x84) and ins in GP_INS:
             handler = self._gp_command(cla, ins)
+        elif self.isd.selected and cla in (0x80, 0x84) and ins == 0xC0:
+            # GET RESPONSE in the class of the GP command it completes (as simtool's channel
+            # sends it after 61xx)
+            return self._get_response(pending, p1, p2, le, False, 0)
         else:
             group = cla & 0xF0
             if group not in (0x00, 0x80):
