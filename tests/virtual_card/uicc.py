@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from simtool.apdu.command import CommandApdu, ResponseApdu
+from simtool.apdu.command import CommandApdu
 from simtool.gp.commands import ISD_AID
 
 from . import status as st
@@ -30,11 +30,12 @@ from .auth import Authenticator
 from .files import FileCommands
 from .fs import DF, EF, Ac, tlv
 from .gp import GP_INS, SecurityDomain
-from .ota import TAR_RAM_ISD, TAR_RFM_USIM, OtaReceiver, is_sms_pp_download
 from .image import EF_MENU, ImageState, default_state, load_image, save_image
 from .layout import AUTH_GSM, AUTH_USIM, build
+from .ota import OtaReceiver, is_sms_pp_download
 from .pinfiles import add_pin_files
 from .pins import PinCommands
+from .remote import RemoteManagement
 from .status import CardStatus
 from .toolkit import Toolkit
 
@@ -63,7 +64,7 @@ def _sw(value: int) -> bytes:
     return bytes((value >> 8, value & 0xFF))
 
 
-class VirtualUicc(FileCommands):
+class VirtualUicc(FileCommands, RemoteManagement):
     """A virtual sysmoISIM-SJA2-like card.  ``path`` (if any) is where its image is kept."""
 
     def __init__(self, state: ImageState, path: Path | None = None, *,
@@ -534,45 +535,3 @@ class VirtualUicc(FileCommands):
         if is_sms_pp_download(data):          # TS 31.111 §7.1.1.2: the card's OTA receiver
             return self.ota.envelope(data)
         return self.toolkit.envelope(data)
-
-    # --- OTA: remote file and applet management (TS 102 226) ------------------------------
-
-    def _run_remote_script(self, tar: bytes, apdus: list[CommandApdu]) -> list[ResponseApdu]:
-        """Run an authenticated OTA script: RAM goes to the ISD; RFM runs over the file
-        system with ADM1's rights and a selection of its own (from ADF.USIM for the USIM's
-        TAR, the MF for the UICC's), the terminal's selection and security state untouched.
-        Stops after the first command that fails."""
-        out: list[ResponseApdu] = []
-        if tar == TAR_RAM_ISD:
-            for apdu in apdus:
-                out.append(self.isd.remote(apdu))
-                if out[-1].sw != 0x9000:
-                    break
-            return out
-        saved = (self._df, self._ef, self._adf, self._record, self._pending,
-                 self._adm1.verified)
-        try:
-            self._adm1.verified = True
-            self._ef, self._record, self._pending = None, 0, b""
-            if tar == TAR_RFM_USIM:
-                self._df = self._adf = self._usim
-            else:
-                self._df, self._adf = self._mf, None
-            for apdu in apdus:
-                if apdu.ins in (0x10, 0x12, 0x14, 0xC2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88):
-                    out.append(ResponseApdu(b"", 0x6D00))   # not file management
-                    break
-                raw = self._process(apdu.to_bytes())
-                data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
-                if sw >> 8 == 0x61:
-                    raw = self._process(bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF)))
-                    data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
-                if sw >> 8 == 0x91:
-                    sw = 0x9000
-                out.append(ResponseApdu(data, sw))
-                if sw != 0x9000:
-                    break
-        finally:
-            (self._df, self._ef, self._adf, self._record, self._pending,
-             self._adm1.verified) = saved
-        return out
