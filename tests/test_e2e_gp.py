@@ -57,7 +57,7 @@ def bare_card(pcsc_stack):
     pcsc_stack.kill_card()
     image = json.loads(pcsc_stack.image.read_text())
     image["gp"]["applications"], image["gp"]["load_files"] = [], []
-    image["files"]["3F00/7FFF/AF30"] = "FF" * 8192
+    image["files"]["3F00/7FFF/AF50"] = "FF" * 8192
     pcsc_stack.image.write_text(json.dumps(image))
     pcsc_stack.start_card()
     return pcsc_stack

@@ -31,7 +31,7 @@ SELECT_USIM = bytes.fromhex("00A4040C10A0000000871002FFFFFFFF8907090000")
 
 def select_menu_ef(card: VirtualUicc) -> None:
     assert card.process(SELECT_USIM) == b"\x90\x00"
-    assert card.process(bytes.fromhex("00A4080C047FFFAF30")) == b"\x90\x00"
+    assert card.process(bytes.fromhex("00A4080C047FFFAF50")) == b"\x90\x00"
 KEY = Secret(TEST_KEY)
 SCP03_KEYS = scp03.Scp03Keys(KEY, KEY, KEY, 0x30)
 SCP02_KEYS = scp02.Scp02Keys(KEY, KEY, KEY, 0x20)

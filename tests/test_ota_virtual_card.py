@@ -64,7 +64,7 @@ def menu_update_script(new_title: str) -> tuple[bytes, bytes, int]:
         menu, items=tuple(items)))
     start = next(i for i in range(len(new)) if old[i] != new[i])
     end = max(len(old.rstrip(b"\xff")), len(new.rstrip(b"\xff")))
-    apdus = [CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF30"))]
+    apdus = [CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF50"))]
     for offset in range(start, end, 200):
         chunk = new[offset:min(offset + 200, end)]
         apdus.append(CommandApdu(0x00, 0xD6, offset >> 8, offset & 0xFF, chunk))
@@ -105,7 +105,7 @@ def test_rfm_reads_with_its_own_selection_and_leaves_the_terminals_alone():
 
 def test_expanded_script_gets_an_expanded_response():
     card = VirtualUicc.from_image(None)
-    script = expanded_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF30")),
+    script = expanded_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF50")),
                               CommandApdu(0x00, 0xB0, 0x00, 0x00, b"", 2)])
     por = ota(card, RFM_USIM, script, counter=1).check()
     response = ExpandedResponse.decode(por.data)
@@ -161,7 +161,7 @@ def test_refused_packets_answer_their_por_status_and_change_nothing(case, kwargs
     path = tmp_path / "card.json"
     card = VirtualUicc.from_image(path)
     script, _, _ = menu_update_script("Saldo")
-    ota(card, RFM_USIM, compact_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF30"))]),
+    ota(card, RFM_USIM, compact_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF50"))]),
         counter=5).check()
     before = json.loads(path.read_text())
     tar = kwargs.pop("tar", RFM_USIM)
@@ -186,7 +186,7 @@ def test_refused_packets_answer_their_por_status_and_change_nothing(case, kwargs
 def test_the_counter_survives_a_restart(tmp_path):
     path = tmp_path / "card.json"
     card = VirtualUicc.from_image(path)
-    select = compact_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF30"))])
+    select = compact_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF50"))])
     ota(card, RFM_USIM, select, counter=7).check()
     assert json.loads(path.read_text())["ota"]["keysets"][0]["counter"] == 7
     again = VirtualUicc.from_image(path)

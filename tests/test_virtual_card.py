@@ -448,7 +448,7 @@ def test_image_round_trips_and_keeps_the_menu_file_and_registry(tmp_path):
     assert card.atr.hex().upper() == doc["atr"]
     card.process(h(f"0020000108{WRONG}"))
     saved = json.loads(path.read_text())
-    assert saved["files"]["3F00/7FFF/AF30"] == doc["files"]["3F00/7FFF/AF30"]
+    assert saved["files"]["3F00/7FFF/AF50"] == doc["files"]["3F00/7FFF/AF50"]
     assert saved["gp"] == doc["gp"] and saved["atr"] == doc["atr"]
     assert "stk_menu" not in saved
     assert saved["pins"]["PIN1"]["tries"] == 2
@@ -462,7 +462,7 @@ def test_an_older_images_stk_menu_becomes_the_menu_file(tmp_path):
 
     doc = default_image()
     del doc["gp"]
-    doc["files"]["3F00/7FFF/AF30"] = "FF" * 8192
+    doc["files"]["3F00/7FFF/AF50"] = "FF" * 8192
     doc["stk_menu"] = load_named_menu("citysat").to_dict()
     path = tmp_path / "card.json"
     path.write_text(json.dumps(doc))
@@ -470,7 +470,7 @@ def test_an_older_images_stk_menu_becomes_the_menu_file(tmp_path):
     card.process(h(f"0020000108{WRONG}"))
     saved = json.loads(path.read_text())
     assert "stk_menu" not in saved
-    assert decode_menu_file(h(saved["files"]["3F00/7FFF/AF30"])).title == "City-Sat"
+    assert decode_menu_file(h(saved["files"]["3F00/7FFF/AF50"])).title == "City-Sat"
     assert card.process(h("8010000014" + "FF" * 20))[0] == 0x91
 
 

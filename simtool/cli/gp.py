@@ -46,6 +46,7 @@ def _keys_option(f):
                         type=click.Path(dir_okay=False), help=KEYS_HELP)(f)
 
 
+@global_options
 @click.group()
 def gp() -> None:
     """GlobalPlatform: the card's registry, loading and installing applets, keys.

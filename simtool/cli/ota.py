@@ -54,7 +54,7 @@ def ota(obj, keys_path, counter, tar, apdus, script_file, menu, expanded) -> Non
 
     \b
     Examples:
-      simtool ota --keys isd.keys --counter 1 --apdu 00A4000C02AF30 --apdu 00B0000004
+      simtool ota --keys isd.keys --counter 1 --apdu 00A4000C02AF50 --apdu 00B0000004
       simtool ota --keys isd.keys --counter 2 --menu milo
     """
     from simtool.gp.keyfile import read_key_file

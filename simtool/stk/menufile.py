@@ -41,9 +41,10 @@ from simtool.text import decode_alpha, encode_alpha
 
 VERSION = 1
 FILE_TAG = 0xE1
-#: EF.MENU: a transparent EF of ADF.USIM with the proprietary FID AF30 (simtool's choice, next
-#: to the sysmoISIM's own AF20 / AF22), read always, updated with ADM1 or over OTA RFM.
-EF_MENU_FID = 0xAF30
+#: EF.MENU: a transparent EF of ADF.USIM with the proprietary FID AF50 (simtool's choice; the
+#: sysmoISIM-SJA2 uses AF20..AF33 of ADF.USIM for its own files, EF.USIM_SQN is AF30), read
+#: always, updated with ADM1 or over OTA RFM.
+EF_MENU_FID = 0xAF50
 #: Its size on the virtual card.
 EF_MENU_SIZE = 8192
 

@@ -118,7 +118,7 @@ def default_files() -> dict[str, bytes | list[bytes]]:
         "3F00/7FFF/6FB7": [bytes.fromhex("11F2FF00"), bytes.fromhex("19F1FF00")]
                           + [b"\xff" * 4] * 3,
         "3F00/7FFF/6FD9": hplmn.ljust(12, b"\xff"),
-        "3F00/7FFF/AF30": b"\xff" * EF_SPECS["3F00/7FFF/AF30"].size,   # EF.MENU erased
+        "3F00/7FFF/AF50": b"\xff" * EF_SPECS["3F00/7FFF/AF50"].size,   # EF.MENU erased
         "3F00/7FFF/5F3B/4F20": b"\xff" * 8 + b"\x07",
         "3F00/7FFF/5F3B/4F52": b"\xff" * 8 + b"\x07",
     }
@@ -132,7 +132,7 @@ def default_image() -> dict:
     files = default_files()
     # The card carries the operator's STK menu applet with the Milo Telecom menu
     # (provisioning/menus/milo.toml) in EF.MENU.
-    files["3F00/7FFF/AF30"] = _default_menu()
+    files["3F00/7FFF/AF50"] = _default_menu()
     return {
         "format": "simtool-virtual-card/1",
         "pins": {"PIN1": _pin("1234", "12345678"), "PIN2": _pin("5678", "87654321"),
@@ -151,4 +151,4 @@ def _default_menu() -> bytes:
     from simtool.stk.menu import load_named_menu
     from simtool.stk.menufile import encode_menu_file
 
-    return encode_menu_file(load_named_menu("milo"), EF_SPECS["3F00/7FFF/AF30"].size)
+    return encode_menu_file(load_named_menu("milo"), EF_SPECS["3F00/7FFF/AF50"].size)

@@ -14,7 +14,7 @@
      "gp": {...},                    (GlobalPlatform key sets and registry, see :mod:`.gp`)
      "ota": {...}}                   (OTA key sets and counters, see :mod:`.ota`)
 
-The STK menu is card data: EF.MENU (``3F00/7FFF/AF30``, :mod:`simtool.stk.menufile`), shown
+The STK menu is card data: EF.MENU (``3F00/7FFF/AF50``, :mod:`simtool.stk.menufile`), shown
 when the registry holds the menu applet (:meth:`.gp.GpState.menu_registered`).  An older image
 may still carry ``"stk_menu"`` (a :class:`simtool.stk.menu.Menu` dict) instead: it is read as
 that menu in EF.MENU with the menu applet installed (an invalid one leaves EF.MENU erased), and
@@ -48,7 +48,7 @@ log = logging.getLogger("tests.virtual_card")
 FORMAT = "simtool-virtual-card/1"
 PIN_NAMES = ("PIN1", "PIN2", "ADM1")
 _TOP_KEYS = {"format", "atr", "pins", "auth", "files", "gp", "ota", "stk_menu"}
-EF_MENU = "3F00/7FFF/AF30"
+EF_MENU = "3F00/7FFF/AF50"
 
 
 @dataclass
