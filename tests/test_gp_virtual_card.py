@@ -313,3 +313,11 @@ def test_wrong_keys_never_reach_external_authenticate():
     with pytest.raises(CryptogramMismatch):
         _session(card, scp03.Scp03Keys(WRONG, WRONG, WRONG, 0x30))
     assert card.image_state().gp.key_tries == card.image_state().gp.key_max_tries
+
+
+def test_the_isd_also_answers_to_the_open_platform_aid():
+    """pySim-shell's ADF.ISD selects A000000003000000 (Open Platform / GP 2.1)."""
+    card = VirtualUicc.from_image(None)
+    r = send(card, select(bytes.fromhex("A000000003000000")))
+    assert r.sw == 0x9000 and ISD_AID in r.data
+    assert send(card, select(bytes.fromhex("A000000003000001"))).sw == 0x6A82

@@ -60,6 +60,11 @@ class GpAnswer(Exception):
         self.data, self.sw = data, sw
 
 
+#: The Open Platform / GP 2.1 ISD AID, which tools (pySim-shell's ADF.ISD) select; the
+#: virtual ISD answers to it as well as to GP 2.3's A000000151000000.
+OP_ISD_AID = bytes.fromhex("A000000003000000")
+
+
 def _sw(value: int) -> bytes:
     return bytes((value >> 8, value & 0xFF))
 
@@ -419,7 +424,8 @@ class VirtualUicc(FileCommands, RemoteManagement):
             occurrence = p2 & 0x03
             if occurrence not in (0x00, 0x02):
                 raise CardStatus(st.WRONG_P1P2)
-            if not occurrence and ISD_AID.startswith(data) and len(data) >= 5:
+            if not occurrence and len(data) >= 5 and (ISD_AID.startswith(data)
+                                                      or data == OP_ISD_AID):
                 fci = self.isd.select()      # GP 2.3 §11.9: the ISD becomes the application
                 return b"" if answer == 0x0C else fci
             if occurrence or not self._usim.aid.startswith(data):
