@@ -321,3 +321,30 @@ def test_the_isd_also_answers_to_the_open_platform_aid():
     r = send(card, select(bytes.fromhex("A000000003000000")))
     assert r.sw == 0x9000 and ISD_AID in r.data
     assert send(card, select(bytes.fromhex("A000000003000001"))).sw == 0x6A82
+
+
+def test_a_long_registry_comes_in_pages_and_the_session_follows_them():
+    """GET STATUS answers 6310 while entries remain (GP 2.3 §11.4.2.2); GpSession asks for
+    the next occurrence until 9000."""
+    from simtool.apdu.channel import Channel
+    from simtool.gp.session import GpSession
+
+    card = card_without_menu_applet()
+    answers: list[int] = []
+
+    class Recording:
+        def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+            r = card.process(apdu)
+            answers.append(int.from_bytes(r[-2:], "big"))
+            return r
+
+    session = GpSession(Channel(Recording()))
+    session.select_isd()
+    session.open(SCP03_KEYS)
+    aids = [MENU_PACKAGE_AID[:-1] + bytes((n,)) for n in range(2, 14)]
+    for aid in aids:
+        parts = {"Header": header(aid), "Applet": applet(aid + b"\x01")}
+        session.load(CapFile.from_bytes(build({**parts, **OPAQUE})))
+    answers.clear()
+    assert [f.aid for f in session.registry().load_files] == aids
+    assert 0x6310 in answers

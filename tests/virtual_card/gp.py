@@ -66,6 +66,14 @@ class GpStatus(Exception):
 # --- the ISD ----------------------------------------------------------------------------------
 
 
+#: GET STATUS answers about this many bytes of entries at a time (then 6310).
+STATUS_PAGE = 120
+
+
+def _with_sw(result: bytes | tuple[bytes, int]) -> tuple[bytes, int]:
+    return result if isinstance(result, tuple) else (result, 0x9000)
+
+
 def _lv_fields(data: bytes, count: int) -> list[bytes]:
     out, pos = [], 0
     for _ in range(count):
@@ -96,6 +104,7 @@ class SecurityDomain:
 
     def _close(self) -> None:
         self._session, self._authenticated, self._loading = None, False, None
+        self._status_pending: list[bytes] = []
 
     def select(self) -> bytes:
         """SELECT ISD: FCI (GP 2.3 §11.9.3.1): 6F { 84 AID, A5 { 9F6E?, 9F65 max block } }."""
@@ -146,7 +155,7 @@ class SecurityDomain:
             self._close()                          # GP 2.3 §10.8.2: the session ends
             raise GpStatus(0x6982) from None
         try:
-            data, sw = self._command(plain), 0x9000
+            data, sw = _with_sw(self._command(plain))
         except GpStatus as exc:
             data, sw = b"", exc.sw
         wrapped = session.wrap_response(ResponseApdu(data, sw))
@@ -156,7 +165,7 @@ class SecurityDomain:
         """A RAM command (TS 102 226 §8): the OTA packet's security stands in for the secure
         channel."""
         try:
-            return ResponseApdu(self._command(apdu), 0x9000)
+            return ResponseApdu(*_with_sw(self._command(apdu)))
         except GpStatus as exc:
             return ResponseApdu(b"", exc.sw)
 
@@ -204,7 +213,7 @@ class SecurityDomain:
                 self._update(failed)
         return bytes(r.data), r.sw
 
-    def _command(self, apdu: CommandApdu) -> bytes:
+    def _command(self, apdu: CommandApdu) -> bytes | tuple[bytes, int]:
         ins = apdu.ins
         if ins == INS_GET_STATUS:
             return self._get_status(apdu)
@@ -296,20 +305,34 @@ class SecurityDomain:
                     for f in s.load_files]
         raise GpStatus(0x6A86)
 
-    def _get_status(self, apdu: CommandApdu) -> bytes:
+    def _get_status(self, apdu: CommandApdu) -> bytes | tuple[bytes, int]:
+        """GET STATUS, format 2, in pages of about :data:`STATUS_PAGE` bytes: 6310 while more
+        entries follow, fetched with P2 b1 = 1 (next occurrence, GP 2.3 §11.4.2.2)."""
         if apdu.p2 & 0xFE != 0x02:               # format 2 only
             raise GpStatus(0x6A86)
-        try:
-            criterion = ber_decode_all(apdu.data)
-        except DecodeError:
-            raise GpStatus(0x6A80) from None
-        prefix = next((t.value for t in criterion if t.tag == 0x4F), None)
-        if prefix is None:
-            raise GpStatus(0x6A80)
-        found = [e for e in self.entries(apdu.p1) if e.aid.startswith(prefix)]
-        if not found:
-            raise GpStatus(0x6A88)
-        return b"".join(e.encode() for e in found)
+        if apdu.p2 & 0x01:
+            pending = self._status_pending
+            if not pending:
+                raise GpStatus(0x6A86)
+        else:
+            try:
+                criterion = ber_decode_all(apdu.data)
+            except DecodeError:
+                raise GpStatus(0x6A80) from None
+            prefix = next((t.value for t in criterion if t.tag == 0x4F), None)
+            if prefix is None:
+                raise GpStatus(0x6A80)
+            pending = [e.encode() for e in self.entries(apdu.p1) if e.aid.startswith(prefix)]
+            if not pending:
+                raise GpStatus(0x6A88)
+        page = [pending[0]]
+        for entry in pending[1:]:
+            if sum(map(len, page)) + len(entry) > STATUS_PAGE:
+                break
+            page.append(entry)
+        self._status_pending = pending[len(page):]
+        data = b"".join(page)
+        return (data, 0x6310) if self._status_pending else data
 
     # --- INSTALL, LOAD, DELETE
 
