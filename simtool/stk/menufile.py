@@ -3,8 +3,9 @@
 One applet serves every operator: what it shows lives in a transparent EF, written by
 ``simtool`` from ``provisioning/menus/<name>.toml`` (:class:`simtool.stk.menu.Menu`) and read by
 the applet at every TERMINAL PROFILE.  The format is simtool's own; it is BER-TLV
-(ISO/IEC 7816-4 §5.2, lengths ``xx`` / ``81 xx`` / ``82 xx xx``) so that a reader can skip what
-it does not know, and every text is an alpha field in the card's alphabet as
+(ISO/IEC 7816-4 §5.2, lengths ``xx`` / ``81 xx`` / ``82 xx xx``), self-delimiting, with a
+version byte for whatever changes it later (a reader refuses a version or a tag it does not
+know rather than show half a menu), and every text is an alpha field in the card's alphabet as
 :func:`simtool.text.encode_alpha` codes it (ETSI TS 102 221 Annex A: the GSM default alphabet
 unpacked when every character fits, else the shortest UCS2 form 80 / 81 / 82)::
 
