@@ -348,3 +348,18 @@ def test_a_long_registry_comes_in_pages_and_the_session_follows_them():
     answers.clear()
     assert [f.aid for f in session.registry().load_files] == aids
     assert 0x6310 in answers
+
+
+def test_installing_the_menu_applet_after_terminal_profile_announces_the_menu():
+    """EF.MENU holds a menu, the terminal has sent its profile: INSTALL of the menu applet
+    is answered 91xx, and the terminal fetches SET UP MENU at once."""
+    card = VirtualUicc.from_image(None)
+    session = _session(card)
+    session.delete(MENU_APPLET_AID)
+    assert terminal_profile_menu(card) is None
+    session = _session(card)
+    session.install(MENU_PACKAGE_AID, MENU_APPLET_AID, MENU_APPLET_AID, parameters=TOOLKIT)
+    pending = card.toolkit.pending_length()
+    assert pending
+    fetched = card.process(bytes((0x80, 0x12, 0, 0, pending)))
+    assert encode_alpha("Milo Telecom") in fetched

@@ -203,3 +203,29 @@ def test_no_por_when_the_spi_asks_for_none():
     assert ota(card, RFM_USIM, script, counter=1, spi=spi) is None
     assert card.image_state().files[EF_MENU] == new
     assert decode_menu_file(new).items[2].title == "Saldo"
+
+
+def test_a_running_menu_applet_announces_its_new_menu_after_the_update():
+    """After TERMINAL PROFILE, an RFM update of EF.MENU makes the applet send SET UP MENU
+    again: the ENVELOPE is answered 91xx and the new menu is fetched at once."""
+    card = VirtualUicc.from_image(None)
+    first = menu_title(card)
+    assert encode_alpha("Stan konta") in first
+    script, _, _ = menu_update_script("Saldo")
+    packet = build_command_packet(RFM_USIM, script, SPI, AES_KEYS, 1)
+    answers = [card.process(dataclasses.replace(env, le=256).to_bytes())
+               for env in sms_pp_download(packet, SENDER)]
+    assert answers[-1][-2] == 0x91
+    fetched = card.process(bytes((0x80, 0x12, 0, 0, answers[-1][-1])))
+    assert fetched[fetched.index(b"\x81\x03\x01") + 3] == 0x25          # SET UP MENU
+    assert encode_alpha("Saldo") in fetched and encode_alpha("Stan konta") not in fetched
+
+
+def test_no_new_set_up_menu_when_the_menu_did_not_change():
+    card = VirtualUicc.from_image(None)
+    menu_title(card)
+    select = compact_script([CommandApdu(0x00, 0xA4, 0x00, 0x0C, h("AF50"))])
+    packet = build_command_packet(RFM_USIM, select, SPI, AES_KEYS, 1)
+    answer = card.process(dataclasses.replace(
+        sms_pp_download(packet, SENDER)[0], le=256).to_bytes())
+    assert answer[-2:] == h("9000")

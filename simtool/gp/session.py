@@ -88,7 +88,9 @@ class GpSession:
         wrapped = self._secure.wrap(apdu)
         r = self._secure.unwrap(self.channel.send(wrapped, check=False, secret=secret,
                                                   name=name))
-        if r.sw not in (0x9000, 0x6310):
+        # 6310: more data (GET STATUS); 91xx: done, and the card's toolkit has a proactive
+        # command for the terminal (a toolkit applet installed or deleted announces its menu)
+        if r.sw not in (0x9000, 0x6310) and r.sw >> 8 != 0x91:
             raise card_error(apdu, r.sw, name)
         return r
 

@@ -51,4 +51,5 @@ class RemoteManagement:
         finally:
             (self._df, self._ef, self._adf, self._record, self._pending,
              self._adm1.verified) = saved
+        self.toolkit.menu_changed()          # EF.MENU may have changed
         return out

@@ -63,6 +63,7 @@ class Toolkit:
         self._injected = applet
         self.applet = applet                 # None until built (or when there is none)
         self._built = applet is not None
+        self._built_from: bytes | None = None   # the EF.MENU content the applet was built from
         self.terminal_profile_bytes = b""
 
     def reset(self) -> None:
@@ -74,7 +75,7 @@ class Toolkit:
     def _get(self) -> object | None:
         if not self._built:
             self._built = True
-            content = self._menu_file()
+            content = self._built_from = self._menu_file()
             if content is not None:
                 try:
                     from simtool.stk.applet import MenuApplet
@@ -85,6 +86,24 @@ class Toolkit:
                 except Exception as exc:   # noqa: BLE001 - a bad menu must not kill the card
                     log.error("cannot build the STK menu applet: %s", exc)
         return self.applet
+
+    def menu_changed(self) -> None:
+        """EF.MENU or the registry changed (OTA RFM, GP INSTALL / DELETE).  After a TERMINAL
+        PROFILE, a menu applet whose menu is now different sends SET UP MENU again at once (a
+        new SET UP MENU replaces the terminal's menu, TS 102 223 §6.4.7); the terminal sees
+        91xx after the command that changed it.  A removed menu applet sends nothing: the
+        terminal drops the menu at its next TERMINAL PROFILE."""
+        if self._injected is not None or not self._built or not self.terminal_profile_bytes:
+            return
+        if self._menu_file() == self._built_from:
+            return
+        self.applet, self._built = None, False
+        applet = self._get()
+        if applet is not None:
+            try:
+                applet.terminal_profile(self.terminal_profile_bytes)
+            except Exception:   # noqa: BLE001 - the card keeps answering
+                log.exception("STK applet failed to announce its new menu")
 
     def pending_length(self) -> int:
         applet = self.applet

@@ -86,9 +86,9 @@ class VirtualUicc(FileCommands, RemoteManagement):
         self._auth = Authenticator(self._contents[AUTH_USIM], self._contents[AUTH_GSM],
                                    self._contents["3F00/7FFF/6F38"], state.sqn,
                                    state.sqn_window, self._commit)
-        self.isd = SecurityDomain(state.gp, self._commit)
-        self.ota = OtaReceiver(state.ota, self._run_remote_script, self._commit)
         self.toolkit = Toolkit(self._menu_file, applet, own_number=self._own_number)
+        self.isd = SecurityDomain(state.gp, self._commit, self.toolkit.menu_changed)
+        self.ota = OtaReceiver(state.ota, self._run_remote_script, self._commit)
         h = self
         # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
         self._uicc = {
