@@ -62,9 +62,15 @@ SETUP = {
         ["simtool network top-up 50"],
     "simtool network buy-package 500 --profile halonet --auto-renew":
         ["simtool network top-up 50 --profile halonet"],
+    # the default card carries the menu applet: take it off first
+    "simtool gp load --keys isd.keys milo-menu.cap":
+        ["simtool gp delete --keys isd.keys F073696D746F6F6C01 --related"],
+    "simtool gp install --keys isd.keys milo-menu.cap --menu-entry 1":
+        ["simtool gp delete --keys isd.keys F073696D746F6F6C0101"],
 }
 # commands that talk to a card (the others get no virtual card started for them)
-CARD_COMMANDS = {"readers", "info", "apdu", "pin", "stk", "batch program", "network"}
+CARD_COMMANDS = {"readers", "info", "apdu", "pin", "stk", "batch program", "network", "gp",
+                 "ota"}
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,11 @@ def example_files(tmp_path_factory) -> Path:
     _simtool("batch", "generate", "-p", "milo", "--cards", "1", "--out",
              str(root / "batches/virtual"), "--op-key-file", str(root / "op.key"),
              "--workers", "1")
+    # simtool gp / ota: the virtual card's key sets, a new one, the menu applet's CAP file
+    from tests.test_e2e_gp import menu_cap_bytes, write_keys
+    write_keys(root / "isd.keys")
+    write_keys(root / "isd-v31.keys", kvn="0x31")
+    (root / "milo-menu.cap").write_bytes(menu_cap_bytes())
     return root
 
 

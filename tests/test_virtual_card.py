@@ -194,7 +194,8 @@ FETCH_LE = [
     ("A012000005", "670B"), ("A0120000FF", "670B"),
     ("A01200000B", "D009810301250082028182" + "9000")]
 
-# An image without "stk_menu" carries no applet (the default image has the Milo menu).
+# A card without the menu applet in its registry has no toolkit (the default image has it,
+# with the Milo menu in EF.MENU).
 NO_APPLET = [("8010000002FFFF", "9000"), ("8012000010", "6D00"), ("80C2000003D30102", "6D00"),
              ("0010000002FFFF", "6E00")]
 
@@ -223,7 +224,10 @@ def test_toolkit_ins_without_an_applet():
 
     from tests.virtual_card.image import default_state
 
-    run(VirtualUicc(dataclasses.replace(default_state(), stk_menu=None)), NO_APPLET)
+    from tests.virtual_card.gp import default_gp
+
+    run(VirtualUicc(dataclasses.replace(default_state(), gp=default_gp(menu_applet=False))),
+        NO_APPLET)
 
 
 def test_default_image_carries_the_milo_menu():
@@ -435,9 +439,8 @@ def test_a_crash_before_the_rename_leaves_the_old_image(tmp_path, monkeypatch):
     assert load_image(path).pins["PIN1"].tries == 3
 
 
-def test_image_round_trips_and_keeps_an_stk_menu(tmp_path):
+def test_image_round_trips_and_keeps_the_menu_file_and_registry(tmp_path):
     doc = default_image()
-    doc["stk_menu"] = {"title": "Milo"}
     doc["atr"] = "3B9F96801F878031E073FE211B674A4C7531330251B2"
     path = tmp_path / "card.json"
     path.write_text(json.dumps(doc))
@@ -445,8 +448,30 @@ def test_image_round_trips_and_keeps_an_stk_menu(tmp_path):
     assert card.atr.hex().upper() == doc["atr"]
     card.process(h(f"0020000108{WRONG}"))
     saved = json.loads(path.read_text())
-    assert saved["stk_menu"] == {"title": "Milo"} and saved["atr"] == doc["atr"]
+    assert saved["files"]["3F00/7FFF/AF50"] == doc["files"]["3F00/7FFF/AF50"]
+    assert saved["gp"] == doc["gp"] and saved["atr"] == doc["atr"]
+    assert "stk_menu" not in saved
     assert saved["pins"]["PIN1"]["tries"] == 2
+
+
+def test_an_older_images_stk_menu_becomes_the_menu_file(tmp_path):
+    """An image written before the menu became card data: its stk_menu is read as EF.MENU
+    with the menu applet installed, and written back in the new form."""
+    from simtool.stk.menu import load_named_menu
+    from simtool.stk.menufile import decode_menu_file
+
+    doc = default_image()
+    del doc["gp"]
+    doc["files"]["3F00/7FFF/AF50"] = "FF" * 8192
+    doc["stk_menu"] = load_named_menu("citysat").to_dict()
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(doc))
+    card = VirtualUicc.from_image(path)
+    card.process(h(f"0020000108{WRONG}"))
+    saved = json.loads(path.read_text())
+    assert "stk_menu" not in saved
+    assert decode_menu_file(h(saved["files"]["3F00/7FFF/AF50"])).title == "City-Sat"
+    assert card.process(h("8010000014" + "FF" * 20))[0] == 0x91
 
 
 def _broken(mutate):
@@ -558,9 +583,9 @@ def test_fetch_with_a_wrong_le_keeps_the_proactive_command():
     run(VirtualUicc(VirtualUicc.from_image(None).image_state(), applet=applet), FETCH_LE)
 
 
-def test_menu_applet_is_built_from_the_images_stk_menu():
-    """The image's stk_menu becomes a MenuApplet on first use; TERMINAL PROFILE queues
-    SET UP MENU (TS 102 223 §6.4.8, command type 25)."""
+def test_menu_applet_is_built_from_an_images_stk_menu():
+    """An (older) image's stk_menu becomes a MenuApplet on first use; TERMINAL PROFILE
+    queues SET UP MENU (TS 102 223 §6.4.8, command type 25)."""
     pytest.importorskip("simtool.stk.menu")
     import tomllib
     from pathlib import Path

@@ -11,7 +11,7 @@ import sys
 import click
 
 from simtool import __version__
-from simtool.cli import batch, batch_program, card, mmi, network, pin, stk
+from simtool.cli import batch, batch_program, card, gp, mmi, network, ota, pin, stk
 from simtool.cli.common import JSON_HELP, READER_HELP, TRACE_HELP, CliContext
 from simtool.errors import SimtoolError
 from simtool.provision.conninfo import redact_conninfo
@@ -55,7 +55,7 @@ def _register() -> None:
     """Attach every command to ``simtool`` (idempotent: adding a command twice replaces it)."""
     batch.batch.add_command(batch_program.program)
     for cmd in (card.readers, card.info, card.apdu, pin.pin, mmi.mmi, stk.stk, batch.batch,
-                network.network):
+                network.network, gp.gp, ota.ota):
         cli.add_command(cmd)
 
 

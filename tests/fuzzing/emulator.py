@@ -98,10 +98,16 @@ class EmulatorFuzz:
         self.stats = Stats()
         self._log = _ErrorLog()
         self._bare_episode = False
+        from simtool.stk.menu import Menu
+        from simtool.stk.menufile import encode_menu_file
+        from tests.virtual_card.gp import default_gp
         state = image.default_state()
-        state.stk_menu = None
+        with_applet = state.gp
+        state.gp = default_gp(menu_applet=False)
         self._bare = json.dumps(image.image_document(state), indent=1) + "\n"
-        state.stk_menu = menu
+        if menu is not None:           # the menu applet with ``menu`` in EF.MENU
+            state.gp = with_applet
+            state.files[image.EF_MENU] = encode_menu_file(Menu.from_dict(menu), 8192)
         self._initial = json.dumps(image.image_document(state), indent=1) + "\n"
 
     def _fresh(self, path: Path, bare: bool = False):

@@ -19,6 +19,8 @@ emulator shares no codec with the simtool code it tests.
 
 from __future__ import annotations
 
+from .gp import default_gp
+from .ota import default_ota
 from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, USIM_AID, arr_records
 
 ICCID = "8948011234567890128"
@@ -116,6 +118,7 @@ def default_files() -> dict[str, bytes | list[bytes]]:
         "3F00/7FFF/6FB7": [bytes.fromhex("11F2FF00"), bytes.fromhex("19F1FF00")]
                           + [b"\xff" * 4] * 3,
         "3F00/7FFF/6FD9": hplmn.ljust(12, b"\xff"),
+        "3F00/7FFF/AF50": b"\xff" * EF_SPECS["3F00/7FFF/AF50"].size,   # EF.MENU erased
         "3F00/7FFF/5F3B/4F20": b"\xff" * 8 + b"\x07",
         "3F00/7FFF/5F3B/4F52": b"\xff" * 8 + b"\x07",
     }
@@ -126,6 +129,10 @@ def default_image() -> dict:
     """The default card image as the JSON document :mod:`.image` reads and writes."""
     key = {"cfg": f"{AUTH_CFG_MILENAGE_OPC:02X}", "ki": KI.hex().upper(),
            "op_opc": OPC.hex().upper()}
+    files = default_files()
+    # The card carries the operator's STK menu applet with the Milo Telecom menu
+    # (provisioning/menus/milo.toml) in EF.MENU.
+    files["3F00/7FFF/AF50"] = _default_menu()
     return {
         "format": "simtool-virtual-card/1",
         "pins": {"PIN1": _pin("1234", "12345678"), "PIN2": _pin("5678", "87654321"),
@@ -134,13 +141,14 @@ def default_image() -> dict:
                  "sqn": "000000000000", "sqn_window": None},
         "files": {path: (value.hex().upper() if isinstance(value, bytes)
                          else [r.hex().upper() for r in value])
-                  for path, value in default_files().items()},
-        # The card carries the operator's STK menu applet (Milo Telecom, provisioning/menus/).
-        "stk_menu": _default_menu(),
+                  for path, value in files.items()},
+        "gp": default_gp(menu_applet=True).to_json(),
+        "ota": default_ota().to_json(),
     }
 
 
-def _default_menu() -> dict:
+def _default_menu() -> bytes:
     from simtool.stk.menu import load_named_menu
+    from simtool.stk.menufile import encode_menu_file
 
-    return load_named_menu("milo").to_dict()
+    return encode_menu_file(load_named_menu("milo"), EF_SPECS["3F00/7FFF/AF50"].size)

@@ -11,7 +11,14 @@
               "gsm":  {"cfg": "14", "ki": ..., "op_opc": ...},                 (A515/6F20)
               "sqn": "<12 hex: highest SQN accepted>", "sqn_window": null | <int>},
      "files": {"3F00/7F20/6F07": "<hex>", "3F00/7F10/6F40": ["<record hex>", ...], ...},
-     "stk_menu": {...}}                                (optional: simtool.stk.menu.Menu dict)
+     "gp": {...},                    (GlobalPlatform key sets and registry, see :mod:`.gp`)
+     "ota": {...}}                   (OTA key sets and counters, see :mod:`.ota`)
+
+The STK menu is card data: EF.MENU (``3F00/7FFF/AF50``, :mod:`simtool.stk.menufile`), shown
+when the registry holds the menu applet (:meth:`.gp.GpState.menu_registered`).  An older image
+may still carry ``"stk_menu"`` (a :class:`simtool.stk.menu.Menu` dict) instead: it is read as
+that menu in EF.MENU with the menu applet installed (an invalid one leaves EF.MENU erased), and
+written back in the new form.  An image without ``"gp"`` / ``"ota"`` gets the default key sets.
 
 Files missing from ``files`` get the built-in default content.  The image holds secrets, so it
 is created with mode 0600 and rewritten atomically (temporary file in the same directory,
@@ -22,6 +29,7 @@ old image or the new one, never a mix.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets as _random
 from dataclasses import dataclass, field
@@ -30,12 +38,17 @@ from pathlib import Path
 from simtool.errors import DataError
 
 from .defaults import default_files, default_image
+from .gp import GpState, default_gp
+from .ota import OtaState, default_ota
 from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, SJA2_ATR, check_shape
 from .pins import Pin
 
+log = logging.getLogger("tests.virtual_card")
+
 FORMAT = "simtool-virtual-card/1"
 PIN_NAMES = ("PIN1", "PIN2", "ADM1")
-_TOP_KEYS = {"format", "atr", "pins", "auth", "files", "stk_menu"}
+_TOP_KEYS = {"format", "atr", "pins", "auth", "files", "gp", "ota", "stk_menu"}
+EF_MENU = "3F00/7FFF/AF50"
 
 
 @dataclass
@@ -48,7 +61,8 @@ class ImageState:
     sqn: int
     sqn_window: int | None
     files: dict[str, bytes | list[bytes]] = field(repr=False)
-    stk_menu: dict | None = None
+    gp: GpState = field(default_factory=lambda: default_gp(False), repr=False)
+    ota: OtaState = field(default_factory=default_ota, repr=False)
 
 
 def _hex(value: object, where: str, size: int | None = None) -> bytes:
@@ -119,7 +133,26 @@ def parse_image(doc: object) -> ImageState:
     menu = doc.get("stk_menu")
     if menu is not None and not isinstance(menu, dict):
         raise DataError("must be an object", where="stk_menu")
-    return ImageState(atr, pins, auth, sqn, window, files, menu)
+    if "gp" in doc:
+        gp = GpState.from_json(doc["gp"])
+    else:
+        gp = default_gp(menu_applet=menu is not None)
+    if menu is not None:
+        files[EF_MENU] = _legacy_menu(menu)
+    ota = OtaState.from_json(doc["ota"]) if "ota" in doc else default_ota()
+    return ImageState(atr, pins, auth, sqn, window, files, gp, ota)
+
+
+def _legacy_menu(menu: dict) -> bytes:
+    """EF.MENU for an older image's ``stk_menu``; erased when it is no valid menu."""
+    size = EF_SPECS[EF_MENU].size
+    try:
+        from simtool.stk.menu import Menu
+        from simtool.stk.menufile import encode_menu_file
+        return encode_menu_file(Menu.from_dict(menu, source="stk_menu"), size)
+    except Exception as exc:   # noqa: BLE001 - a bad menu must not kill the card
+        log.error("the image's stk_menu is no menu: %s", exc)
+        return b"\xff" * size
 
 
 def image_document(state: ImageState) -> dict:
@@ -134,8 +167,8 @@ def image_document(state: ImageState) -> dict:
     doc["files"] = {key: (value.hex().upper() if isinstance(value, bytes)
                           else [r.hex().upper() for r in value])
                     for key, value in state.files.items()}
-    if state.stk_menu is not None:
-        doc["stk_menu"] = state.stk_menu
+    doc["gp"] = state.gp.to_json()
+    doc["ota"] = state.ota.to_json()
     return doc
 
 

@@ -85,6 +85,9 @@ EFS: tuple[EfSpec, ...] = (
     EfSpec("3F00/7FFF/6FAD", "EF.AD", ALW_ADM, 0x03, 4),
     EfSpec("3F00/7FFF/6FB7", "EF.ECC", ALW_ADM, 0x01, (4, 5)),
     EfSpec("3F00/7FFF/6FD9", "EF.EHPLMN", PIN_ADM, 0x1D, 12),
+    # The STK menu applet's menu (simtool.stk.menufile), a proprietary FID clear of the
+    # SJA2's own AF20..AF33 (EF.USIM_SQN is AF30): read always, updated with ADM1 or OTA RFM.
+    EfSpec("3F00/7FFF/AF50", "EF.MENU", ALW_ADM, None, 8192),
     EfSpec("3F00/7FFF/5F3B/4F20", "EF.Kc", PIN_PIN, 0x01, 9),
     EfSpec("3F00/7FFF/5F3B/4F52", "EF.KcGPRS", PIN_PIN, 0x02, 9),
 )

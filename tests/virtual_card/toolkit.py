@@ -2,9 +2,11 @@
 (ETSI TS 102 221 §11.2, TS 102 223 §6) handed to an applet object (the CardApplet contract of
 docs/architecture.md).
 
-The applet is either injected, or built on first use from the image's ``stk_menu`` entry with
-``simtool.stk.applet.MenuApplet(simtool.stk.menu.Menu.from_dict(...))``; those modules are
-imported only then, so the card works without them.
+The applet is either injected, or the card's menu applet: when the registry holds it
+(:mod:`.gp`), a ``simtool.stk.applet.MenuApplet`` for the menu in EF.MENU
+(:mod:`simtool.stk.menufile`), built on first use and built again at every TERMINAL PROFILE, so
+an updated EF.MENU (or an applet installed or deleted) shows at the next one.  Those modules
+are imported only then, so the card works without them.
 
 The applet answers in TS 102 221 §10.2.1 status words.  Under CLA A0 the card answers the
 3GPP TS 51.011 §9.4 value instead (:func:`gsm_status`): §9.4 has no 69xx / 6Axx; what it
@@ -16,6 +18,7 @@ application independent errors of §9.4.6 (67 XX P3, 6B XX P1-P2, 6D XX INS, 6E 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from . import status as st
 from .status import CardStatus
@@ -53,13 +56,14 @@ def _applet_status_type() -> type | None:
 
 
 class Toolkit:
-    def __init__(self, menu: dict | None, applet: object | None = None,
+    def __init__(self, menu_file: Callable[[], bytes | None], applet: object | None = None,
                  own_number=None) -> None:
-        self._menu = menu
+        self._menu_file = menu_file          # EF.MENU's content, None without the menu applet
         self._own_number = own_number        # the card's EF.MSISDN number, for the applet
         self._injected = applet
         self.applet = applet                 # None until built (or when there is none)
         self._built = applet is not None
+        self._built_from: bytes | None = None   # the EF.MENU content the applet was built from
         self.terminal_profile_bytes = b""
 
     def reset(self) -> None:
@@ -71,15 +75,35 @@ class Toolkit:
     def _get(self) -> object | None:
         if not self._built:
             self._built = True
-            if self._menu is not None:
+            content = self._built_from = self._menu_file()
+            if content is not None:
                 try:
                     from simtool.stk.applet import MenuApplet
-                    from simtool.stk.menu import Menu
-                    self.applet = MenuApplet(Menu.from_dict(self._menu),
-                                             own_number=self._own_number)
+                    from simtool.stk.menufile import decode_menu_file
+                    menu = decode_menu_file(content)
+                    if menu is not None:
+                        self.applet = MenuApplet(menu, own_number=self._own_number)
                 except Exception as exc:   # noqa: BLE001 - a bad menu must not kill the card
                     log.error("cannot build the STK menu applet: %s", exc)
         return self.applet
+
+    def menu_changed(self) -> None:
+        """EF.MENU or the registry changed (OTA RFM, GP INSTALL / DELETE).  After a TERMINAL
+        PROFILE, a menu applet whose menu is now different sends SET UP MENU again at once (a
+        new SET UP MENU replaces the terminal's menu, TS 102 223 §6.4.7); the terminal sees
+        91xx after the command that changed it.  A removed menu applet sends nothing: the
+        terminal drops the menu at its next TERMINAL PROFILE."""
+        if self._injected is not None or not self._built or not self.terminal_profile_bytes:
+            return
+        if self._menu_file() == self._built_from:
+            return
+        self.applet, self._built = None, False
+        applet = self._get()
+        if applet is not None:
+            try:
+                applet.terminal_profile(self.terminal_profile_bytes)
+            except Exception:   # noqa: BLE001 - the card keeps answering
+                log.exception("STK applet failed to announce its new menu")
 
     def pending_length(self) -> int:
         applet = self.applet
@@ -103,6 +127,8 @@ class Toolkit:
         if not data:
             raise CardStatus(st.WRONG_LENGTH)
         self.terminal_profile_bytes = data
+        if self._injected is None:           # the menu as EF.MENU and the registry hold it now
+            self.applet, self._built = None, False
         if self._get() is not None:
             self._call("terminal_profile", data)
         return b""

@@ -22,14 +22,20 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from simtool.apdu.command import CommandApdu
+from simtool.gp.commands import ISD_AID
+
 from . import status as st
 from .auth import Authenticator
 from .files import FileCommands
 from .fs import DF, EF, Ac, tlv
-from .image import ImageState, default_state, load_image, save_image
+from .gp import GP_INS, SecurityDomain
+from .image import EF_MENU, ImageState, default_state, load_image, save_image
 from .layout import AUTH_GSM, AUTH_USIM, build
+from .ota import OtaReceiver, is_sms_pp_download
 from .pinfiles import add_pin_files
 from .pins import PinCommands
+from .remote import RemoteManagement
 from .status import CardStatus
 from .toolkit import Toolkit
 
@@ -46,11 +52,24 @@ SW_SECURE_MESSAGING_NOT_SUPPORTED = b"\x68\x82"
 SW_TECHNICAL_PROBLEM = b"\x6f\x00"
 
 
+class GpAnswer(Exception):
+    """An ISD error answer that carries data (an R-MAC)."""
+
+    def __init__(self, data: bytes, sw: int) -> None:
+        super().__init__(f"{sw:04X}")
+        self.data, self.sw = data, sw
+
+
+#: The Open Platform / GP 2.1 ISD AID, which tools (pySim-shell's ADF.ISD) select; the
+#: virtual ISD answers to it as well as to GP 2.3's A000000151000000.
+OP_ISD_AID = bytes.fromhex("A000000003000000")
+
+
 def _sw(value: int) -> bytes:
     return bytes((value >> 8, value & 0xFF))
 
 
-class VirtualUicc(FileCommands):
+class VirtualUicc(FileCommands, RemoteManagement):
     """A virtual sysmoISIM-SJA2-like card.  ``path`` (if any) is where its image is kept."""
 
     def __init__(self, state: ImageState, path: Path | None = None, *,
@@ -67,7 +86,9 @@ class VirtualUicc(FileCommands):
         self._auth = Authenticator(self._contents[AUTH_USIM], self._contents[AUTH_GSM],
                                    self._contents["3F00/7FFF/6F38"], state.sqn,
                                    state.sqn_window, self._commit)
-        self.toolkit = Toolkit(state.stk_menu, applet, own_number=self._own_number)
+        self.toolkit = Toolkit(self._menu_file, applet, own_number=self._own_number)
+        self.isd = SecurityDomain(state.gp, self._commit, self.toolkit.menu_changed)
+        self.ota = OtaReceiver(state.ota, self._run_remote_script, self._commit)
         h = self
         # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
         self._uicc = {
@@ -83,6 +104,12 @@ class VirtualUicc(FileCommands):
         self._gsm = {ins: handler for ins, (handler, _) in self._uicc.items() if ins != 0xA2}
         self._gsm[0x88] = h._run_gsm_algorithm
         self._reset_state()
+
+    def _menu_file(self) -> bytes | None:
+        """EF.MENU's content while the registry holds the menu applet, else None."""
+        if not self.isd.state.menu_registered():
+            return None
+        return self._contents[EF_MENU].data
 
     def _own_number(self) -> str | None:
         """The number in EF.MSISDN (first record), as the card's applet reads it."""
@@ -116,6 +143,8 @@ class VirtualUicc(FileCommands):
         self._adf: DF | None = None
         self._record = 0
         self._pending = b""
+        self.isd.reset()
+        self.ota.reset()
         for pin in self._pins.values():
             pin.verified = False
 
@@ -168,6 +197,12 @@ class VirtualUicc(FileCommands):
             handler = self._gsm.get(ins)
             if handler is None:
                 return SW_INS_NOT_SUPPORTED
+        elif self.isd.selected and cla in (0x80, 0x84) and ins in GP_INS:
+            handler = self._gp_command(cla, ins)
+        elif self.isd.selected and cla in (0x80, 0x84) and ins == 0xC0:
+            # GET RESPONSE in the class of the GP command it completes (as simtool's channel
+            # sends it after 61xx)
+            return self._get_response(pending, p1, p2, le, False, 0)
         else:
             group = cla & 0xF0
             if group not in (0x00, 0x80):
@@ -192,6 +227,8 @@ class VirtualUicc(FileCommands):
         except CardStatus as exc:            # rejected: the selection stays as it was
             self._df, self._ef, self._adf, self._record = selection
             return _sw(exc.gsm if gsm else exc.uicc)
+        except GpAnswer as exc:
+            return exc.data + _sw(exc.sw)
         if out:
             if le is None or (data and le < len(out)):
                 # T=0 case 4 (TS 102 221 §7.3.1.1.4): the command ran; keep all its data
@@ -234,6 +271,17 @@ class VirtualUicc(FileCommands):
         self._pending = pending[want:]
         return pending[:want] + bytes((0x61, len(self._pending) & 0xFF))
 
+    def _gp_command(self, cla: int, ins: int) -> Callable:
+        """A command for the selected ISD (:mod:`.gp`), shaped as the other handlers."""
+        def handler(p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
+            out, sw = self.isd.process(CommandApdu(cla, ins, p1, p2, data, le))
+            if sw != 0x9000:
+                if out:                       # a protected error response (R-MAC)
+                    raise GpAnswer(out, sw)
+                raise CardStatus((sw, sw))
+            return out
+        return handler
+
     # --- persistence ---------------------------------------------------------------------
 
     def _commit(self, undo: Callable[[], None]) -> None:
@@ -255,7 +303,8 @@ class VirtualUicc(FileCommands):
         return ImageState(s.atr, self._pins,
                           {AUTH_USIM: self._contents[AUTH_USIM].data,
                            AUTH_GSM: self._contents[AUTH_GSM].data},
-                          self._auth.sqn, self._auth.window, files, s.stk_menu)
+                          self._auth.sqn, self._auth.window, files, self.isd.state,
+                          self.ota.state)
 
     # --- access conditions (TS 102 221 §9.2) ---------------------------------------------
 
@@ -375,9 +424,14 @@ class VirtualUicc(FileCommands):
             occurrence = p2 & 0x03
             if occurrence not in (0x00, 0x02):
                 raise CardStatus(st.WRONG_P1P2)
+            if not occurrence and len(data) >= 5 and (ISD_AID.startswith(data)
+                                                      or data == OP_ISD_AID):
+                fci = self.isd.select()      # GP 2.3 §11.9: the ISD becomes the application
+                return b"" if answer == 0x0C else fci
             if occurrence or not self._usim.aid.startswith(data):
                 raise CardStatus(st.FILE_NOT_FOUND)
             node = self._adf = self._usim
+            self.isd.deselect()
         elif p1 == 0x08:
             node = self._by_path(data, self._mf)
         elif p1 == 0x09:
@@ -484,4 +538,6 @@ class VirtualUicc(FileCommands):
     def _envelope(self, p1, p2, data, le, gsm):
         if p1 or p2:
             raise CardStatus(st.WRONG_P1P2)
+        if is_sms_pp_download(data):          # TS 31.111 §7.1.1.2: the card's OTA receiver
+            return self.ota.envelope(data)
         return self.toolkit.envelope(data)

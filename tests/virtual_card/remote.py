@@ -1,0 +1,55 @@
+"""Remote file and applet management (ETSI TS 102 226) for the virtual card: the scripts the
+OTA receiver (:mod:`.ota`) lets through, run on the card (a mixin of
+:class:`.uicc.VirtualUicc`, like :class:`.files.FileCommands`)."""
+
+from __future__ import annotations
+
+from simtool.apdu.command import CommandApdu, ResponseApdu
+
+from .ota import TAR_RAM_ISD, TAR_RFM_USIM
+
+#: Not file management: toolkit, PIN and authentication commands are refused in an RFM script.
+_NOT_RFM = frozenset((0x10, 0x12, 0x14, 0xC2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88))
+
+
+class RemoteManagement:
+    def _run_remote_script(self, tar: bytes, apdus: list[CommandApdu]) -> list[ResponseApdu]:
+        """Run an authenticated OTA script: RAM goes to the ISD; RFM runs over the file
+        system with ADM1's rights and a selection of its own (from ADF.USIM for the USIM's
+        TAR, the MF for the UICC's), the terminal's selection and security state untouched.
+        Stops after the first command that fails."""
+        out: list[ResponseApdu] = []
+        if tar == TAR_RAM_ISD:
+            for apdu in apdus:
+                out.append(self.isd.remote(apdu))
+                if out[-1].sw != 0x9000:
+                    break
+            return out
+        saved = (self._df, self._ef, self._adf, self._record, self._pending,
+                 self._adm1.verified)
+        try:
+            self._adm1.verified = True
+            self._ef, self._record, self._pending = None, 0, b""
+            if tar == TAR_RFM_USIM:
+                self._df = self._adf = self._usim
+            else:
+                self._df, self._adf = self._mf, None
+            for apdu in apdus:
+                if apdu.ins in _NOT_RFM:
+                    out.append(ResponseApdu(b"", 0x6D00))   # not file management
+                    break
+                raw = self._process(apdu.to_bytes())
+                data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
+                if sw >> 8 == 0x61:
+                    raw = self._process(bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF)))
+                    data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
+                if sw >> 8 == 0x91:
+                    sw = 0x9000
+                out.append(ResponseApdu(data, sw))
+                if sw != 0x9000:
+                    break
+        finally:
+            (self._df, self._ef, self._adf, self._record, self._pending,
+             self._adm1.verified) = saved
+        self.toolkit.menu_changed()          # EF.MENU may have changed
+        return out
