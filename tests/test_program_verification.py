@@ -1,0 +1,153 @@
+"""The check after programming must catch a card that answers AUTHENTICATE wrongly.
+
+The emulator and simtool share simtool.milenage, so an honest virtual card always answers
+right; these card doubles (like ``LosesWrites`` in test_program.py) program normally and then
+corrupt one field of their AUTHENTICATE answer (TS 31.102 §7.1.2.1: ``DB`` L RES L CK L IK
+[L Kc] on success, ``DC`` L AUTS on a synchronisation failure, AUTS = SQN_MS ⊕ AK* ‖ MAC-S,
+TS 33.102 §6.3.3).  The programming run must end FAILED, saying which value was wrong.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from simtool.apdu.channel import Channel
+from simtool.apdu.transport import InProcessTransport
+from simtool.card import Card
+from simtool.provision.generate import generate_batch
+from simtool.provision.journal import RecordState
+from simtool.provision.profile import load_profile
+from simtool.provision.cardkeys import FixedAdm
+from simtool.provision.program import Outcome, Programmer, open_batch
+from simtool.secret import Secret
+from tests.virtual_card import VirtualUicc
+from tests.virtual_card.image import default_state
+
+VENDOR_ADM = "11223344"  # the emulator's default image
+AUTHENTICATE, GET_RESPONSE = 0x88, 0xC0
+
+
+class SeededRandom:
+    def __init__(self, seed: int) -> None:
+        self._r = random.Random(seed)
+
+    def token_bytes(self, n: int) -> bytes:
+        return self._r.randbytes(n)
+
+    def randbelow(self, n: int) -> int:
+        return self._r.randrange(n)
+
+
+def _fields(data: bytes) -> dict[str, tuple[int, int]]:
+    """Where each value of an AUTHENTICATE answer lies: name -> (start, end)."""
+    if data[0] == 0xDC:  # synchronisation failure: DC 0E AUTS; MAC-S is AUTS[6:14]
+        assert data[1] == 14 and len(data) == 16, data.hex()
+        return {"AUTS": (2, 16), "MAC-S": (8, 16)}
+    assert data[0] == 0xDB, data.hex()
+    out, pos = {}, 1
+    for name in ("RES", "CK", "IK", "Kc"):
+        if pos == len(data):
+            break
+        length = data[pos]
+        out[name] = (pos + 1, pos + 1 + length)
+        pos += 1 + length
+    assert pos == len(data), data.hex()
+    return out
+
+
+class CorruptsAuthenticate(InProcessTransport):
+    """A card that flips the last bit of one value of its AUTHENTICATE answer (3G context),
+    whether the answer comes at once or through GET RESPONSE after 61xx."""
+
+    def __init__(self, card: VirtualUicc, field: str | None) -> None:
+        super().__init__(card)
+        self.field = field
+        self.answers: list[bytes] = []  # every AUTHENTICATE answer as the card made it
+        self.corrupted: list[str] = []
+        self._pending = False
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        resp = super().transmit(apdu, secret=secret)
+        ins = apdu[1]
+        if ins == AUTHENTICATE:
+            self._pending = True
+        elif ins != GET_RESPONSE:
+            self._pending = False
+        if self._pending and len(resp) > 2 and resp[-2:] == b"\x90\x00":
+            self._pending = False
+            data = bytearray(resp[:-2])
+            self.answers.append(bytes(data))
+            where = _fields(bytes(data))
+            if self.field in where:
+                data[where[self.field][1] - 1] ^= 0x01
+                self.corrupted.append(self.field)
+            return bytes(data) + resp[-2:]
+        return resp
+
+
+@pytest.fixture
+def batch(tmp_path):
+    generate_batch(load_profile("milo"), 2, tmp_path / "batch", panel_import=False,
+                   rng=SeededRandom(5))
+    b = open_batch(tmp_path / "batch")
+    yield b
+    b.journal.close()
+
+
+def program(batch, wire: CorruptsAuthenticate):
+    p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="test-station", token_bytes=random.Random(7).randbytes,
+                   allow_iccid_change=True)
+    p.check_records()
+    wire.card.reset()
+    return p.program(Card(Channel(wire)))
+
+
+def card(sqn: int | None = None) -> VirtualUicc:
+    state = default_state()
+    if sqn is not None:
+        state.sqn = sqn  # the card has accepted this SQN: a lower one gets AUTS
+    return VirtualUicc(state)
+
+
+def test_an_honest_double_verifies_and_answers_with_kc(batch):
+    """The control: without corruption the double is a card that passes, and its answer holds
+    every field the tests below corrupt."""
+    wire = CorruptsAuthenticate(card(), None)
+    result = program(batch, wire)
+    assert result.outcome is Outcome.VERIFIED, result.reason
+    assert [set(_fields(a)) for a in wire.answers] == [{"RES", "CK", "IK", "Kc"}]
+
+    ahead = CorruptsAuthenticate(card(sqn=0x123456780), None)
+    result = program(batch, ahead)
+    assert result.outcome is Outcome.VERIFIED, result.reason
+    assert [a[0] for a in ahead.answers] == [0xDC, 0xDB]
+
+
+@pytest.mark.parametrize("field,reason", [
+    ("RES", "the card's RES differs from Milenage with the record's Ki/OPc"),
+    ("CK", "the card's CK differs from Milenage with the record's Ki/OPc"),
+    ("IK", "the card's IK differs from Milenage with the record's Ki/OPc"),
+    ("Kc", "the card's Kc differs from c3(CK, IK)"),
+])
+def test_a_wrong_authenticate_value_fails_the_card(batch, field, reason):
+    wire = CorruptsAuthenticate(card(), field)
+    result = program(batch, wire)
+    assert wire.corrupted == [field]
+    assert result.outcome is Outcome.FAILED
+    assert reason in result.reason
+    assert batch.journal.record(result.index).state is RecordState.FAILED
+
+
+def test_an_auts_with_a_wrong_mac_s_fails_the_card(batch):
+    """A synchronisation failure is answered once, after checking MAC-S (TS 33.102 §6.3.5):
+    a card whose MAC-S does not match the record's keys is not resynchronised."""
+    wire = CorruptsAuthenticate(card(sqn=0x123456780), "MAC-S")
+    result = program(batch, wire)
+    assert wire.corrupted == ["MAC-S"]
+    assert result.outcome is Outcome.FAILED
+    assert "the card's AUTS has a wrong MAC-S" in result.reason
+    assert len(wire.answers) == 1  # no second AUTHENTICATE on a forged AUTS
+    assert batch.journal.record(result.index).state is RecordState.FAILED
