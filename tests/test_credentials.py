@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 
 import pytest
@@ -128,6 +130,72 @@ def test_printed_number_is_serial_plus_password(secret, serials):
         assert pw not in iccid
         passwords.append(pw)
     assert len(set(passwords)) == len(passwords)
+
+
+# Known answers for the panel password.  The formula, from hmac_digits' docstring and the
+# module docstring of simtool.provision.credentials: key = the batch secret, message =
+# "simtool barcode v1" 00 ‖ ICCID ‖ 00 ‖ attempt ‖ 00 ‖ block (ASCII decimal), MAC =
+# HMAC-SHA-256; each 5-byte big-endian chunk v of the MAC in turn is accepted when
+# v < floor(2**40 / 10**10) * 10**10, and the password is v mod 10**10 on 10 digits.
+# `_reference` recomputes that with hmac/hashlib alone; the literals pin it, so a change of the
+# formula (key and message swapped, the ICCID left out, another label) fails here.
+KAT_KEY = bytes(range(32))
+KAT_KEY_REJECTS_FIRST = b"kat secret 0003, 32 bytes long.."  # its first chunk is rejected
+ICCID_1000 = "8948970000000010007"
+ICCID_1001 = "8948970000000010015"
+KNOWN_ANSWERS = [
+    (KAT_KEY, ICCID_1000, 0, "7811353227"),
+    (KAT_KEY, ICCID_1000, 1, "1890792309"),
+    (KAT_KEY, ICCID_1001, 0, "3480988889"),
+    (KAT_KEY, ICCID_1001, 1, "2959904017"),
+    (KAT_KEY_REJECTS_FIRST, ICCID_1000, 0, "0814955211"),
+    (KAT_KEY_REJECTS_FIRST, ICCID_1000, 1, "1722653644"),
+    (KAT_KEY_REJECTS_FIRST, ICCID_1001, 0, "5913557368"),
+]
+
+
+def _reference(secret: bytes, iccid: str, attempt: int) -> tuple[str, int]:
+    """(password, offset of the accepted chunk), from the documented formula."""
+    limit = (2 ** 40 // 10 ** 10) * 10 ** 10
+    block = 0
+    while True:
+        message = (b"simtool barcode v1\x00" + iccid.encode("ascii") + b"\x00"
+                   + str(attempt).encode("ascii") + b"\x00" + str(block).encode("ascii"))
+        mac = hmac.new(secret, message, hashlib.sha256).digest()
+        for offset in range(0, 30, 5):
+            value = int.from_bytes(mac[offset:offset + 5], "big")
+            if value < limit:
+                return f"{value % 10 ** 10:010d}", offset
+        block += 1
+
+
+@pytest.mark.parametrize("secret,iccid,attempt,password", KNOWN_ANSWERS)
+def test_panel_password_known_answers(secret, iccid, attempt, password):
+    assert _reference(secret, iccid, attempt)[0] == password
+    assert hmac_digits(secret, iccid, attempt) == password
+
+
+def test_known_answers_cover_a_rejected_chunk_and_both_iccids():
+    assert _reference(KAT_KEY_REJECTS_FIRST, ICCID_1000, 0)[1] == 5
+    assert _reference(KAT_KEY, ICCID_1000, 0)[1] == 0
+    assert luhn.is_valid(ICCID_1000) and luhn.is_valid(ICCID_1001)
+    assert ICCID_1000 == iccid_for_serial("894897", 1000, 19)
+
+
+def test_printed_numbers_follow_the_known_answers():
+    """Two cards of a batch: serial ‖ password, the password of the card's own ICCID."""
+    numbers = PrintedNumbers(BarcodeScheme.HMAC, Secret(KAT_KEY))
+    first = numbers.allocate(ICCID_1000, iccid_serial(ICCID_1000, "894897")).reveal()
+    second = numbers.allocate(ICCID_1001, iccid_serial(ICCID_1001, "894897")).reveal()
+    assert first == "000000001000" + "7811353227"
+    assert second == "000000001001" + "3480988889"
+    assert panel_password(Secret(second)).reveal() == "3480988889"
+
+
+def test_a_colliding_password_takes_the_next_attempt():
+    numbers = PrintedNumbers(BarcodeScheme.HMAC, Secret(KAT_KEY))
+    numbers._taken.add("7811353227")  # noqa: SLF001 - as if another card of the batch had it
+    assert numbers.allocate(ICCID_1000, "s").reveal() == "s" + "1890792309"
 
 
 def test_colliding_passwords_are_redrawn_until_unique():
