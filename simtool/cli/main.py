@@ -150,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     try:
         rc = cli.main(args=argv, prog_name="simtool", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
         click.echo("aborted", err=True)
-        return 1
+        # click turns Ctrl-C inside a command into Abort: keep the shell's 128 + SIGINT for it
+        return 130 if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt) else 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
