@@ -14,7 +14,7 @@ from stdnum import luhn
 from simtool.errors import DataError
 from simtool.provision.credentials import (PASSWORD_DIGITS, CredentialDeriver, PrintedNumbers,
                                            Scope, hmac_digits, iccid_for_serial, iccid_serial,
-                                           is_trivial, panel_password, random_code,
+                                           is_trivial, panel_password, random_code, random_digits,
                                            subscriber_code, uniform_digits)
 from simtool.provision.profile import BarcodeScheme, CredentialKind
 from simtool.secret import Secret
@@ -267,3 +267,98 @@ def test_milo_and_idea24_derivations():
     assert values[CredentialKind.SUBSCRIBER_CODE] == "415926"
     assert len(values[CredentialKind.VOICEMAIL_PIN]) == 4
     assert "7766554433" not in repr(creds) and "415926" not in repr(creds)
+
+
+# --- edges the mutation run found undefended ------------------------------------------------------
+
+class ScriptedRandom:
+    """randbelow answers from a script (then 0s); token_bytes is never needed here."""
+
+    def __init__(self, *values: int) -> None:
+        self.values = list(values)
+        self.bounds: list[int] = []
+
+    def token_bytes(self, n: int) -> bytes:  # pragma: no cover - not called
+        raise AssertionError("not expected")
+
+    def randbelow(self, n: int) -> int:
+        self.bounds.append(n)
+        return self.values.pop(0) if self.values else 0
+
+
+def test_hmac_digits_defaults_to_attempt_zero():
+    assert hmac_digits(KAT_KEY, ICCID_1000) == "7811353227"
+
+
+def test_a_fully_rejected_mac_moves_to_the_next_block(monkeypatch):
+    """All six candidates of a MAC rejected (p ≈ 1e-12, so forced here): block 1, then 2."""
+    import simtool.provision.credentials as credentials
+
+    real = credentials.uniform_digits
+    calls = []
+
+    def reject_twice(stream, digits):
+        calls.append(stream)
+        return None if len(calls) <= 2 else real(stream, digits)
+
+    monkeypatch.setattr(credentials, "uniform_digits", reject_twice)
+    got = hmac_digits(KAT_KEY, ICCID_1000)
+    message = b"simtool barcode v1\x00" + ICCID_1000.encode() + b"\x000\x002"
+    want = real(hmac.new(KAT_KEY, message, hashlib.sha256).digest(), 10)
+    assert got == want and len(calls) == 3
+
+
+def test_uniform_digits_edges():
+    with pytest.raises(ValueError, match=r"^digits must be 1\.\.12$"):
+        uniform_digits(b"\x00" * 5, 13)
+    with pytest.raises(ValueError, match=r"^digits must be 1\.\.12$"):
+        uniform_digits(b"\x00" * 5, 0)
+    assert uniform_digits(b"\x00" * 4 + b"\x07", 12) == "000000000007"
+    # a trailing partial chunk is never a candidate
+    assert uniform_digits(b"\xff" * 5 + b"\x00" * 4, 10) is None
+    # big-endian: 00..01 is 1, not 2**32
+    assert uniform_digits(b"\x00\x00\x00\x00\x01", 10) == "0000000001"
+
+
+def test_random_digits_cover_the_whole_range():
+    rng = ScriptedRandom(9999)
+    assert random_digits(rng, 4) == "9999" and rng.bounds == [10_000]
+
+
+def test_short_codes_are_trivial_too():
+    assert is_trivial("000") and is_trivial("111") and is_trivial("12") and not is_trivial("172")
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(DataError) as info:
+        iccid_for_serial("894897", 10 ** 12, 19)
+    assert str(info.value) == "serial 1000000000000 does not fit in 12 ICCID digits"
+    with pytest.raises(DataError) as info:
+        subscriber_code(Secret("12345"))
+    assert str(info.value) == "a PUK shorter than 6 characters gives no subscriber code"
+    assert subscriber_code(Secret("123456")).reveal() == "123456"
+    with pytest.raises(DataError) as info:
+        PrintedNumbers(BarcodeScheme.HMAC, Secret(b"k" * 15))
+    assert str(info.value) == "the hmac barcode scheme needs a batch secret of at least 16 bytes"
+
+
+def test_legacy_scheme_compares_exactly_the_last_ten_digits():
+    numbers = PrintedNumbers(BarcodeScheme.LEGACY_ICCID)
+    # same last 9 digits, different 10th from the end: two different passwords
+    assert numbers.allocate("894801123" + "4" + "567890128", "x").reveal().endswith("4567890128")
+    assert numbers.allocate("894801123" + "5" + "567890128", "x").reveal().endswith("5567890128")
+
+
+def test_deriver_rejects_trivial_codes_by_default_and_kod4_differs_in_an_account():
+    # Kod5 11111 (trivial) → 52381; Kod4: 1234 (trivial) → 5832, then 5832 again (taken in this
+    # account) → 6071; voicemail 0000 (trivial) → 4096 ... per card
+    rng = ScriptedRandom(11111, 52381, 1234, 5832, 0, 4096, 5832, 6071, 7395)
+    d = CredentialDeriver([CredentialKind.PLUS_KOD5, CredentialKind.PLUS_KOD4,
+                           CredentialKind.VOICEMAIL_PIN], numbers_per_account=2,
+                          account_prefix="A", rng=rng)
+    cards = [d.next_card(printed=Secret("0" * 20), puk1=Secret("12345678")) for _ in range(2)]
+    values = [[(c.kind, c.value.reveal()) for c in creds] for _, creds in cards]
+    assert values[0] == [(CredentialKind.PLUS_KOD5, "52381"), (CredentialKind.PLUS_KOD4, "5832"),
+                         (CredentialKind.VOICEMAIL_PIN, "4096")]
+    assert values[1] == [(CredentialKind.PLUS_KOD5, "52381"), (CredentialKind.PLUS_KOD4, "6071"),
+                         (CredentialKind.VOICEMAIL_PIN, "7395")]
