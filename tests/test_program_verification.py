@@ -16,14 +16,16 @@ import pytest
 from simtool.apdu.channel import Channel
 from simtool.apdu.transport import InProcessTransport
 from simtool.card import Card
+from simtool.errors import WrongPin
 from simtool.provision.generate import generate_batch
 from simtool.provision.journal import RecordState
 from simtool.provision.profile import load_profile
 from simtool.provision.cardkeys import FixedAdm
-from simtool.provision.program import Outcome, Programmer, open_batch
+from simtool.provision.program import CardResult, Outcome, Programmer, open_batch
 from simtool.secret import Secret
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.image import default_state
+from tests.virtual_card.pins import pin_block
 
 VENDOR_ADM = "11223344"  # the emulator's default image
 AUTHENTICATE, GET_RESPONSE = 0x88, 0xC0
@@ -151,3 +153,45 @@ def test_an_auts_with_a_wrong_mac_s_fails_the_card(batch):
     assert "the card's AUTS has a wrong MAC-S" in result.reason
     assert len(wire.answers) == 1  # no second AUTHENTICATE on a forged AUTS
     assert batch.journal.record(result.index).state is RecordState.FAILED
+
+
+# --- what a run reports, and what a refused card leaves in the journal ---------------------------
+
+def test_card_result_json_and_text():
+    ok = CardResult(Outcome.VERIFIED, card_iccid="8948011234567890128", card_type="sysmoISIM-SJA2",
+                    index=3, iccid="8948970000000010007", imsi="260970000001000",
+                    msisdn="+48531000100", resumed=True, steps=("iccid", "imsi"),
+                    seconds=1.23456)
+    assert ok.to_json() == {
+        "outcome": "verified", "card_iccid": "8948011234567890128",
+        "card_type": "sysmoISIM-SJA2", "index": 3, "iccid": "8948970000000010007",
+        "imsi": "260970000001000", "msisdn": "+48531000100", "resumed": True,
+        "steps": ["iccid", "imsi"], "step": None, "reason": None, "seconds": 1.235}
+    assert ok.render() == ("VERIFIED  record 3 ICCID 8948970000000010007 IMSI 260970000001000 "
+                           "(resumed) [1.23 s]")
+    fresh = CardResult(Outcome.VERIFIED, index=0, iccid="1", imsi="2", seconds=0.5)
+    assert fresh.render() == "VERIFIED  record 0 ICCID 1 IMSI 2 [0.50 s]"
+    failed = CardResult(Outcome.FAILED, index=2, iccid="1", imsi="2", step="auth",
+                        reason="auth: the card's RES differs", seconds=2)
+    assert failed.render() == "FAILED    record 2 ICCID 1: auth: the card's RES differs [2.00 s]"
+    assert failed.to_json()["step"] == "auth"
+    assert CardResult(Outcome.REFUSED, card_iccid="894", reason="no").render() == \
+        "REFUSED   card 894: no [0.00 s]"
+    assert CardResult(Outcome.REFUSED).render() == "REFUSED   card (unread) [0.00 s]"
+
+
+def _spend_adm_tries(vc: VirtualUicc, n: int) -> None:
+    vc.reset()
+    card = Card(Channel(InProcessTransport(vc)))
+    for _ in range(n):
+        with pytest.raises(WrongPin):
+            card.verify_pin(0x0A, Secret(pin_block("00000000")))
+
+
+def test_a_card_refused_before_any_write_gives_its_record_back(batch):
+    vc = card()
+    _spend_adm_tries(vc, 2)  # one try left: below the minimum of 2
+    result = program(batch, CorruptsAuthenticate(vc, None))
+    assert result.outcome is Outcome.REFUSED and "ADM1 has 1 tries left" in result.reason
+    assert batch.journal.record(0).state is RecordState.PENDING
+    assert program(batch, CorruptsAuthenticate(card(), None)).index == 0
