@@ -71,8 +71,11 @@ class CorruptsAuthenticate(InProcessTransport):
         self._pending = False
 
     def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
-        resp = super().transmit(apdu, secret=secret)
         ins = apdu[1]
+        if ins == AUTHENTICATE and self.field == "MAC-A":  # keys differ: 98 62 (TS 31.102)
+            self.corrupted.append(self.field)
+            return b"\x98\x62"
+        resp = super().transmit(apdu, secret=secret)
         if ins == AUTHENTICATE:
             self._pending = True
         elif ins != GET_RESPONSE:
@@ -82,6 +85,9 @@ class CorruptsAuthenticate(InProcessTransport):
             data = bytearray(resp[:-2])
             self.answers.append(bytes(data))
             where = _fields(bytes(data))
+            if self.field == "AUTS-13" and "AUTS" in where:  # one byte short
+                self.corrupted.append(self.field)
+                return b"\xdc\x0d" + bytes(data[2:15]) + resp[-2:]
             if self.field in where:
                 data[where[self.field][1] - 1] ^= 0x01
                 self.corrupted.append(self.field)
@@ -107,10 +113,11 @@ def program(batch, wire: CorruptsAuthenticate):
     return p.program(Card(Channel(wire)))
 
 
-def card(sqn: int | None = None) -> VirtualUicc:
+def card(sqn: int | None = None, window: int | None = None) -> VirtualUicc:
     state = default_state()
     if sqn is not None:
         state.sqn = sqn  # the card has accepted this SQN: a lower one gets AUTS
+    state.sqn_window = window  # how far ahead a fresh SQN may be (None: any distance)
     return VirtualUicc(state)
 
 
@@ -129,18 +136,37 @@ def test_an_honest_double_verifies_and_answers_with_kc(batch):
 
 
 @pytest.mark.parametrize("field,reason", [
-    ("RES", "the card's RES differs from Milenage with the record's Ki/OPc"),
-    ("CK", "the card's CK differs from Milenage with the record's Ki/OPc"),
-    ("IK", "the card's IK differs from Milenage with the record's Ki/OPc"),
-    ("Kc", "the card's Kc differs from c3(CK, IK)"),
+    ("RES", "AUTHENTICATE: the card's RES differs from Milenage with the record's Ki/OPc"),
+    ("CK", "AUTHENTICATE: the card's CK differs from Milenage with the record's Ki/OPc"),
+    ("IK", "AUTHENTICATE: the card's IK differs from Milenage with the record's Ki/OPc"),
+    ("Kc", "AUTHENTICATE: the card's Kc differs from c3(CK, IK)"),
+    ("MAC-A", "the card rejected the network's MAC-A (98 62): its Ki/OPc differ from the record"),
 ])
 def test_a_wrong_authenticate_value_fails_the_card(batch, field, reason):
     wire = CorruptsAuthenticate(card(), field)
     result = program(batch, wire)
     assert wire.corrupted == [field]
     assert result.outcome is Outcome.FAILED
-    assert reason in result.reason
-    assert batch.journal.record(result.index).state is RecordState.FAILED
+    assert (result.step, result.reason) == ("authenticate", f"authenticate: {reason}")
+    record = batch.journal.record(result.index)
+    assert record.state is RecordState.FAILED and record.reason == result.reason
+
+
+def test_a_card_still_out_of_sync_after_one_resync_fails(batch):
+    """SQN far behind the card's and a window of 1: the retry one SEQ above SQN_MS is still
+    not fresh, the second answer is AUTS again, and simtool does not resynchronise twice."""
+    wire = CorruptsAuthenticate(card(sqn=0x123456780, window=1), None)
+    result = program(batch, wire)
+    assert [a[0] for a in wire.answers] == [0xDC, 0xDC]
+    assert result.outcome is Outcome.FAILED
+    assert result.reason == "authenticate: AUTHENTICATE: synchronisation failure after resync"
+
+
+def test_an_auts_of_the_wrong_length_fails_without_a_retry(batch):
+    wire = CorruptsAuthenticate(card(sqn=0x123456780), "AUTS-13")
+    result = program(batch, wire)
+    assert wire.corrupted == ["AUTS-13"] and len(wire.answers) == 1
+    assert result.reason == "authenticate: AUTHENTICATE: synchronisation failure after resync"
 
 
 def test_an_auts_with_a_wrong_mac_s_fails_the_card(batch):
@@ -150,7 +176,8 @@ def test_an_auts_with_a_wrong_mac_s_fails_the_card(batch):
     result = program(batch, wire)
     assert wire.corrupted == ["MAC-S"]
     assert result.outcome is Outcome.FAILED
-    assert "the card's AUTS has a wrong MAC-S" in result.reason
+    assert result.reason == ("authenticate: AUTHENTICATE: the card's AUTS has a wrong MAC-S: "
+                             "its Ki/OPc differ from the record")
     assert len(wire.answers) == 1  # no second AUTHENTICATE on a forged AUTS
     assert batch.journal.record(result.index).state is RecordState.FAILED
 
