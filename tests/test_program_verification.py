@@ -215,7 +215,7 @@ def _spend_adm_tries(vc: VirtualUicc, n: int) -> None:
             card.verify_pin(0x0A, Secret(pin_block("00000000")))
 
 
-def test_a_card_refused_before_any_write_gives_its_record_back(batch):
+def test_a_card_with_one_adm1_try_left_is_refused_before_it_claims_a_record(batch):
     vc = card()
     _spend_adm_tries(vc, 2)  # one try left: below the minimum of 2
     result = program(batch, CorruptsAuthenticate(vc, None))
