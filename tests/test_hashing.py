@@ -38,12 +38,13 @@ def test_parameters_at_or_above_the_floor_are_taken():
 
 
 def test_the_hash_carries_exactly_the_parameters_asked_for():
-    params = HashParams(memory_kib=19457, time_cost=3, parallelism=2, hash_len=20, salt_len=17)
+    # none of these is argon2-cffi's default, so each must have been passed on
+    params = HashParams(memory_kib=19457, time_cost=4, parallelism=2, hash_len=20, salt_len=17)
     phc = params.hasher().hash("0123456789")
     assert argon2.extract_parameters(phc) == argon2.Parameters(
-        type=argon2.Type.ID, version=19, salt_len=17, hash_len=20, time_cost=3,
+        type=argon2.Type.ID, version=19, salt_len=17, hash_len=20, time_cost=4,
         memory_cost=19457, parallelism=2)
-    assert params.describe() == {"algorithm": "argon2id", "memory_kib": 19457, "time_cost": 3,
+    assert params.describe() == {"algorithm": "argon2id", "memory_kib": 19457, "time_cost": 4,
                                  "parallelism": 2, "salt_bytes": 17, "hash_bytes": 20}
 
 
@@ -71,6 +72,22 @@ def test_hash_secrets_on_a_pool_keeps_order():
     assert not verify(hashes[0], values[1])
     # ceil(5 / 8) = 1 value per chunk, 5 chunks, 2 workers
     assert sorted(progress) == [1] * 5 and report.workers == 2 and report.count == 5
+
+
+def test_the_pool_starts_workers_from_a_forkserver(monkeypatch):
+    """Workers must not be forks of the caller (they would inherit its threads and every secret
+    in its memory): the pool gets a forkserver context."""
+    seen = []
+    real = hashing.ProcessPoolExecutor
+
+    def pool(*args, **kw):
+        context = kw.get("mp_context")
+        seen.append(context.get_start_method() if context is not None else None)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(hashing, "ProcessPoolExecutor", pool)
+    hash_secrets([Secret("1111"), Secret("2222")], workers=2)
+    assert seen == ["forkserver"]
 
 
 def test_workers_never_exceed_the_chunks():
