@@ -9,6 +9,7 @@ TS 33.102 §6.3.3).  The programming run must end FAILED, saying which value was
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from simtool.apdu.channel import Channel
 from simtool.apdu.transport import InProcessTransport
 from simtool.card import Card
-from simtool.errors import WrongPin
+from simtool.errors import CardRemoved, DataError, UnknownCardType, WrongPin
 from simtool.provision.generate import generate_batch
 from simtool.provision.journal import RecordState
 from simtool.provision.profile import load_profile
@@ -222,3 +223,89 @@ def test_a_card_with_one_adm1_try_left_is_refused_before_it_claims_a_record(batc
     assert result.outcome is Outcome.REFUSED and "ADM1 has 1 tries left" in result.reason
     assert batch.journal.record(0).state is RecordState.PENDING
     assert program(batch, CorruptsAuthenticate(card(), None)).index == 0
+
+
+class RefusingAdmSource:
+    """A vendor key source that has no key for this card."""
+
+    def current_adm(self, factory_iccid: str) -> Secret[str]:
+        raise DataError(f"no ADM1 for the card with ICCID {factory_iccid}", where="keys.csv")
+
+
+def _programmer(batch, adm_source=None) -> Programmer:
+    return Programmer(batch.journal, batch.records, batch.card,
+                      adm_source or FixedAdm(Secret(VENDOR_ADM)), station="test-station",
+                      token_bytes=random.Random(7).randbytes, allow_iccid_change=True)
+
+
+def test_no_vendor_key_for_a_fresh_card_gives_its_record_back(batch):
+    vc = card()
+    vc.reset()
+    result = _programmer(batch, RefusingAdmSource()).program(Card(Channel(InProcessTransport(vc))))
+    assert result.outcome is Outcome.REFUSED
+    assert result.reason == "keys.csv: no ADM1 for the card with ICCID 8948011234567890128"
+    assert batch.journal.record(0).state is RecordState.PENDING
+    assert vc.image_state().pins["ADM1"].tries == 3  # nothing was sent
+
+
+def test_no_vendor_key_for_a_resumed_card_leaves_it_partial_with_the_reason(batch):
+    vc = card()
+    first = program(batch, PulledAtFirstWrite(vc))
+    assert first.outcome is Outcome.PARTIAL and first.index == 0
+    vc.reset()
+    again = _programmer(batch, RefusingAdmSource()).program(Card(Channel(InProcessTransport(vc))))
+    assert again.outcome is Outcome.REFUSED
+    record = batch.journal.record(0)
+    assert record.state is RecordState.PARTIAL
+    assert record.reason == ("no usable ADM1: keys.csv: no ADM1 for the card with ICCID "
+                             "8948011234567890128")
+
+
+class PulledAtFirstWrite(CorruptsAuthenticate):
+    def __init__(self, card: VirtualUicc) -> None:
+        super().__init__(card, None)
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        if apdu[1] in (0xD6, 0xDC):
+            raise CardRemoved("card pulled")
+        return super().transmit(apdu, secret=secret)
+
+
+def test_a_wrong_vendor_adm1_fails_once_with_the_tries_left(batch):
+    vc = card()
+    vc.reset()
+    result = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret("99999999")),
+                        station="s", allow_iccid_change=True).program(
+        Card(Channel(InProcessTransport(vc))))
+    assert result.outcome is Outcome.FAILED
+    assert result.reason == ("ADM1 refused by the card (2 tries left); simtool will not send "
+                             "it again")
+    assert batch.journal.record(result.index).reason == result.reason
+
+
+def test_the_iccid_is_read_without_asking_for_an_fcp(batch):
+    wire = CorruptsAuthenticate(card(), None)
+    sent: list[bytes] = []
+    real = wire.transmit
+    wire.transmit = lambda apdu, *, secret=False: (sent.append(apdu), real(apdu, secret=secret))[1]
+    program(batch, wire)
+    assert bytes.fromhex("00A4000C023F00") in sent
+
+
+def test_a_record_that_cannot_be_encoded_is_named_before_any_card(batch):
+    records = dict(batch.records)
+    records[1] = dataclasses.replace(records[1], msisdn="+48" + "5" * 30)
+    p = Programmer(batch.journal, records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s")
+    with pytest.raises(DataError) as info:
+        p.check_records()
+    assert str(info.value).startswith("record 1: ")
+
+
+def test_a_batch_for_a_card_type_without_a_driver_is_refused(batch):
+    other = dataclasses.replace(batch.card, card_type="sysmoUSIM-SJS1")
+    p = Programmer(batch.journal, batch.records, other, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s")
+    with pytest.raises(UnknownCardType) as info:
+        p.check_records()
+    assert str(info.value) == "the batch is for sysmoUSIM-SJS1, which simtool cannot program"
