@@ -24,6 +24,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -177,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("mutmut is not installed: pip install -e '.[dev]'", file=sys.stderr)
         return 2
+    # a terminated run still removes its scratch copy (and subprocess.run kills mutmut)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scores = []
     for name in args.modules or list(MODULES):
         print(f"mutating {name} ...", file=sys.stderr, flush=True)
