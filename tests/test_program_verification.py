@@ -19,7 +19,7 @@ from simtool.apdu.transport import InProcessTransport
 from simtool.card import Card
 from simtool.errors import CardRemoved, DataError, UnknownCardType, WrongPin
 from simtool.provision.generate import generate_batch
-from simtool.provision.journal import RecordState
+from simtool.provision.journal import JournalError, RecordState
 from simtool.provision.profile import load_profile
 from simtool.provision.cardkeys import FixedAdm
 from simtool.provision.program import CardResult, Outcome, Programmer, open_batch
@@ -309,3 +309,88 @@ def test_a_batch_for_a_card_type_without_a_driver_is_refused(batch):
     with pytest.raises(UnknownCardType) as info:
         p.check_records()
     assert str(info.value) == "the batch is for sysmoUSIM-SJS1, which simtool cannot program"
+
+
+def test_two_adm1_tries_are_enough_and_one_is_refused_before_a_claim(batch):
+    vc = card()
+    _spend_adm_tries(vc, 1)  # two left: the minimum
+    assert program(batch, CorruptsAuthenticate(vc, None)).outcome is Outcome.VERIFIED
+    low = card()
+    _spend_adm_tries(low, 2)
+    result = program(batch, CorruptsAuthenticate(low, None))
+    assert result.outcome is Outcome.REFUSED
+    assert result.reason == ("ADM1 has 1 tries left, below the safe minimum of 2: refusing to "
+                             "VERIFY (a blocked ADM1 cannot be recovered)")
+    # refused before it claimed anything: record 1 was never touched
+    assert [e.event for e in batch.journal.events() if e.index == 1] == []
+
+
+def test_progress_steps_seconds_and_the_records_numbers(batch):
+    steps: list[str] = []
+    ticks = iter([100.0, 103.25])
+    p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s", allow_iccid_change=True, progress=steps.append,
+                   clock=lambda: next(ticks))
+    vc = card()
+    vc.reset()
+    result = p.program(Card(Channel(InProcessTransport(vc))))
+    rec = batch.records[0]
+    assert result.outcome is Outcome.VERIFIED and result.seconds == 3.25
+    assert (result.iccid, result.imsi, result.msisdn) == (rec.iccid, rec.imsi, rec.msisdn)
+    assert steps[:2] == ["identify", "claim"]
+    assert steps[-2:] == ["read back", "authenticate"]
+
+
+def test_a_card_gone_before_programming_and_an_empty_batch(batch):
+    class Gone(CorruptsAuthenticate):
+        def transmit(self, apdu, *, secret=False):
+            if apdu[1] == 0xB0:  # READ BINARY (EF.ICCID)
+                raise CardRemoved("card pulled")
+            return super().transmit(apdu, secret=secret)
+
+    result = program(batch, Gone(card(), None))
+    assert result.outcome is Outcome.REMOVED
+    assert result.reason == ("card gone before programming started (card pulled during "
+                             "READ BINARY EF.ICCID)")
+    for _ in range(2):
+        assert program(batch, CorruptsAuthenticate(card(), None)).outcome is Outcome.VERIFIED
+    empty = program(batch, CorruptsAuthenticate(card(), None))
+    assert (empty.outcome, empty.reason) == (Outcome.NO_RECORD,
+                                             "no pending record left in the batch")
+
+
+def test_a_card_without_an_iccid_is_refused():
+    state = default_state()
+    state.files["3F00/2FE2"] = b"\xff" * 10
+    vc = VirtualUicc(state)
+    vc.reset()
+    from simtool.provision.program import _read_iccid
+
+    with pytest.raises(DataError) as info:
+        _read_iccid(Card(Channel(InProcessTransport(vc))))
+    assert str(info.value) == ("the card's EF.ICCID is empty or malformed: cannot tell the card "
+                               "apart in the journal")
+
+
+def test_a_card_that_refused_its_adm1_is_never_sent_one_again(batch):
+    vc = card()
+    vc.reset()
+    wrong = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret("99999999")),
+                       station="s", allow_iccid_change=True)
+    assert wrong.program(Card(Channel(InProcessTransport(vc)))).outcome is Outcome.FAILED
+    vc.reset()
+    again = wrong.program(Card(Channel(InProcessTransport(vc))))
+    assert (again.outcome, again.reason) == (
+        Outcome.REFUSED, "this card refused its ADM1 earlier: not sending it again")
+    assert vc.image_state().pins["ADM1"].tries == 2
+
+
+def test_a_journal_record_missing_from_the_folder_stops_the_run(batch):
+    records = {k: v for k, v in batch.records.items() if k != 0}
+    p = Programmer(batch.journal, records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s", allow_iccid_change=True)
+    vc = card()
+    vc.reset()
+    with pytest.raises(JournalError) as info:
+        p.program(Card(Channel(InProcessTransport(vc))))
+    assert str(info.value) == "journal record 0 is not in this batch folder"
