@@ -17,12 +17,13 @@ import pytest
 from simtool.apdu.channel import Channel
 from simtool.apdu.transport import InProcessTransport
 from simtool.card import Card
-from simtool.errors import CardRemoved, DataError, UnknownCardType, WrongPin
+from simtool.errors import (CardRemoved, DataError, PcscUnavailable, UnknownCardType,
+                            WrongPin)
 from simtool.provision.generate import generate_batch
 from simtool.provision.journal import JournalError, RecordState
 from simtool.provision.profile import load_profile
 from simtool.provision.cardkeys import FixedAdm
-from simtool.provision.program import CardResult, Outcome, Programmer, open_batch
+from simtool.provision.program import STEPS, CardResult, Outcome, Programmer, open_batch
 from simtool.secret import Secret
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.image import default_state
@@ -394,3 +395,55 @@ def test_a_journal_record_missing_from_the_folder_stops_the_run(batch):
     with pytest.raises(JournalError) as info:
         p.program(Card(Channel(InProcessTransport(vc))))
     assert str(info.value) == "journal record 0 is not in this batch folder"
+
+
+class FailsAtFirstWrite(CorruptsAuthenticate):
+    def __init__(self, card: VirtualUicc, exc: BaseException) -> None:
+        super().__init__(card, None)
+        self.exc = exc
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        if apdu[1] in (0xD6, 0xDC):
+            raise self.exc
+        return super().transmit(apdu, secret=secret)
+
+
+@pytest.mark.parametrize("exc,reason", [
+    (PcscUnavailable("pcscd went away"), "PcscUnavailable during iccid"),
+    (KeyboardInterrupt(), "interrupted during iccid"),
+])
+def test_a_reader_failure_or_ctrl_c_leaves_the_record_resumable(batch, exc, reason):
+    with pytest.raises(type(exc)):
+        program(batch, FailsAtFirstWrite(card(), exc))
+    record = batch.journal.record(0)
+    assert (record.state, record.reason) == (RecordState.PARTIAL, reason)
+
+
+def test_results_say_where_they_stopped_and_what_was_written(batch):
+    result = program(batch, CorruptsAuthenticate(card(), "RES"))
+    assert result.step == "authenticate" and result.steps == STEPS
+    vc = card()
+    vc.reset()
+    wrong = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret("99999999")),
+                       station="s", allow_iccid_change=True)
+    refused = wrong.program(Card(Channel(InProcessTransport(vc))))
+    assert (refused.step, refused.steps) == ("verify ADM1", ())
+
+
+def test_open_batch_reads_the_id_and_loads_the_journal(tmp_path):
+    folder = tmp_path / "b"
+    generate_batch(load_profile("milo"), 2, folder, panel_import=False, rng=SeededRandom(9))
+    shared = tmp_path / "shared.sqlite"
+    opened = open_batch(folder, f"sqlite:///{shared}")
+    try:
+        assert opened.batch_id.startswith("milo-") and shared.exists()
+        assert sorted(opened.records) == [0, 1]
+        assert opened.journal.record(1).batch_id == opened.batch_id
+    finally:
+        opened.journal.close()
+    toml = folder / "batch.toml"
+    toml.write_text("\n".join(line for line in toml.read_text().splitlines()
+                              if not line.startswith("batch_id")) + "\n")
+    with pytest.raises(DataError) as info:
+        open_batch(folder)
+    assert str(info.value) == f"{toml}: batch.toml has no batch_id"
