@@ -447,3 +447,86 @@ def test_open_batch_reads_the_id_and_loads_the_journal(tmp_path):
     with pytest.raises(DataError) as info:
         open_batch(folder)
     assert str(info.value) == f"{toml}: batch.toml has no batch_id"
+
+
+def _insert(vc: VirtualUicc) -> Card:
+    vc.reset()
+    return Card(Channel(InProcessTransport(vc)))
+
+
+def test_cards_simtool_cannot_program_are_refused_by_name(batch):
+    sja5 = default_state()
+    sja5.atr = bytes.fromhex("3B9F96801F878031E073FE211B674A357530350259C4")
+    result = _programmer(batch).program(_insert(VirtualUicc(sja5)))
+    assert (result.outcome, result.reason) == (
+        Outcome.REFUSED, "sysmoISIM-SJA5 is recognised but simtool cannot program it (no "
+                         "driver for its key files)")
+    other = default_state()
+    other.atr = bytes.fromhex("3B00")
+    result = _programmer(batch).program(_insert(VirtualUicc(other)))
+    assert result.reason == "unknown card (ATR 3B00): simtool programs sysmoISIM-SJA2 only"
+    wrong_batch = dataclasses.replace(batch.card, card_type="sysmoISIM-SJA5")
+    p = Programmer(batch.journal, batch.records, wrong_batch, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s", allow_iccid_change=True)
+    assert p.program(_insert(card())).reason == \
+        "this is a sysmoISIM-SJA2; the batch is for sysmoISIM-SJA5"
+
+
+def test_a_vendor_key_of_the_wrong_format_is_named_and_costs_nothing(batch):
+    vc = card()
+    result = _programmer(batch, FixedAdm(Secret("1122334"))).program(_insert(vc))
+    assert (result.outcome, result.reason) == (
+        Outcome.REFUSED, "the card's current ADM1 has 7 digits; sysmoISIM-SJA2 ADM1 keys are "
+                         "8 digits (was a leading zero lost?)")
+    assert vc.image_state().pins["ADM1"].tries == 3
+    assert batch.journal.record(0).state is RecordState.PENDING
+
+
+def test_the_factory_iccid_is_kept_without_allow_iccid_change(batch):
+    p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s")
+    result = p.program(_insert(card()))
+    assert (result.outcome, result.reason) == (
+        Outcome.REFUSED, "sysmoISIM-SJA2: the vendor ties the card's licence to its factory "
+                         f"ICCID 8948011234567890128; not writing {batch.records[0].iccid} "
+                         "without --allow-iccid-change")
+    assert batch.journal.record(0).state is RecordState.PENDING
+
+
+def test_a_pulled_card_is_partial_with_what_to_do(batch):
+    result = program(batch, PulledAtFirstWrite(card()))
+    assert (result.outcome, result.step, result.steps) == (Outcome.PARTIAL, "iccid", ("start",))
+    assert result.reason == "card removed during iccid: re-insert it to finish"
+    assert batch.journal.record(0).reason == "card removed during iccid"
+
+
+def test_a_file_that_reads_back_different_stops_at_verify(batch):
+    class LosesImsi(CorruptsAuthenticate):
+        def transmit(self, apdu, *, secret=False):
+            if apdu[1] == 0xA4:
+                self.selected = apdu[5:-1]
+            if apdu[1] == 0xD6 and getattr(self, "selected", b"") == b"\x7f\x20\x6f\x07":
+                return b"\x90\x00"
+            return super().transmit(apdu, secret=secret)
+
+    result = program(batch, LosesImsi(card(), None))
+    assert (result.outcome, result.step) == (Outcome.FAILED, "verify")
+    assert result.reason.startswith("verify: ") and result.steps == STEPS
+
+
+def test_progress_names_every_step(batch):
+    steps: list[str] = []
+    p = Programmer(batch.journal, batch.records, batch.card, FixedAdm(Secret(VENDOR_ADM)),
+                   station="s", allow_iccid_change=True, progress=steps.append)
+    assert p.program(_insert(card())).outcome is Outcome.VERIFIED
+    assert [s for s in steps if s in STEPS] == list(STEPS)
+
+
+def test_an_empty_batch_id_is_refused(tmp_path):
+    folder = tmp_path / "b"
+    generate_batch(load_profile("milo"), 1, folder, panel_import=False, rng=SeededRandom(9))
+    toml = folder / "batch.toml"
+    toml.write_text("\n".join('batch_id = ""' if line.startswith("batch_id") else line
+                              for line in toml.read_text().splitlines()) + "\n")
+    with pytest.raises(DataError, match="batch.toml has no batch_id"):
+        open_batch(folder)
