@@ -524,3 +524,17 @@ def test_endless_61xx_is_reported_with_its_status_word():
     with pytest.raises(DecodeError) as info:
         channel.send(READ)
     assert str(info.value) == f"card still answered 6101 after {MAX_EXCHANGES} exchanges"
+
+
+def test_a_lost_connection_without_a_name_uses_the_instruction():
+    channel = Channel(FailingTransport(ConnectionResetError("peer reset")))
+    with pytest.raises(CardRemoved) as info:
+        channel.send(READ)
+    assert str(info.value) == "connection to the card lost (peer reset) during READ BINARY"
+
+
+def test_endless_9fxx_names_the_status_word_in_upper_case():
+    card = ScriptedCard([("A0B0000009", "9F0A")] + [("A0C000000A", "9F0A")] * MAX_EXCHANGES)
+    with pytest.raises(DecodeError) as info:
+        Channel(InProcessTransport(card), cla=0xA0).send(CommandApdu(0xA0, 0xB0, 0, 0, le=9))
+    assert str(info.value) == f"card still answered 9F0A after {MAX_EXCHANGES} exchanges"

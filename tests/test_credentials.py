@@ -362,3 +362,14 @@ def test_deriver_rejects_trivial_codes_by_default_and_kod4_differs_in_an_account
                          (CredentialKind.VOICEMAIL_PIN, "4096")]
     assert values[1] == [(CredentialKind.PLUS_KOD5, "52381"), (CredentialKind.PLUS_KOD4, "6071"),
                          (CredentialKind.VOICEMAIL_PIN, "7395")]
+
+
+def test_trivial_codes_are_rejected_by_default_and_kept_when_asked():
+    assert random_code(ScriptedRandom(1234, 5832), 4) == "5832"
+    assert random_code(ScriptedRandom(1234, 5832), 4, reject_trivial=False) == "1234"
+    rng = ScriptedRandom(11111, 1234, 0)
+    d = CredentialDeriver([CredentialKind.PLUS_KOD5, CredentialKind.PLUS_KOD4,
+                           CredentialKind.VOICEMAIL_PIN], numbers_per_account=1,
+                          account_prefix="A", rng=rng, reject_trivial=False)
+    _, creds = d.next_card(printed=Secret("0" * 20), puk1=Secret("12345678"))
+    assert [c.value.reveal() for c in creds] == ["11111", "1234", "0000"]
