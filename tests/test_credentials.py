@@ -367,7 +367,9 @@ def test_deriver_rejects_trivial_codes_by_default_and_kod4_differs_in_an_account
 def test_trivial_codes_are_rejected_by_default_and_kept_when_asked():
     assert random_code(ScriptedRandom(1234, 5832), 4) == "5832"
     assert random_code(ScriptedRandom(1234, 5832), 4, reject_trivial=False) == "1234"
-    rng = ScriptedRandom(11111, 1234, 0)
+    # the non-trivial values after the script's three are what a deriver that rejected
+    # trivial codes would take (rather than loop on 0s)
+    rng = ScriptedRandom(11111, 1234, 0, 52381, 5832, 4096, 7395)
     d = CredentialDeriver([CredentialKind.PLUS_KOD5, CredentialKind.PLUS_KOD4,
                            CredentialKind.VOICEMAIL_PIN], numbers_per_account=1,
                           account_prefix="A", rng=rng, reject_trivial=False)
