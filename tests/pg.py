@@ -1,4 +1,9 @@
-"""A private PostgreSQL 15 server for tests, from Debian's ``postgresql-15`` package.
+"""A private PostgreSQL server for tests, from Debian's ``postgresql`` package.
+
+The server binaries (``initdb``, ``postgres``) are looked up, first found wins: the directory in
+``SIMTOOL_PG_BIN``; Debian's ``/usr/lib/postgresql/<major>/bin``, highest major first;
+``pg_config --bindir``; ``PATH``.  Without them the tests skip, and fail under ``CI=true``
+(tests/components.py).
 
 The server lives in a temporary directory (data directory + unix socket directory), listens on
 its socket only (``listen_addresses=''``), runs with ``fsync=off`` (a test cluster need not
@@ -20,7 +25,9 @@ Use it through the session fixture (import it into a test module or conftest)::
 from __future__ import annotations
 
 import os
+import glob
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -31,7 +38,48 @@ from urllib.parse import quote
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from tests.components import missing
+
+SERVER_PROGRAMS = ("initdb", "postgres")
+
+
+def _has_server(path: Path) -> bool:
+    return all(os.access(path / name, os.X_OK) for name in SERVER_PROGRAMS)
+
+
+def find_bindir(env: dict[str, str] | None = None, *,
+                debian_root: str = "/usr/lib/postgresql") -> Path | None:
+    """The directory holding ``initdb`` and ``postgres``, or None (see the module docstring)."""
+    env = os.environ if env is None else env
+    override = env.get("SIMTOOL_PG_BIN")
+    if override:
+        return Path(override) if _has_server(Path(override)) else None
+
+    def major(path: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", Path(path).parent.name)) or (-1,)
+
+    for candidate in sorted(glob.glob(f"{glob.escape(debian_root)}/*/bin"), key=major,
+                            reverse=True):
+        if _has_server(Path(candidate)):
+            return Path(candidate)
+    pg_config = shutil.which("pg_config", path=env.get("PATH"))
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                 timeout=30, check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        if out and _has_server(Path(out)):
+            return Path(out)
+    found = [shutil.which(name, path=env.get("PATH")) for name in SERVER_PROGRAMS]
+    if all(found):
+        dirs = {Path(p).resolve().parent for p in found}  # symlinks to the real bin dir
+        if len(dirs) == 1:
+            return dirs.pop()
+    return None
+
+
+PG_BIN = find_bindir()
 SUPERUSER = "simtool"
 PORT = 5432  # names the socket file (.s.PGSQL.5432) inside our private socket directory
 START_WAIT = 60.0  # seconds for the postmaster to accept connections before we give up
@@ -128,8 +176,10 @@ class PostgresServer:
 
 
 def _unavailable() -> str | None:
-    if not (PG_BIN / "postgres").exists() or not (PG_BIN / "initdb").exists():
-        return f"no PostgreSQL 15 server binaries in {PG_BIN} (apt-get install postgresql-15)"
+    if PG_BIN is None:
+        return ("no PostgreSQL server binaries (initdb, postgres) in SIMTOOL_PG_BIN, "
+                "/usr/lib/postgresql/*/bin, pg_config --bindir or PATH "
+                "(apt-get install postgresql)")
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -140,10 +190,11 @@ def _unavailable() -> str | None:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A running private PostgreSQL server for the whole test session (skips if not installed)."""
+    """A running private PostgreSQL server for the whole test session (skips if not installed,
+    fails under CI=true)."""
     why = _unavailable()
     if why:
-        pytest.skip(why)
+        missing(why)
     # Not pytest's tmp_path: its parents are mode 0700 root, which the postgres user cannot cross.
     root = Path(tempfile.mkdtemp(prefix="simtool-pg-"))
     server = PostgresServer(root)

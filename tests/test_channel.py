@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from simtool.apdu.channel import MAX_EXCHANGES, Channel
 from simtool.apdu.command import CommandApdu
+from simtool.apdu.sw import describe
 from simtool.apdu.transport import InProcessTransport, TracingTransport
 from simtool.errors import (
     AuthenticationFailed,
@@ -403,3 +404,138 @@ def test_get_response_chains_reassemble_any_data(data, chunk):
     channel = Channel(InProcessTransport(ChunkingCard(data, chunk)))
     resp = channel.send(CommandApdu(0x00, 0xCB, 0x00, 0x00, b"\x5c\x00", le=0))
     assert resp.data == data and resp.sw == 0x9000
+
+
+# --- edges the mutation run found undefended ---------------------------------------------------
+
+@pytest.mark.parametrize("apdu,resent", [
+    ("00B00000", "00B0000010"),                  # case 1: Le appended
+    ("00B0000000", "00B0000010"),                # case 2: Le replaced
+    ("00D6000002AABB", "00D6000002AABB10"),      # case 3: Le appended after the data
+    ("00A40004023F0000", "00A40004023F0010"),    # case 4: Le replaced
+])
+def test_6cxx_resends_with_the_corrected_le(apdu, resent):
+    channel, card = channel_for([(apdu, "6C10"), (resent, "01" * 16 + "9000")])
+    resp = channel.send_raw(h(apdu))
+    assert resp.data == b"\x01" * 16 and resp.sw == 0x9000
+    assert [a.hex().upper() for a in card.seen] == [apdu.upper(), resent.upper()]
+
+
+def test_a_second_6cxx_for_the_corrected_command_is_final():
+    channel, card = channel_for([("00B0000000", "6C10"), ("00B0000010", "6C08")])
+    assert channel.send_raw(h("00B0000000")).sw == 0x6C08
+    assert len(card.seen) == 2
+
+
+@pytest.mark.parametrize("sw,error,message", [
+    (0x6D42, NotSupported, None),
+    (0x6E12, NotSupported, None),
+    (0x9804, SecurityNotSatisfied, None),
+])
+def test_status_word_families(sw, error, message):
+    channel, _ = channel_for([("00B0000009", f"{sw:04X}")])
+    with pytest.raises(error):
+        channel.send(READ)
+
+
+def test_9804_answering_a_pin_command_says_wrong_chv():
+    verify = CommandApdu(0xA0, 0x20, 0x00, 0x01, b"1234" + b"\xff" * 4)
+    channel, _ = channel_for([(verify.to_bytes().hex(), "9804")], cla=0xA0)
+    with pytest.raises(SecurityNotSatisfied) as info:
+        channel.send(verify)
+    assert str(info.value) == ("VERIFY PIN: 9804 wrong CHV (at least one attempt left) or "
+                               "access condition not fulfilled")
+    channel, _ = channel_for([("A0B0000009", "9804")], cla=0xA0)
+    with pytest.raises(SecurityNotSatisfied) as info:
+        channel.send(CommandApdu(0xA0, 0xB0, 0, 0, le=9))
+    assert str(info.value) == f"READ BINARY: 9804 {describe(0x9804)}"
+
+
+def test_an_unknown_instruction_is_named_by_its_byte():
+    channel, _ = channel_for([("005A000000", "6A82")])
+    with pytest.raises(FileNotFound) as info:
+        channel.send(CommandApdu(0x00, 0x5A, 0, 0, le=0))
+    assert str(info.value) == f"INS 5A: 6A82 {describe(0x6A82)}"
+
+
+def test_the_default_class_is_the_uicc_one():
+    card = ScriptedCard([("0020000A", "63C3")])
+    assert Channel(InProcessTransport(card)).pin_tries(0x0A) == 3
+
+
+def test_pin_tries_names_the_query_in_an_unexpected_answer():
+    channel, _ = channel_for([("00200081", "6A82")])
+    with pytest.raises(FileNotFound) as info:
+        channel.pin_tries(0x81)
+    assert str(info.value) == f"VERIFY PIN counter query (P2 81): 6A82 {describe(0x6A82)}"
+
+
+def test_short_responses_are_named_exactly():
+    channel, _ = channel_for([("00B0000009", "")])
+    with pytest.raises(DecodeError) as info:
+        channel.send(READ)
+    assert str(info.value) == "card answered nothing: a response needs at least SW1 SW2"
+    channel, _ = channel_for([("00B0000009", "9a")])
+    with pytest.raises(DecodeError) as info:
+        channel.send(READ)
+    assert str(info.value) == "card answered 9A: a response needs at least SW1 SW2"
+
+
+def test_secret_flags_of_plain_and_raw_commands():
+    card = ScriptedCard([("00B0000009", "9000"), ("00B0000009", "9000"),
+                         ("0088008110" + RAND, "9862")])
+    transport = RecordingTransport(card)
+    channel = Channel(transport)
+    channel.send(READ)
+    channel.send_raw(h("00B0000009"))
+    channel.send_raw(h("0088008110" + RAND))
+    assert transport.flags == [False, False, True]
+
+
+def test_send_raw_errors_name_the_apdu():
+    channel, _ = channel_for([])
+    with pytest.raises(DecodeError) as info:
+        channel.send_raw(h("00B000"))
+    assert str(info.value) == "a command APDU needs at least 4 bytes, got 3"
+    channel = Channel(FailingTransport(CardRemoved()))
+    with pytest.raises(CardRemoved) as info:
+        channel.send_raw(h("00b0000009"))
+    assert str(info.value) == "card removed during raw APDU 00 B0 00 00"
+
+
+def test_removed_message_keeps_the_inner_text_once():
+    inner = CardRemoved("card pulled", step="READ BINARY")   # "card pulled during READ BINARY"
+    channel = Channel(FailingTransport(inner))
+    with pytest.raises(CardRemoved) as info:
+        channel.send(READ, name="READ BINARY EF.ICCID")
+    assert str(info.value) == "card pulled during READ BINARY EF.ICCID"
+    plain = CardRemoved("reader unplugged during the night")  # no step: kept whole
+    with pytest.raises(CardRemoved) as info:
+        Channel(FailingTransport(plain)).send(READ, name="X")
+    assert str(info.value) == "reader unplugged during the night during X"
+    empty = CardRemoved("")
+    with pytest.raises(CardRemoved) as info:
+        Channel(FailingTransport(empty)).send(READ, name="X")
+    assert str(info.value) == "card removed during X"
+
+
+def test_endless_61xx_is_reported_with_its_status_word():
+    card = ScriptedCard([("00B0000009", "6101")] + [("00C0000001", "AA6101")] * MAX_EXCHANGES)
+    channel = Channel(InProcessTransport(card))
+    with pytest.raises(DecodeError) as info:
+        channel.send(READ)
+    assert str(info.value) == f"card still answered 6101 after {MAX_EXCHANGES} exchanges"
+
+
+def test_a_lost_connection_without_a_name_uses_the_instruction():
+    channel = Channel(FailingTransport(ConnectionResetError("peer reset")))
+    with pytest.raises(CardRemoved) as info:
+        channel.send(READ)
+    assert str(info.value) == "connection to the card lost (peer reset) during READ BINARY"
+
+
+def test_endless_9fxx_names_the_status_word_in_upper_case():
+    card = ScriptedCard([("A0B0000009", "9F0A")] + [("A0C000000A", "9F0A")] * MAX_EXCHANGES)
+    with pytest.raises(DecodeError) as info:
+        Channel(InProcessTransport(card), cla=0xA0).send(CommandApdu(0xA0, 0xB0, 0, 0, le=9))
+    assert str(info.value) == f"card still answered 9F0A after {MAX_EXCHANGES} exchanges"

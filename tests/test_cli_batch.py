@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from simtool import milenage
-from simtool.cli.batch import batch
-from simtool.errors import SimtoolError
+from simtool.cli.main import main
 from simtool.provision.batchdir import read_records
 from simtool.provision.profile import profile_path
 
@@ -19,17 +18,11 @@ OP_HEX = "CDC202D5123E20F62B6D676AC72CB318"
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    """Invoke the group as ``simtool batch``; map SimtoolError to its exit code as
-    simtool.cli.main does."""
-    result = CliRunner().invoke(batch, list(args))
-    code = result.exit_code
-    stderr = result.stderr
-    if isinstance(result.exception, SimtoolError):
-        code = result.exception.exit_code
-        stderr += f"error: {result.exception}\n"
-    elif result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return code, result.stdout, stderr
+    """``simtool batch ARGS`` through the real entry point, simtool.cli.main.main: its error
+    rendering and exit codes, not a copy of them.  Returns (exit code, stdout, stderr)."""
+    with CliRunner().isolation() as (stdout, stderr, _):
+        code = main(["batch", *args])
+    return code, stdout.getvalue().decode(), stderr.getvalue().decode()
 
 
 @pytest.fixture

@@ -62,7 +62,11 @@ def test_blocked_pin_is_unblocked_with_the_puk(simtool_cli, pcsc_stack):
     for left in (2, 1, 0):
         proc = simtool_cli("pin", "verify", "pin2", "--pin", "0000")
         assert proc.returncode == 1
-    assert "block" in proc.stderr.lower()
+        assert image_pins(pcsc_stack)["PIN2"]["tries"] == left
+        if left:
+            assert f"wrong PIN/key, {left} tries left" in proc.stderr
+        else:
+            assert "now blocked (no tries left; unblock with the PUK)" in proc.stderr
     assert json.loads(simtool_cli("--json", "pin", "status", check=True).stdout)["PIN2"] == 0
     simtool_cli("pin", "unblock", "pin2", "--puk", "87654321", "--new", "4321", check=True)
     assert image_pins(pcsc_stack)["PIN2"]["value"] == "4321"

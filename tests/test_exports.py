@@ -16,6 +16,7 @@ import subprocess
 import tomllib
 from datetime import UTC, datetime
 
+import argon2
 import pytest
 from barcode import Code128
 from barcode.writer import SVGWriter
@@ -416,6 +417,32 @@ def test_no_secret_in_panel_import_summary_batch_toml_or_logs(tmp_path, caplog, 
     # the HSS imports are ciphertext: no Ki in them
     for enc in out.rglob("*.enc"):
         _assert_no_secret(enc.read_bytes().decode("latin-1"), secrets, enc.name)
+    _assert_hashes_at_the_floor(out)
+
+
+# Any Argon2 PHC string in JSON, whatever its variant and parameters.
+_ANY_ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s\"]+")
+
+
+def _assert_hashes_at_the_floor(out) -> None:
+    """Every hash of the panel import, parsed from the hash itself (not from the metadata that
+    describes it): Argon2id, m >= 19456 KiB, t >= 2, p >= 1 (OWASP's Argon2id baseline, the
+    floor of simtool.provision.hashing)."""
+    panel = json.loads((out / "exports/panel.json").read_text())
+    items = [c for group in ("subscribers", "accounts") for entry in panel[group]
+             for c in entry["credentials"]]
+    with open(out / "exports/panel.csv", newline="") as fh:
+        in_csv = [cell for row in csv.reader(fh) for cell in row if "$argon2" in cell]
+    in_json = _ANY_ARGON2.findall((out / "exports/panel.json").read_text())
+    assert items and sorted(in_csv) == sorted(in_json) == sorted(c["hash"] for c in items)
+    found = in_csv + in_json
+    for phc in found:
+        params = argon2.extract_parameters(phc)
+        assert params.type is argon2.Type.ID, phc
+        assert params.memory_cost >= 19456, phc
+        assert params.time_cost >= 2, phc
+        assert params.parallelism >= 1, phc
+        assert params.salt_len >= 16 and params.hash_len >= 16, phc
 
 
 def test_labels_reference_every_barcode(tmp_path):

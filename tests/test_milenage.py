@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simtool import milenage
 from simtool.errors import DataError
 from simtool.milenage import Milenage, autn, auts, gsm_kc, gsm_sres, opc
 
@@ -102,3 +103,39 @@ def test_repr_hides_key_material():
     m = Milenage(bytes(range(16)), bytes(range(16, 32)))
     assert repr(m) == "Milenage(***)"
     assert "000102" not in repr(m)
+
+
+# --- wrong inputs: one line naming the value and its length -------------------------------------
+
+_K, _B16, _B6, _B2, _B8 = b"\x01" * 16, b"\x02" * 16, b"\x03" * 6, b"\x04" * 2, b"\x05" * 8
+
+
+@pytest.mark.parametrize("name,size,call", [
+    ("K", 16, lambda bad: milenage.opc(bad, _B16)),
+    ("OP", 16, lambda bad: milenage.opc(_K, bad)),
+    ("K", 16, lambda bad: milenage.Milenage(bad, _B16)),
+    ("OPc", 16, lambda bad: milenage.Milenage(_K, bad)),
+    ("RAND", 16, lambda bad: milenage.Milenage(_K, _B16).f2345(bad)),
+    ("RAND", 16, lambda bad: milenage.Milenage(_K, _B16).f5star(bad)),
+    ("SQN", 6, lambda bad: milenage.Milenage(_K, _B16).f1(_B16, bad, _B2)),
+    ("AMF", 2, lambda bad: milenage.Milenage(_K, _B16).f1star(_B16, _B6, bad)),
+    ("SQN", 6, lambda bad: milenage.autn(_K, _B16, _B16, bad, _B2)),
+    ("AMF", 2, lambda bad: milenage.autn(_K, _B16, _B16, _B6, bad)),
+    ("SQN_MS", 6, lambda bad: milenage.auts(_K, _B16, _B16, bad)),
+    ("CK", 16, lambda bad: milenage.gsm_kc(bad, _B16)),
+    ("IK", 16, lambda bad: milenage.gsm_kc(_B16, bad)),
+    ("RES", 8, lambda bad: milenage.gsm_sres(bad)),
+])
+def test_a_wrong_input_is_named_with_its_size(name, size, call):
+    with pytest.raises(DataError) as info:
+        call(b"\x00" * (size - 1))
+    assert str(info.value) == f"Milenage: {name} must be {size} bytes, got {size - 1}"
+    with pytest.raises(DataError) as info:
+        call("00" * size)  # hex text instead of bytes
+    assert str(info.value) == f"Milenage: {name} must be {size} bytes, got str"
+
+
+def test_key_holders_never_show_their_key():
+    m = milenage.Milenage(_K, _B16)
+    assert repr(m) == "Milenage(***)"
+    assert repr(m._aes) == "_Aes(***)"  # noqa: SLF001

@@ -117,3 +117,33 @@ def test_key_references():
     # 3GPP TS 51.011 §9.2: CHV numbers and the UNBLOCK CHV P2 values
     assert (GsmChv.CHV1, GsmChv.CHV2) == (1, 2)
     assert GSM_UNBLOCK_CHV_P2 == {GsmChv.CHV1: 0x00, GsmChv.CHV2: 0x02}
+
+
+# --- the errors name what is wrong (each message is the one line the CLI prints) ---------------
+
+@pytest.mark.parametrize("call,exc,message", [
+    (lambda: encode_pin("1234"), TypeError, "the PIN must be passed as a Secret"),
+    (lambda: encode_puk(12345678), TypeError, "the PUK must be passed as a Secret"),
+    (lambda: encode_pin(Secret(1234)), EncodeError, "the PIN must be text"),
+    (lambda: encode_adm("11223344"), TypeError, "the ADM key must be passed as a Secret"),
+    (lambda: encode_adm(Secret(b"11223344")), EncodeError, "the ADM key must be text"),
+    (lambda: encode_adm(Secret("")), EncodeError,
+     "the ADM key must be up to 8 decimal digits or exactly 16 hex digits"),
+    (lambda: encode_pin_pair(Secret(b"1234"), Secret(b"12345678")), EncodeError,
+     "each coded PIN/PUK must be 8 bytes"),
+    (lambda: encode_pin_pair(Secret(b"12345678"), Secret(b"123456789")), EncodeError,
+     "each coded PIN/PUK must be 8 bytes"),
+])
+def test_error_messages(call, exc, message):
+    with pytest.raises(exc) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_adm_lengths_at_the_edges():
+    # one decimal digit is an ADM key (≤ 8 digits, FF-padded)
+    assert encode_adm(Secret("5")) == (Secret(b"5" + b"\xff" * 7), AdmFormat.DECIMAL8)
+    # 16 characters that are not all hex digits are refused, whatever else they are
+    for text in ("XXXXXXXXXXXXXXXX", "0123456789ABCDEG", "0123456789abcde "):
+        with pytest.raises(EncodeError):
+            encode_adm(Secret(text))

@@ -150,7 +150,7 @@ def test_real_virtual_network_in_process():
 
 
 def test_with_the_virtual_uicc():
-    virtual_card = pytest.importorskip("tests.virtual_card")
+    from tests import virtual_card
     image = virtual_card.VirtualUicc.from_image(None).image_state()
     card = virtual_card.VirtualUicc(image, applet=MenuApplet(milo_with_ss_forwarding()))
     network = FakeNetwork({"*108#": "Saldo: 3,00 zł"})

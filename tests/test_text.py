@@ -283,3 +283,20 @@ def test_decode_alpha_only_raises_decode_error(raw):
 def test_ucs2_surrogate_pairs_decode_to_one_character():
     assert decode_text_string(0x08, "😀a".encode("utf-16-be")) == "😀a"
     assert decode_alpha(b"\x80" + "😀".encode("utf-16-be") + b"\xff\xff") == "😀"
+
+
+def test_pack_refuses_an_octet_that_is_not_a_septet():
+    for bad in (b"\x80", b"\x41\x81"):
+        with pytest.raises(EncodeError) as info:
+            gsm7_pack(bad)
+        assert str(info.value) == "septets must be 00..7F"
+
+
+def test_unpack_keeps_a_final_cr_unless_asked_and_names_a_bad_count():
+    # 8 septets "ABCDEFG" + <CR> fill 7 octets exactly: the CR is data unless cr_padding
+    packed = gsm7_pack(b"ABCDEFG\r")
+    assert gsm7_unpack(packed) == b"ABCDEFG\r"
+    assert gsm7_unpack(packed, cr_padding=True) == b"ABCDEFG"
+    with pytest.raises(DecodeError) as info:
+        gsm7_unpack(b"\x00\x00", 3)
+    assert str(info.value) == "2 packed octets hold at most 2 septets, not 3"

@@ -287,3 +287,56 @@ def test_decoders_raise_only_decode_error(raw):
             decode(raw)
         except DecodeError:
             pass
+
+
+# --- each malformed input gets its own one-line reason -----------------------------------------
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: encode_length(-1), "TLV length must be a non-negative int, got -1"),
+    (lambda: encode_length(0x10000),
+     "TLV length 65536 exceeds the 3-byte length field limit of 65535"),
+    (lambda: ber_encode("84", b""), "BER-TLV tag must be an int, got '84'"),
+    (lambda: ber_encode(0x1F, b""), "BER-TLV tag 1F announces a second tag byte (b5..b1 = 11111)"),
+    (lambda: ber_encode(0xFF, b""), "BER-TLV tag FF announces a second tag byte (b5..b1 = 11111)"),
+    (lambda: ber_encode(0x100, b""), "BER-TLV tag 0100 is not a valid 2-byte tag (first byte "
+                                     "must end in 11111 and not be FF, second byte b8 = 0)"),
+    (lambda: ber_encode(0xFFFF, b""), "BER-TLV tag FFFF is not a valid 2-byte tag (first byte "
+                                      "must end in 11111 and not be FF, second byte b8 = 0)"),
+    (lambda: ber_encode(0x10000, b""), "BER-TLV tag 65536 is not a 1- or 2-byte tag"),
+    (lambda: ber_encode(0, b""), "BER-TLV tag 0 is not a 1- or 2-byte tag"),
+    (lambda: ctlv_encode(ComprehensionTlv(0x8000, b"")),
+     "COMPREHENSION-TLV tag 32768 is outside 0x01..0x7FFF"),
+])
+def test_encode_errors(call, message):
+    with pytest.raises(EncodeError) as info:
+        call()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ber_decode(b""), "BER-TLV: no data"),
+    (lambda: ctlv_decode(b""), "COMPREHENSION-TLV: no data"),
+    # the 2-byte tag is complete, the length is what is missing
+    (lambda: ber_decode(h("5F2D")), "TLV length field missing at offset 2"),
+    (lambda: ber_decode(h("5F")), "BER-TLV 2-byte tag truncated at offset 0"),
+    (lambda: ctlv_decode(h("7F0001")), "TLV length field missing at offset 3"),
+    (lambda: ctlv_decode(h("7F00")), "COMPREHENSION-TLV 3-byte tag truncated at offset 0"),
+    (lambda: ber_decode(h("8481")), "TLV length field 81 truncated at offset 1"),
+    (lambda: ber_decode(h("848201")), "TLV length field 82 truncated at offset 1"),
+    (lambda: ber_decode(h("8483000000")), "TLV length field 83 at offset 1: only 1..3-byte "
+                                          "lengths (up to 82 xx xx) are supported"),
+    (lambda: ber_decode(h("840301")),
+     "BER-TLV 84 value of 3 bytes at offset 2 runs past the end (1 bytes left)"),
+    (lambda: ctlv_decode(h("0503AABB")),
+     "COMPREHENSION-TLV 05 value of 3 bytes at offset 2 runs past the end (2 bytes left)"),
+])
+def test_decode_errors(call, message):
+    with pytest.raises(DecodeError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_padding_is_skipped_byte_by_byte_before_between_and_after():
+    assert ber_decode_all(h("FF8400")) == [Tlv(0x84, b"")]
+    assert ber_decode_all(h("008400")) == [Tlv(0x84, b"")]
+    assert ber_decode_all(h("00FF840100FF8501AA00")) == [Tlv(0x84, b"\x00"), Tlv(0x85, b"\xaa")]

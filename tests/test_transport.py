@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+import smartcard.scard as real_scard  # pyscard is a dependency: no importorskip
 
 from simtool.apdu import pcsc
 from simtool.apdu.channel import Channel
@@ -233,8 +234,6 @@ def test_counting_transport_counts_every_exchange():
 
 
 # --- PC/SC with a fake smartcard.scard --------------------------------------------------------------
-
-real_scard = pytest.importorskip("smartcard.scard")
 
 
 class FakeScard:

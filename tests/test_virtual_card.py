@@ -586,7 +586,6 @@ def test_fetch_with_a_wrong_le_keeps_the_proactive_command():
 def test_menu_applet_is_built_from_an_images_stk_menu():
     """An (older) image's stk_menu becomes a MenuApplet on first use; TERMINAL PROFILE
     queues SET UP MENU (TS 102 223 §6.4.8, command type 25)."""
-    pytest.importorskip("simtool.stk.menu")
     import tomllib
     from pathlib import Path
     from tests.virtual_card.image import parse_image
@@ -613,7 +612,7 @@ def test_a_broken_stk_menu_leaves_a_working_card_without_toolkit():
 
 
 def test_toolkit_applet_status_maps_to_the_status_word():
-    applet_module = pytest.importorskip("simtool.stk.applet")
+    from simtool.stk import applet as applet_module
 
     class Busy(FakeApplet):
         def envelope(self, data):

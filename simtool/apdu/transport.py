@@ -69,27 +69,42 @@ class InProcessTransport:
             power_off()
 
 
-def _hex(data: bytes) -> str:
-    return bytes(data).hex(" ").upper()
+def _hex(data: bytes, sep: str = " ") -> str:
+    return (bytes(data).hex(sep) if sep else bytes(data).hex()).upper()
 
 
 def _redacted(n: int) -> str:
     return f"[{n} byte{'' if n == 1 else 's'} redacted]"
 
 
-def format_command(apdu: bytes, *, redact: bool) -> str:
-    """Render a command APDU as spaced upper-case hex; with ``redact`` the data field is
-    replaced by its length: ``00 20 00 0A 08 [8 bytes redacted]``."""
+def redaction(apdu: bytes) -> tuple[bool, bool]:
+    """Which sides of an exchange hold secrets, from the command alone: ``(command data,
+    response data)``.  The PIN commands' data is a PIN, PUK or ADM key; AUTHENTICATE and RUN
+    GSM ALGORITHM carry RAND/AUTN and answer RES/CK/IK/Kc.  The one rule for the trace and for
+    what ``simtool apdu`` prints."""
+    ins = apdu[1] if len(apdu) > 1 else -1
+    auth = ins in AUTH_INS
+    return auth or ins in PIN_INS, auth
+
+
+def format_command(apdu: bytes, *, redact: bool, sep: str = " ") -> str:
+    """Render a command APDU as upper-case hex (bytes joined by ``sep``); with ``redact`` the
+    data field is replaced by its length: ``00 20 00 0A 08 [8 bytes redacted]``."""
     if not redact or len(apdu) <= 5:
-        return _hex(apdu)
+        return _hex(apdu, sep)
     lc = apdu[4]
     end = 5 + lc
     rest = apdu[end:]
     if end > len(apdu) or len(rest) > 1:
         # Malformed: hide everything after the header rather than guess where data ends.
-        return f"{_hex(apdu[:5])} {_redacted(len(apdu) - 5)}"
-    line = f"{_hex(apdu[:5])} {_redacted(lc)}"
-    return f"{line} {_hex(rest)}" if rest else line
+        return f"{_hex(apdu[:5], sep)} {_redacted(len(apdu) - 5)}"
+    line = f"{_hex(apdu[:5], sep)} {_redacted(lc)}"
+    return f"{line} {_hex(rest, sep)}" if rest else line
+
+
+def format_data(data: bytes, *, redact: bool, sep: str = " ") -> str:
+    """Response data as hex, or with ``redact`` its length only (nothing when empty)."""
+    return _redacted(len(data)) if redact and data else _hex(data, sep)
 
 
 def format_response(resp: bytes, *, redact: bool) -> str:
@@ -116,10 +131,9 @@ class TracingTransport:
         self._continues_secret = False
 
     def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
-        ins = apdu[1] if len(apdu) > 1 else -1
-        auth = ins in AUTH_INS
-        redact_cmd = secret or auth or ins in PIN_INS
-        redact_resp = secret or auth or self._continues_secret
+        secret_cmd, secret_resp = redaction(apdu)
+        redact_cmd = secret or secret_cmd
+        redact_resp = secret or secret_resp or self._continues_secret
         self._log(">> " + format_command(apdu, redact=redact_cmd))
         try:
             resp = self.inner.transmit(apdu, secret=secret)

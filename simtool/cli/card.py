@@ -86,7 +86,9 @@ def apdu(obj, apdus: tuple[str, ...]) -> None:
     """Send raw APDUs (hex, spaces allowed inside quotes) and show each response.
 
     61xx / 6Cxx / 9Fxx are followed up (GET RESPONSE / resend with Le); the status word is
-    shown with its meaning and is not treated as an error.
+    shown with its meaning and is not treated as an error.  As in --trace, the data of the PIN
+    commands (VERIFY, CHANGE, DISABLE, ENABLE, UNBLOCK PIN) and both sides of AUTHENTICATE /
+    RUN GSM ALGORITHM are shown as their length only.
 
     \b
     Examples:
@@ -94,6 +96,7 @@ def apdu(obj, apdus: tuple[str, ...]) -> None:
       simtool --json apdu "00 A4 00 04 02 2F E2" 00B000000A
     """
     from simtool.apdu.sw import describe
+    from simtool.apdu.transport import format_command, format_data, redaction
 
     raws = []
     for i, text in enumerate(apdus, 1):
@@ -106,7 +109,9 @@ def apdu(obj, apdus: tuple[str, ...]) -> None:
     results = []
     for raw in raws:
         resp = channel.send_raw(raw)
-        results.append({"command": raw.hex().upper(), "data": resp.data.hex().upper(),
+        secret_cmd, secret_resp = redaction(raw)
+        results.append({"command": format_command(raw, redact=secret_cmd, sep=""),
+                        "data": format_data(resp.data, redact=secret_resp, sep=""),
                         "sw": f"{resp.sw:04X}", "meaning": describe(resp.sw)})
     obj.emit(results, lambda: "\n".join(
         f"> {r['command']}\n< {r['data']} {r['sw']} ({r['meaning']})".replace("<  ", "< ")

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = cli.main(args=argv, prog_name="simtool", standalone_mode=False)
     except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        # click turns Ctrl-C inside a command into Abort: keep the shell's 128 + SIGINT for it
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
             click.echo("interrupted", err=True)
             return 130
         click.echo("aborted", err=True)

@@ -123,7 +123,12 @@ def uniform_digits(stream: bytes, digits: int) -> str | None:
 def hmac_digits(secret: bytes, iccid: str, attempt: int = 0, digits: int = PASSWORD_DIGITS) -> str:
     """``digits`` uniform decimal digits from HMAC-SHA-256(secret, label ‖ ICCID ‖ attempt ‖
     block), by :func:`uniform_digits`; if all six candidates of a MAC are rejected (p ≈ 10**-12
-    for 10 digits), the next block is used."""
+    for 10 digits), the next block is used.
+
+    The HMAC key is the batch secret; the message is, byte for byte,
+    ``b"simtool barcode v1\\x00" ‖ ICCID (ASCII digits) ‖ 00 ‖ attempt ‖ 00 ‖ block`` with
+    ``attempt`` and ``block`` in ASCII decimal (``0`` first).  Changing any of it changes every
+    password already printed: tests/test_credentials.py holds known-answer vectors."""
     block = 0
     while True:
         mac = hmac.new(secret, b"%s%s\x00%d\x00%d" % (_HMAC_LABEL, iccid.encode("ascii"),
