@@ -17,7 +17,7 @@ import pytest
 
 from simtool.provision import batchdir
 from simtool.provision.batchdir import atomic_open, atomic_write
-from simtool.provision.journal import open_journal
+from simtool.provision.journal_open import open_journal
 
 
 @pytest.fixture
