@@ -13,7 +13,8 @@ import pytest
 from hypothesis import settings
 
 from tests.components import missing
-from tests.harness import REPO, SOCKET_ENV, SYSTEM_SOCKET, VPCD_DRIVER, PcscStack
+from tests.harness import (REPO, SOCKET_ENV, SYSTEM_SOCKET, VPCD_DRIVER, PcscStack,
+                           private_pcscd_possible)
 
 # Property tests assert behaviour, never speed: no per-example deadline (a loaded CI machine
 # must not turn a slow example into a failure).  In CI the examples are derandomized, so a run
@@ -26,8 +27,20 @@ settings.load_profile("ci" if os.environ.get("CI") else "simtool")
 def pytest_configure(config):
     """Batch keys (simtool.provision.sealed) go to a key store of this session, never to the
     user's ~/.local/share, and so does the virtual network's state file; CLI subprocesses
-    inherit both."""
+    inherit both.
+
+    PC/SC: the hardware tier talks to the machine's pcscd (the real readers are its);
+    otherwise, as root, the harness starts a private pcscd on first use, and its socket is
+    named here, before any test runs: libpcsclite reads PCSCLITE_CSOCK_NAME once per process,
+    so an in-process PC/SC call made before the pcscd fixture would otherwise stick to the
+    machine's socket for the whole session."""
     import tempfile
+
+    if config.getoption("--reader"):
+        os.environ[SOCKET_ENV] = str(SYSTEM_SOCKET)
+    elif SOCKET_ENV not in os.environ and private_pcscd_possible():
+        config._simtool_pcscd_dir = tempfile.mkdtemp(prefix="simtool-pcscd-")
+        os.environ[SOCKET_ENV] = os.path.join(config._simtool_pcscd_dir, "pcscd.comm")
 
     if "SIMTOOL_KEY_DIR" not in os.environ:
         config._simtool_key_dir = tempfile.mkdtemp(prefix="simtool-test-keys-")
@@ -39,6 +52,10 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    pcscd_dir = getattr(config, "_simtool_pcscd_dir", None)
+    if pcscd_dir:
+        shutil.rmtree(pcscd_dir, ignore_errors=True)
+        os.environ.pop(SOCKET_ENV, None)
     key_dir = getattr(config, "_simtool_key_dir", None)
     if key_dir:
         shutil.rmtree(key_dir, ignore_errors=True)
@@ -49,13 +66,6 @@ def pytest_unconfigure(config):
 def pytest_addoption(parser):
     parser.addoption("--reader", default=None,
                      help="name (substring) of a real PC/SC reader for the hardware tests")
-
-
-def pytest_configure(config):
-    # the hardware tier talks to the machine's pcscd (the real readers are its); otherwise the
-    # harness starts a private pcscd (tests/harness.py) on first use
-    if config.getoption("--reader"):
-        os.environ[SOCKET_ENV] = str(SYSTEM_SOCKET)
 
 
 def pytest_collection_modifyitems(config, items):

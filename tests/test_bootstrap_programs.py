@@ -20,6 +20,7 @@ from tests.harness import REPO
 PACKAGE_OF = {
     "python3": "python3", "pcscd": "pcscd", "pcsc_scan": "pcsc-tools",
     "initdb": "postgresql", "postgres": "postgresql", "pg_ctl": "postgresql",
+    "pg_config": "postgresql",  # tests/pg.py's last way to find the server, when on PATH
     "gcc": "gcc", "swig": "swig",
     "unshare": "util-linux", "runuser": "util-linux", "mount": "mount", "umount": "mount",
     "sh": "dash", "bash": "bash", "apt-get": "apt", "dpkg-query": "dpkg", "grep": "grep",
@@ -38,6 +39,10 @@ UNRESOLVED_OK = {
                     "without a pySim checkout)",
     "binary": "osmo-hlr, found by tests/test_osmo_hlr.py's _need() (package osmo-hlr, in "
               "bootstrap; the test fails under CI=true when it is missing)",
+    "pg_config": "shutil.which('pg_config') in tests/pg.py: one of the ways to find the "
+                 "PostgreSQL server (package postgresql, in bootstrap, installs it)",
+    "*mutmut": "the interpreter running bench/mutation.py with mutmut (the dev extra), a "
+               "benchmark-like script outside the test suite",
     "node": "shutil.which('node') or shutil.which('nodejs') in tests/test_exports.py "
             "(package nodejs, in bootstrap)",
     "str(py)": "the fresh virtualenv's python that tests/test_wheel.py creates",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 
 import click
 import pytest
@@ -47,6 +48,12 @@ class Wire(InProcessTransport):
         return [a for a in self.sent if a[1] == 0x20 and a[3] == p2 and len(a) > 5]
 
 
+def _env(value: str) -> str:
+    """A secret option's env:VAR form (a value typed on the command line would warn)."""
+    os.environ["SIMTOOL_TEST_SECRET"] = value
+    return "env:SIMTOOL_TEST_SECRET"
+
+
 @pytest.fixture
 def reader(monkeypatch):
     """Put a card in the one (virtual) reader; returns a function making the card."""
@@ -79,7 +86,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_adm1_with_one_try_left_is_refused_without_a_verify(reader, capsys):
     wire = reader(adm1_tries=1)
-    code, out, err = run(capsys, "pin", "verify", "adm1", "--pin", VENDOR_ADM)
+    code, out, err = run(capsys, "pin", "verify", "adm1", "--pin", _env(VENDOR_ADM))
     assert code == 5
     assert err.startswith("error: ADM1 has 1 tries left, below the safe minimum of 2")
     assert out == ""
@@ -90,7 +97,7 @@ def test_adm1_with_one_try_left_is_refused_without_a_verify(reader, capsys):
 def test_adm1_with_two_tries_left_is_verified(reader, capsys):
     assert ADM_MIN_TRIES == 2
     wire = reader(adm1_tries=2)
-    code, out, err = run(capsys, "pin", "verify", "adm1", "--pin", VENDOR_ADM)
+    code, out, err = run(capsys, "pin", "verify", "adm1", "--pin", _env(VENDOR_ADM))
     assert (code, out, err) == (0, "ADM1 verified\n", "")
     assert wire.verifies(0x0A) == [bytes.fromhex("002000 0A 08") + pin_block(VENDOR_ADM)]
     assert wire.card.image_state().pins["ADM1"].tries == 3
@@ -98,12 +105,12 @@ def test_adm1_with_two_tries_left_is_verified(reader, capsys):
 
 def test_a_wrong_adm1_with_two_tries_left_costs_one_and_exits_1(reader, capsys):
     wire = reader(adm1_tries=2)
-    code, _, err = run(capsys, "pin", "verify", "adm1", "--pin", "99999999")
+    code, _, err = run(capsys, "pin", "verify", "adm1", "--pin", _env("99999999"))
     assert code == 1 and err.startswith("error: ") and "1 tries left" in err, err
     assert len(wire.verifies(0x0A)) == 1
     assert wire.card.image_state().pins["ADM1"].tries == 1
     # and now the threshold holds: the next attempt is refused before any key is sent
-    code, _, err = run(capsys, "pin", "verify", "adm1", "--pin", VENDOR_ADM)
+    code, _, err = run(capsys, "pin", "verify", "adm1", "--pin", _env(VENDOR_ADM))
     assert code == 5 and len(wire.verifies(0x0A)) == 1
 
 
@@ -118,7 +125,7 @@ def test_exit_0_and_json_output(reader, capsys):
 
 def test_exit_1_when_the_card_answers_an_error(reader, capsys):
     reader()
-    code, out, err = run(capsys, "pin", "verify", "pin1", "--pin", "0000")
+    code, out, err = run(capsys, "pin", "verify", "pin1", "--pin", _env("0000"))
     assert code == 1 and out == ""
     assert err.startswith("error: ") and "2 tries left" in err
 
@@ -170,7 +177,7 @@ def test_exit_4_on_an_unwritable_file(capsys, monkeypatch):
 
 def test_exit_5_on_a_safety_refusal(reader, capsys):
     reader(adm1_tries=0)
-    code, _, err = run(capsys, "pin", "verify", "adm1", "--pin", VENDOR_ADM)
+    code, _, err = run(capsys, "pin", "verify", "adm1", "--pin", _env(VENDOR_ADM))
     assert code == 5 and "ADM1 has 0 tries left" in err
 
 
@@ -194,7 +201,7 @@ def test_abort_and_interrupt(capsys, monkeypatch):
 
     monkeypatch.setattr(card_commands.apdu, "callback", click.pass_obj(interrupt))
     code, _, err = run(capsys, "apdu", "00")
-    assert code == 130 and err.endswith("aborted\n")  # Ctrl-C: 128 + SIGINT, not "card error"
+    assert code == 130 and err.endswith("interrupted\n")  # Ctrl-C: 128 + SIGINT, not "card error"
 
 
 def test_version_and_help_exit_0(capsys):
