@@ -428,12 +428,13 @@ def _assert_hashes_at_the_floor(out) -> None:
     """Every hash of the panel import, parsed from the hash itself (not from the metadata that
     describes it): Argon2id, m >= 19456 KiB, t >= 2, p >= 1 (OWASP's Argon2id baseline, the
     floor of simtool.provision.hashing)."""
-    panel = json.loads((out / "exports/panel.json").read_text())
+    panel_json = read_text(out / "exports/panel.json").reveal()  # sealed when PUK-grade
+    panel = json.loads(panel_json)
     items = [c for group in ("subscribers", "accounts") for entry in panel[group]
              for c in entry["credentials"]]
-    with open(out / "exports/panel.csv", newline="") as fh:
-        in_csv = [cell for row in csv.reader(fh) for cell in row if "$argon2" in cell]
-    in_json = _ANY_ARGON2.findall((out / "exports/panel.json").read_text())
+    rows = csv.reader(io.StringIO(read_text(out / "exports/panel.csv").reveal(), newline=""))
+    in_csv = [cell for row in rows for cell in row if "$argon2" in cell]
+    in_json = _ANY_ARGON2.findall(panel_json)
     assert items and sorted(in_csv) == sorted(in_json) == sorted(c["hash"] for c in items)
     found = in_csv + in_json
     for phc in found:

@@ -284,13 +284,17 @@ def test_a_wrong_vendor_adm1_fails_once_with_the_tries_left(batch):
     assert batch.journal.record(result.index).reason == result.reason
 
 
-def test_the_iccid_is_read_without_asking_for_an_fcp(batch):
+def test_the_iccid_is_read_with_one_select_by_path_and_one_read(batch):
+    """EF.ICCID before any VERIFY: SELECT by path from the MF (its FCP gives the size) and one
+    READ BINARY of the 10 bytes (TS 102 221 §13.2), no SELECT of the MF first."""
     wire = CorruptsAuthenticate(card(), None)
     sent: list[bytes] = []
     real = wire.transmit
     wire.transmit = lambda apdu, *, secret=False: (sent.append(apdu), real(apdu, secret=secret))[1]
     program(batch, wire)
-    assert bytes.fromhex("00A4000C023F00") in sent
+    at = sent.index(bytes.fromhex("00A40804022FE200"))
+    assert sent[at + 1] == bytes.fromhex("00B000000A")
+    assert bytes.fromhex("00A4000C023F00") not in sent[:at]
 
 
 def test_a_record_that_cannot_be_encoded_is_named_before_any_card(batch):
@@ -446,7 +450,7 @@ def test_open_batch_reads_the_id_and_loads_the_journal(tmp_path):
                               if not line.startswith("batch_id")) + "\n")
     with pytest.raises(DataError) as info:
         open_batch(folder)
-    assert str(info.value) == f"{toml}: batch.toml has no batch_id"
+    assert str(info.value) == f"{toml}: batch_id: missing (required)"
 
 
 def _insert(vc: VirtualUicc) -> Card:
@@ -528,5 +532,5 @@ def test_an_empty_batch_id_is_refused(tmp_path):
     toml = folder / "batch.toml"
     toml.write_text("\n".join('batch_id = ""' if line.startswith("batch_id") else line
                               for line in toml.read_text().splitlines()) + "\n")
-    with pytest.raises(DataError, match="batch.toml has no batch_id"):
+    with pytest.raises(DataError, match=r"batch.toml:2: batch_id: must be 1\.\.255 printable"):
         open_batch(folder)
