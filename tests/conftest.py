@@ -4,10 +4,10 @@ hardware tier's ``--reader`` option."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -128,3 +128,16 @@ def simtool_cli(pcsc_stack):
     def run(*args, **kw):
         return run_simtool(*args, reader=pcsc_stack.reader, **kw)
     return run
+
+
+class SeededRandom:
+    """A repeatable stand-in for the CSPRNG (the generator's RandomSource), for tests."""
+
+    def __init__(self, seed: int) -> None:
+        self._r = random.Random(seed)
+
+    def token_bytes(self, n: int) -> bytes:
+        return self._r.randbytes(n)
+
+    def randbelow(self, n: int) -> int:
+        return self._r.randrange(n)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
 
 import pytest
 from hypothesis import given, settings
@@ -18,19 +17,7 @@ from simtool.provision.credentials import (PASSWORD_DIGITS, CredentialDeriver, P
                                            subscriber_code, uniform_digits)
 from simtool.provision.profile import BarcodeScheme, CredentialKind
 from simtool.secret import Secret
-
-
-class SeededRandom:
-    """A reproducible RandomSource for tests (production uses ``secrets``)."""
-
-    def __init__(self, seed: int) -> None:
-        self._r = random.Random(seed)
-
-    def token_bytes(self, n: int) -> bytes:
-        return self._r.randbytes(n)
-
-    def randbelow(self, n: int) -> int:
-        return self._r.randrange(n)
+from tests.conftest import SeededRandom
 
 
 # sim-facts §3.1: (ICCID prefix, serial, length, ICCID) — the worked example and two real cards.

@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import os
-import random
 import re
 import shutil
 import stat
@@ -34,20 +33,10 @@ from simtool.provision.generate import generate_batch
 from simtool.provision.profile import CredentialKind, load_profile
 from simtool.pin import encode_adm
 from simtool.secret import Secret
+from tests.conftest import SeededRandom
 
 KEY = Secret(bytes.fromhex("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"))
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class SeededRandom:
-    def __init__(self, seed: int) -> None:
-        self._r = random.Random(seed)
-
-    def token_bytes(self, n: int) -> bytes:
-        return self._r.randbytes(n)
-
-    def randbelow(self, n: int) -> int:
-        return self._r.randrange(n)
 
 
 RECORD = CardRecord(

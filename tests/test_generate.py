@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import stat
 import tomllib
 from datetime import UTC, datetime
@@ -27,19 +26,9 @@ from simtool.provision.hashing import verify
 from simtool.provision.profile import CredentialKind, load_profile, parse_profile
 from simtool.provision.pysim import pysim_no_row_warning
 from simtool.secret import Secret
+from tests.conftest import SeededRandom
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class SeededRandom:
-    def __init__(self, seed: int) -> None:
-        self._r = random.Random(seed)
-
-    def token_bytes(self, n: int) -> bytes:
-        return self._r.randbytes(n)
-
-    def randbelow(self, n: int) -> int:
-        return self._r.randrange(n)
 
 
 SMALL = """\

@@ -38,19 +38,9 @@ from tests.virtual_card.defaults import imsi_bytes, number_record, plmn, swapped
 from tests.virtual_card.image import default_state
 from tests.virtual_card.layout import AUTH_GSM, AUTH_USIM
 from tests.virtual_card.pins import pin_block
+from tests.conftest import SeededRandom
 
 VENDOR_ADM = "11223344"  # the emulator's default image
-
-
-class SeededRandom:
-    def __init__(self, seed: int) -> None:
-        self._r = random.Random(seed)
-
-    def token_bytes(self, n: int) -> bytes:
-        return self._r.randbytes(n)
-
-    def randbelow(self, n: int) -> int:
-        return self._r.randrange(n)
 
 
 class Wire:

@@ -28,20 +28,10 @@ from simtool.secret import Secret
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.image import default_state
 from tests.virtual_card.pins import pin_block
+from tests.conftest import SeededRandom
 
 VENDOR_ADM = "11223344"  # the emulator's default image
 AUTHENTICATE, GET_RESPONSE = 0x88, 0xC0
-
-
-class SeededRandom:
-    def __init__(self, seed: int) -> None:
-        self._r = random.Random(seed)
-
-    def token_bytes(self, n: int) -> bytes:
-        return self._r.randbytes(n)
-
-    def randbelow(self, n: int) -> int:
-        return self._r.randrange(n)
 
 
 def _fields(data: bytes) -> dict[str, tuple[int, int]]:

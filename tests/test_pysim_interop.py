@@ -61,8 +61,10 @@ def test_pysim_prog_programs_a_row_of_our_pysim_csv(pcsc_stack, pysim, tmp_path)
     vendor.write_text("iccid,adm1\n8948011234567890128,11223344\n")
     os.chmod(vendor, 0o600)
     folder = tmp_path / "batch"
-    run_simtool("batch", "generate", "--profile", "milo", "--count", "1", "--out", str(folder),
-                "--card-keys", str(vendor), "--programmer", "pysim", check=True)
+    # pySim-prog reads the CSV in clear: the plain export a consumer asks for (0600, warned)
+    run_simtool("batch", "generate", "--profile", "milo", "--cards", "1", "--out", str(folder),
+                "--card-keys", str(vendor), "--programmer", "pysim", "--plain-export", "pysim",
+                check=True)
     with open(folder / "exports" / "pysim.csv", newline="") as fh:
         row = next(csv.DictReader(fh))
     tries_before = _adm1_tries(pcsc_stack)
