@@ -9,10 +9,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # python3 + python3-venv: a fresh debian:12 has no Python.  python3-dev + gcc + swig +
 # libpcsclite-dev: pyscard builds from source.  pcscd + vsmartcard-vpcd: the real PC/SC stack
-# the virtual card plugs into (pcsc-tools: pcsc_scan, to look at it by hand).  postgresql: the
-# multi-station journal tests.  chromium + poppler-utils + zbar-tools: the label sheet printed
+# the virtual card plugs into (pcsc-tools: pcsc_scan, to look at it by hand; the harness runs a
+# private pcscd under `unshare`, from util-linux, which every Debian has).  postgresql: the
+# multi-station journal tests (initdb, pg_ctl, postgres; pg_config, through postgresql-common
+# and postgresql-client, to find them).  chromium + poppler-utils + zbar-tools: the label sheet printed
 # to PDF, its barcodes decoded.  osmo-hlr: the OsmoHLR import loaded into a real HLR
-# (tests/test_osmo_hlr.py).  nodejs: the Open5GS mongosh import run against a stand-in
+# (tests/test_osmo_hlr.py).  nodejs (`node`): the Open5GS mongosh import run against a stand-in
 # database (Debian packages neither mongosh nor Open5GS).
 APT_PACKAGES=(python3 python3-venv python3-dev gcc swig libpcsclite-dev pcscd pcsc-tools
               vsmartcard-vpcd postgresql chromium poppler-utils zbar-tools osmo-hlr nodejs)
