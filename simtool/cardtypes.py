@@ -8,7 +8,9 @@ untouched (a blocked ADM1 cannot be recovered).  ATRs per ../shared/reference/si
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from simtool.cardtree import ADM_ADM, ADM_NEV, COMMON, EF_MENU, CardTree, DfNode, Node, raw
 from simtool.pin import AdmFormat
 
 
@@ -25,6 +27,20 @@ class CardType:
     # sysmoISIM cards; pySim's driver refuses to rewrite it for that reason): simtool changes
     # the ICCID of such a card only when explicitly told to.
     factory_iccid_bound: bool = False
+    #: proprietary files: (parent DF's place in the tree, node), added to the common tree
+    files: tuple[tuple[str, Node], ...] = ()
+    #: files that share another file's content: (place, place of the file it shows)
+    links: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def tree(self) -> CardTree:
+        """The common tree with this card type's own files and links."""
+        tree = COMMON
+        for parent, node in self.files:
+            tree = tree.with_child(parent, node)
+        for where, target in self.links:
+            tree = tree.linked(where, target)
+        return tree
 
     def matches(self, atr: bytes) -> bool:
         return atr in self.atrs
@@ -33,6 +49,37 @@ class CardType:
 def _atr(*hexes: str) -> tuple[bytes, ...]:
     return tuple(bytes.fromhex(h.replace(" ", "")) for h in hexes)
 
+
+#: Content the SJA2 keeps outside its ordinary files (``EfNode.store``): the two Milenage key
+#: files, and the PIN files, which are views of the card's PIN/PUK/ADM counters.
+AUTH_USIM, AUTH_GSM = "auth.usim", "auth.gsm"
+
+#: The sysmoISIM-SJA2's own files (as osmocom pySim's sysmocom_sja2.py describes the card;
+#: sysmocom's manual was not consulted): DF.SYSTEM A515 with the PIN files (state, tries,
+#: maximum, PIN 8 bytes, PUK part), EF.SIM_AUTH_KEY (cfg + K + OP/OPc, GSM context) and
+#: EF.MILENAGE_CFG (rotations and constants); ADF.USIM's EF.USIM_AUTH_KEY (3G context) and
+#: EF.USIM_AUTH_KEY_2G, the same file as A515/6F20.  EF.MENU is simtool's menu applet's file.
+SJA2_FILES: tuple[tuple[str, Node], ...] = (
+    ("", DfNode("DF.SYSTEM", 0xA515, (
+        raw("EF.CHV1", 0x6F01, ADM_ADM, 21, store="pin.PIN1"),
+        raw("EF.CHV2", 0x6F81, ADM_ADM, 21, store="pin.PIN2"),
+        raw("EF.ADM1", 0x6F0A, ADM_ADM, 11, store="pin.ADM1"),
+        raw("EF.SIM_AUTH_KEY", 0x6F20, ADM_ADM, 33, store=AUTH_GSM),
+        raw("EF.MILENAGE_CFG", 0x6F21, ADM_NEV, 85, store="milenage.cfg"),
+    ))),
+    ("ADF.USIM", raw("EF.USIM_AUTH_KEY", 0xAF20, ADM_ADM, 33, store=AUTH_USIM)),
+    ("ADF.USIM", raw("EF.USIM_AUTH_KEY_2G", 0xAF22, ADM_ADM, 33, store=AUTH_GSM)),
+    ("ADF.USIM", EF_MENU),
+)
+#: ADF.USIM's files that are DF.GSM's, DF.TELECOM's or the MF's (pySim-prog programs an SJA2
+#: through DF.GSM and DF.TELECOM only).
+SJA2_LINKS: tuple[tuple[str, str], ...] = (("ADF.USIM/EF.ARR", "EF.ARR"),) + tuple(
+    (f"ADF.USIM/{name}", f"{df}/{name}") for df, name in (
+        ("DF.GSM", "EF.IMSI"), ("DF.GSM", "EF.HPPLMN"),
+        ("DF.TELECOM", "EF.MSISDN"), ("DF.TELECOM", "EF.SMSP"), ("DF.GSM", "EF.SPN"),
+        ("DF.GSM", "EF.PLMNwAcT"), ("DF.GSM", "EF.OPLMNwACT"), ("DF.GSM", "EF.HPLMNwAcT"),
+        ("DF.GSM", "EF.ACC"), ("DF.GSM", "EF.FPLMN"), ("DF.GSM", "EF.LOCI"))
+)
 
 SYSMO_ISIM_SJA2 = CardType(
     "sysmoISIM-SJA2",
@@ -43,6 +90,8 @@ SYSMO_ISIM_SJA2 = CardType(
     ),
     AdmFormat.DECIMAL8,
     factory_iccid_bound=True,
+    files=SJA2_FILES,
+    links=SJA2_LINKS,
 )
 SYSMO_ISIM_SJA5 = CardType(
     "sysmoISIM-SJA5",

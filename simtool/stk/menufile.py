@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from simtool.apdu.command import CommandApdu
 from simtool.apdu.tlv import Tlv, ber_decode, ber_decode_all, ber_encode
+from simtool.cardtree import EF_MENU
 from simtool.errors import DecodeError, EncodeError
 from simtool.stk.menu import (INPUT_FORMATS, Action, Call, CallBack, Explain, InputField, Menu,
                               MenuItem, Ss, Submenu, Template, Ussd)
@@ -42,12 +43,9 @@ from simtool.text import decode_alpha, encode_alpha
 
 VERSION = 1
 FILE_TAG = 0xE1
-#: EF.MENU: a transparent EF of ADF.USIM with the proprietary FID AF50 (simtool's choice; the
-#: sysmoISIM-SJA2 uses AF20..AF33 of ADF.USIM for its own files, EF.USIM_SQN is AF30), read
-#: always, updated with ADM1 or over OTA RFM.
-EF_MENU_FID = 0xAF50
-#: Its size on the virtual card.
-EF_MENU_SIZE = 8192
+#: EF.MENU's place and size: :data:`simtool.cardtree.EF_MENU`.
+EF_MENU_FID = EF_MENU.fid
+EF_MENU_SIZE = EF_MENU.size
 
 _ACTION_TAGS = {Ussd: 0x90, Ss: 0x91, Call: 0x92, Explain: 0x93}
 

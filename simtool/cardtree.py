@@ -1,0 +1,338 @@
+"""The card's file tree, declared once: MF, DF.TELECOM, DF.GSM, ADF.USIM and their EFs.
+
+Every EF is an :class:`EfNode` with its FID, SFI, structure, size (or record length and count)
+and access conditions; where simtool has a codec for the file (``simtool.ef``), the node names
+that class and takes FID, SFI and structure from it, so each FID is written once, either in its
+codec or here.  Card types (:mod:`simtool.cardtypes`) add their proprietary files and declare
+which files are links to others; :meth:`simtool.cardtypes.CardType.tree` is the tree of one
+card type.
+
+Who reads it: the virtual card builds its file system and FCP templates from it (its image
+keeps only contents and counters), the SJA2 driver's write plan finds where a codec's file lives
+(:meth:`CardTree.of`), and ``simtool info`` takes its paths from it.  Add a file here (or to a
+card type) and all three see it.
+
+Sources: ETSI TS 102 221 §13 (MF files), 3GPP TS 31.102 §4.2/§4.4 (ADF.USIM), TS 51.011 §10
+(DF.GSM, DF.TELECOM); sizes follow a real sysmoISIM-SJA2 where tools depend on them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple, Union
+
+from simtool.ef.application import EfDir
+from simtool.ef.base import EfCodec, Structure
+from simtool.ef.dialling import EfAdn, EfMsisdn
+from simtool.ef.identity import EfAcc, EfAd, EfIccid, EfImsi, EfSpn
+from simtool.ef.network import EfFplmn, EfHplmnwAct, EfLoci, EfOplmnwAct, EfPlmnwAct
+from simtool.ef.services import EfSst, EfUst
+from simtool.errors import DataError
+
+#: The FID that stands for the current ADF in a path (TS 102 221 §8.4.2).
+ADF_FID = 0x7FFF
+MF_FID = 0x3F00
+USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
+
+
+class Acc(enum.IntEnum):
+    """Who may perform an operation; the value is the TS 51.011 §9.3 nibble (ADMn as A..D)."""
+
+    ALW = 0x0
+    PIN1 = 0x1
+    PIN2 = 0x2
+    ADM1 = 0xA
+    ADM2 = 0xB
+    ADM3 = 0xC
+    ADM4 = 0xD
+    NEV = 0xF
+
+
+class Access(NamedTuple):
+    """The access conditions of an EF: READ, UPDATE, INCREASE, DEACTIVATE/ACTIVATE."""
+
+    read: Acc
+    update: Acc
+    increase: Acc = Acc.NEV
+    deactivate: Acc = Acc.ADM1
+
+
+ALW_ADM = Access(Acc.ALW, Acc.ADM1)
+ALW_PIN = Access(Acc.ALW, Acc.PIN1)
+PIN_ADM = Access(Acc.PIN1, Acc.ADM1)
+PIN_PIN = Access(Acc.PIN1, Acc.PIN1)
+PIN_PIN2 = Access(Acc.PIN1, Acc.PIN2)
+ADM_ADM = Access(Acc.ADM1, Acc.ADM1)
+ADM_NEV = Access(Acc.ADM1, Acc.NEV)
+
+#: The access rules a card's EF.ARR holds, record n = ARR_RULES[n - 1]; DFs reference record 1.
+ARR_RULES: tuple[Access, ...] = (ALW_ADM, ALW_PIN, PIN_ADM, PIN_PIN, PIN_PIN2, ADM_ADM, ADM_NEV)
+
+
+@dataclass(frozen=True)
+class EfNode:
+    """One elementary file.  ``size`` is the file size (transparent) or the record length
+    (linear fixed, cyclic), ``records`` the record count.  ``link`` names the file whose
+    content this one shares (``"DF.GSM/EF.IMSI"``); ``store`` names content the card keeps
+    outside its ordinary files (keys, PIN files: the card type says which)."""
+
+    name: str
+    fid: int
+    access: Access
+    size: int
+    structure: Structure = Structure.TRANSPARENT
+    records: int = 0
+    sfi: int | None = None
+    codec: type[EfCodec] | None = None
+    link: str | None = None
+    store: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sfi is not None and not 0 < self.sfi < 0x1F:
+            raise DataError(f"SFI {self.sfi:02X} out of range", where=self.name)
+        if (self.structure is Structure.TRANSPARENT) != (self.records == 0):
+            raise DataError("a record file needs a record count, a transparent one none",
+                            where=self.name)
+
+    @property
+    def total_size(self) -> int:
+        return self.size * self.records if self.records else self.size
+
+
+@dataclass(frozen=True)
+class DfNode:
+    """MF, DF or ADF (an ADF has an AID; in paths it is :data:`ADF_FID`)."""
+
+    name: str
+    fid: int | None
+    children: tuple[Node, ...] = ()
+    aid: bytes | None = None
+
+    @property
+    def path_fid(self) -> int:
+        return ADF_FID if self.aid is not None else self.fid
+
+
+Node = Union[EfNode, DfNode]
+
+
+def ef(codec: type[EfCodec], access: Access, *, size: int | None = None, records: int = 0,
+       sfi: int | None | bool = True, name: str | None = None) -> EfNode:
+    """The node of a file simtool has a codec for: FID, structure and SFI from the codec
+    (``sfi=False``: the file has none at this place, e.g. in DF.GSM)."""
+    if sfi is True:
+        sfi = codec.SFI
+    elif sfi is False:
+        sfi = None
+    return EfNode(name or codec.NAME, codec.FID, access, size or codec.SIZE, codec.STRUCTURE,
+                  records, sfi, codec)
+
+
+def raw(name: str, fid: int, access: Access, size: int, *, records: int = 0,
+        sfi: int | None = None, structure: Structure | None = None,
+        store: str | None = None) -> EfNode:
+    """The node of a file simtool keeps as bytes."""
+    if structure is None:
+        structure = Structure.LINEAR_FIXED if records else Structure.TRANSPARENT
+    return EfNode(name, fid, access, size, structure, records, sfi, None, None, store)
+
+
+@dataclass(frozen=True)
+class Located:
+    """A node at its place: ``path`` are the FIDs below the MF (the ADF as 7FFF), ``where``
+    the names below the MF (``"DF.GSM/EF.IMSI"``; an MF file is just ``"EF.ICCID"``)."""
+
+    node: Node
+    path: tuple[int, ...]
+    where: str
+
+    @property
+    def key(self) -> str:
+        """The path as text from the MF, ``3F00/7F20/6F07``: the virtual card's image key."""
+        return "/".join(f"{fid:04X}" for fid in (MF_FID, *self.path))
+
+    @property
+    def parent(self) -> str:
+        return self.where.rpartition("/")[0]
+
+
+@dataclass(frozen=True)
+class CardTree:
+    root: DfNode
+    _index: dict[str, Located] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, Located] = {}
+        self._walk_into(self.root, (), "", index)
+        object.__setattr__(self, "_index", index)
+        for loc in index.values():
+            link = getattr(loc.node, "link", None)
+            if link is not None:
+                target = index.get(link)
+                if target is None or not isinstance(target.node, EfNode) or target.node.link:
+                    raise DataError(f"links to {link}, which is not a plain EF of the tree",
+                                    where=loc.where)
+
+    @staticmethod
+    def _walk_into(df: DfNode, path: tuple[int, ...], where: str,
+                   index: dict[str, Located]) -> None:
+        fids: set[int] = set()
+        sfis: set[int] = set()
+        for child in df.children:
+            fid = child.path_fid if isinstance(child, DfNode) else child.fid
+            if fid in fids:
+                raise DataError(f"FID {fid:04X} twice in {df.name}", where=child.name)
+            fids.add(fid)
+            if isinstance(child, EfNode) and child.sfi is not None:
+                if child.sfi in sfis:
+                    raise DataError(f"SFI {child.sfi:02X} twice in {df.name}", where=child.name)
+                sfis.add(child.sfi)
+            child_where = f"{where}/{child.name}" if where else child.name
+            if child_where in index:
+                raise DataError(f"two files named {child.name} in {df.name}", where=child.name)
+            index[child_where] = Located(child, (*path, fid), child_where)
+            if isinstance(child, DfNode):
+                CardTree._walk_into(child, (*path, fid), child_where, index)
+
+    def walk(self) -> Iterator[Located]:
+        """Every DF and EF below the MF, parents before their children."""
+        return iter(self._index.values())
+
+    def files(self) -> Iterator[Located]:
+        return (loc for loc in self._index.values() if isinstance(loc.node, EfNode))
+
+    def get(self, where: str) -> Located:
+        try:
+            return self._index[where]
+        except KeyError:
+            raise DataError(f"the card tree has no file {where}") from None
+
+    def has(self, where: str) -> bool:
+        return where in self._index
+
+    def of(self, codec: type[EfCodec]) -> tuple[Located, ...]:
+        """Every place the file of ``codec`` lives (links included); an error when none."""
+        found = tuple(loc for loc in self.files() if loc.node.codec is codec)
+        if not found:
+            raise DataError(f"the card tree has no file {codec.NAME}")
+        return found
+
+    def target(self, loc: Located) -> Located:
+        """The file whose content ``loc`` shows: itself, or the file it links to."""
+        link = getattr(loc.node, "link", None)
+        return self._index[link] if link else loc
+
+    # --- deriving trees ----------------------------------------------------------------
+
+    def _edit(self, where: str, edit) -> CardTree:
+        parts = where.split("/")
+
+        def rebuild(df: DfNode, depth: int) -> DfNode:
+            children = []
+            hit = False
+            for child in df.children:
+                if child.name == parts[depth]:
+                    hit = True
+                    if depth == len(parts) - 1:
+                        child = edit(child)
+                    elif isinstance(child, DfNode):
+                        child = rebuild(child, depth + 1)
+                    else:
+                        raise DataError(f"{child.name} is not a DF", where=where)
+                if child is not None:
+                    children.append(child)
+            if not hit:
+                raise DataError(f"the card tree has no file {where}")
+            return replace(df, children=tuple(children))
+
+        return CardTree(rebuild(self.root, 0))
+
+    def without(self, where: str) -> CardTree:
+        """This tree without the file (or DF) at ``where``."""
+        return self._edit(where, lambda _node: None)
+
+    def linked(self, where: str, target: str) -> CardTree:
+        """This tree with the file at ``where`` sharing the content of ``target``."""
+        return self._edit(where, lambda node: replace(node, link=target))
+
+    def with_child(self, parent: str, node: Node) -> CardTree:
+        """This tree with ``node`` added to the DF at ``parent`` ("" = the MF)."""
+        if not parent:
+            return CardTree(replace(self.root, children=(*self.root.children, node)))
+        return self._edit(parent, lambda df: replace(df, children=(*df.children, node)))
+
+
+# --- the common tree -----------------------------------------------------------------------
+
+def _gsm(codec: type[EfCodec], access: Access, **kw) -> EfNode:
+    return ef(codec, access, sfi=False, **kw)
+
+
+MF = DfNode("MF", MF_FID, (
+    ef(EfDir, ALW_ADM, size=32, records=2),
+    ef(EfIccid, ALW_ADM),
+    raw("EF.PL", 0x2F05, ALW_PIN, 10, sfi=0x05),
+    raw("EF.ARR", 0x2F06, ALW_ADM, 56, records=len(ARR_RULES), sfi=0x06),
+    DfNode("DF.TELECOM", 0x7F10, (
+        _gsm(EfAdn, PIN_PIN, records=10),
+        _gsm(EfMsisdn, PIN_PIN, records=2),
+        raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2),
+    )),
+    DfNode("DF.GSM", 0x7F20, (
+        raw("EF.LP", 0x6F05, ALW_PIN, 5),
+        _gsm(EfImsi, PIN_ADM),
+        raw("EF.Kc", 0x6F20, PIN_PIN, 9),
+        raw("EF.PLMNsel", 0x6F30, PIN_PIN, 60),
+        raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1),
+        _gsm(EfSst, PIN_ADM),
+        raw("EF.GID1", 0x6F3E, PIN_ADM, 10),
+        raw("EF.GID2", 0x6F3F, PIN_ADM, 10),
+        _gsm(EfSpn, ALW_ADM),
+        _gsm(EfPlmnwAct, PIN_PIN, size=60),
+        _gsm(EfOplmnwAct, PIN_ADM, size=60),
+        _gsm(EfHplmnwAct, PIN_ADM, size=60),
+        _gsm(EfAcc, PIN_ADM),
+        _gsm(EfFplmn, PIN_PIN),
+        _gsm(EfLoci, PIN_PIN),
+        _gsm(EfAd, ALW_ADM),
+        raw("EF.Phase", 0x6FAE, ALW_ADM, 1),
+        raw("EF.ECC", 0x6FB7, ALW_ADM, 15),
+    )),
+    DfNode("ADF.USIM", None, (
+        raw("EF.LI", 0x6F05, ALW_PIN, 10, sfi=0x02),
+        raw("EF.ARR", 0x6F06, ALW_ADM, 56, records=len(ARR_RULES), sfi=0x17),
+        ef(EfImsi, PIN_ADM),
+        raw("EF.Keys", 0x6F08, PIN_PIN, 33, sfi=0x08),
+        raw("EF.KeysPS", 0x6F09, PIN_PIN, 33, sfi=0x09),
+        raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1, sfi=0x12),
+        ef(EfUst, PIN_ADM, size=20),
+        _gsm(EfMsisdn, PIN_PIN, records=2),
+        raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2),
+        _gsm(EfSpn, ALW_ADM),
+        raw("EF.EST", 0x6F56, PIN_PIN2, 1, sfi=0x05),
+        ef(EfPlmnwAct, PIN_PIN, size=60),
+        ef(EfOplmnwAct, PIN_ADM, size=60),
+        ef(EfHplmnwAct, PIN_ADM, size=60),
+        raw("EF.PSLOCI", 0x6F73, PIN_PIN, 14, sfi=0x0C),
+        ef(EfAcc, PIN_ADM),
+        ef(EfFplmn, PIN_PIN),
+        ef(EfLoci, PIN_PIN),
+        ef(EfAd, ALW_ADM),
+        raw("EF.ECC", 0x6FB7, ALW_ADM, 4, records=5, sfi=0x01),
+        raw("EF.EHPLMN", 0x6FD9, PIN_ADM, 12, sfi=0x1D),
+        DfNode("DF.GSM-ACCESS", 0x5F3B, (
+            raw("EF.Kc", 0x4F20, PIN_PIN, 9, sfi=0x01),
+            raw("EF.KcGPRS", 0x4F52, PIN_PIN, 9, sfi=0x02),
+        )),
+    ), aid=USIM_AID),
+))
+
+#: The standard files every card simtool knows has (card types add their own).
+COMMON = CardTree(MF)
+
+#: simtool's STK menu applet keeps its menu (``simtool.stk.menufile``) in this transparent EF
+#: of ADF.USIM, a proprietary FID clear of the SJA2's own AF20..AF33; read always, updated with
+#: ADM1 or over OTA RFM.
+EF_MENU = raw("EF.MENU", 0xAF50, ALW_ADM, 8192)
