@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from simtool.cardtree import ADM_ADM, ADM_NEV, COMMON, EF_MENU, CardTree, DfNode, Node, raw
-from simtool.pin import AdmFormat
+from simtool.pin import ADM1, ADM_MIN_TRIES, AdmFormat, KeyReference
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,10 @@ class CardType:
     name: str
     atrs: tuple[bytes, ...]
     adm_format: AdmFormat
-    adm_key_ref: int = 0x0A
+    adm_key_ref: KeyReference = ADM1
     programmable: bool = True
     # Never VERIFY ADM1 when fewer tries than this are left: one mistake must not lock the card.
-    adm_min_tries: int = 2
+    adm_min_tries: int = ADM_MIN_TRIES
     # The vendor ties the card OS's licence management to the factory ICCID (sysmocom's
     # sysmoISIM cards; pySim's driver refuses to rewrite it for that reason): simtool changes
     # the ICCID of such a card only when explicitly told to.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simtool.card import ADM1, PIN1, PIN2, Card
+from simtool.card import Card
 from simtool.cardtypes import identify
 from simtool.errors import CardError, DecodeError, SecurityNotSatisfied
+from simtool.pin import ADM1, PIN1, PIN2
 
 EF_ICCID = 0x2FE2
 EF_IMSI, EF_SPN, EF_MSISDN = 0x6F07, 0x6F46, 0x6F40

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from simtool.card import Card
 from simtool.cardtypes import SYSMO_ISIM_SJA2, CardType
-from simtool.errors import (DecodeError, EncodeError, FileNotFound, SecurityNotSatisfied,
-                            UnknownCardType)
+from simtool.errors import (DecodeError, EncodeError, FileNotFound, NotSupported,
+                            SecurityNotSatisfied, UnknownCardType)
 from simtool.provision.plan import CardSecrets, FileWrite
 from simtool.secret import Secret
 
@@ -186,10 +186,10 @@ class Sja2Driver:
                 "refusing to program an unknown card") from None
         try:
             card.select_usim()
-        except FileNotFound:
+        except (FileNotFound, NotSupported) as exc:
             raise UnknownCardType(
-                f"the ATR says {self.card_type.name} but EF.DIR lists no USIM application: "
-                "refusing to program it") from None
+                f"the ATR says {self.card_type.name} but the card has no USIM application "
+                f"({exc}): refusing to program it") from None
 
     # --- the standard files: (write path, further paths that must read back the same) ---
 
