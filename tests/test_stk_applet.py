@@ -38,13 +38,17 @@ class Driver:
     """Plays the terminal by hand: one method per toolkit APDU, to the card's dispatcher
     (``card``) with the applet in it."""
 
-    def __init__(self, menu=MILO, profile: TerminalProfile = DEFAULT) -> None:
+    def __init__(self, menu=MILO, profile: TerminalProfile = DEFAULT, *,
+                 install: bool = True) -> None:
         self.applet = MenuApplet(menu)
         self.card = ToolkitDispatcher([self.applet])
         self.card.terminal_profile(profile.data)
         self.last: ProactiveCommand | None = None
         if profile.supports("set_up_menu"):
-            self.answer(R.OK, expect=SetUpMenu)
+            if install:
+                self.answer(R.OK, expect=SetUpMenu)
+            else:
+                self.fetch()
 
     def fetch(self) -> ProactiveCommand:
         n = self.card.pending_length()

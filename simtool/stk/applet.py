@@ -60,17 +60,17 @@ class AppletState(enum.Enum):
     #: no session: a MENU SELECTION starts one
     IDLE = "idle"
     #: SET UP MENU sent after TERMINAL PROFILE (§6.4.7)
-    INSTALLING_MENU = "installing menu"
+    INSTALLING_MENU = "installing_menu"
     #: DISPLAY TEXT sent: a reply, an error, help, or a code to dial by hand (§6.4.1)
-    SHOWING_TEXT = "showing text"
+    SHOWING_TEXT = "showing_text"
     #: SELECT ITEM sent for a submenu (§6.4.9)
-    SELECTING_ITEM = "selecting item"
+    SELECTING_ITEM = "selecting_item"
     #: GET INPUT sent for one field of a template (§6.4.3)
-    AWAITING_INPUT = "awaiting input"
+    AWAITING_INPUT = "awaiting_input"
     #: SEND USSD / SEND SS sent: the network's answer comes in the response (TS 31.111 §6.4)
-    AWAITING_NETWORK = "awaiting USSD/SS result"
+    AWAITING_NETWORK = "awaiting_network"
     #: SET UP CALL sent (§6.4.13)
-    AWAITING_CALL = "awaiting call"
+    AWAITING_CALL = "awaiting_call"
 
 
 #: Numbers call control always lets through as dialled (112, TS 22.101 §10.1.1; 997-999 are
@@ -157,7 +157,7 @@ class MenuApplet:
         if not isinstance(env, MenuSelection):
             return None
         if self.busy:
-            raise AppletStatus(0x9300, f"toolkit busy: {self.state.value}")
+            raise AppletStatus(0x9300, f"toolkit busy ({self.state.value})")
         self._out, self._session = [], _Session()
         item = self.menu.item(env.item_id)
         if item is None:
