@@ -27,7 +27,8 @@ from simtool.ef.application import EfDir
 from simtool.ef.base import EfCodec, Structure
 from simtool.ef.dialling import EfAdn, EfMsisdn
 from simtool.ef.identity import EfAcc, EfAd, EfIccid, EfImsi, EfSpn
-from simtool.ef.network import EfFplmn, EfHplmnwAct, EfLoci, EfOplmnwAct, EfPlmnwAct
+from simtool.ef.network import (EfEhplmn, EfFplmn, EfHplmnwAct, EfLoci, EfOplmnwAct, EfPlmnSel,
+                                EfPlmnwAct)
 from simtool.ef.services import EfSst, EfUst
 from simtool.errors import DataError
 
@@ -270,6 +271,11 @@ def _gsm(codec: type[EfCodec], access: Access, **kw) -> EfNode:
     return ef(codec, access, sfi=False, **kw)
 
 
+#: Files DF.GSM/DF.TELECOM and ADF.USIM both have, that simtool keeps as bytes: declared once
+#: (the ADF.USIM place adds its SFI).
+_HPPLMN = raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1)
+_SMSP = raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2)
+
 MF = DfNode("MF", MF_FID, (
     ef(EfDir, ALW_ADM, size=32, records=2),
     ef(EfIccid, ALW_ADM),
@@ -278,14 +284,14 @@ MF = DfNode("MF", MF_FID, (
     DfNode("DF.TELECOM", 0x7F10, (
         _gsm(EfAdn, PIN_PIN, records=10),
         _gsm(EfMsisdn, PIN_PIN, records=2),
-        raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2),
+        _SMSP,
     )),
     DfNode("DF.GSM", 0x7F20, (
         raw("EF.LP", 0x6F05, ALW_PIN, 5),
         _gsm(EfImsi, PIN_ADM),
         raw("EF.Kc", 0x6F20, PIN_PIN, 9),
-        raw("EF.PLMNsel", 0x6F30, PIN_PIN, 60),
-        raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1),
+        _gsm(EfPlmnSel, PIN_PIN, size=60),
+        _HPPLMN,
         _gsm(EfSst, PIN_ADM),
         raw("EF.GID1", 0x6F3E, PIN_ADM, 10),
         raw("EF.GID2", 0x6F3F, PIN_ADM, 10),
@@ -306,10 +312,10 @@ MF = DfNode("MF", MF_FID, (
         ef(EfImsi, PIN_ADM),
         raw("EF.Keys", 0x6F08, PIN_PIN, 33, sfi=0x08),
         raw("EF.KeysPS", 0x6F09, PIN_PIN, 33, sfi=0x09),
-        raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1, sfi=0x12),
+        replace(_HPPLMN, sfi=0x12),
         ef(EfUst, PIN_ADM, size=20),
         _gsm(EfMsisdn, PIN_PIN, records=2),
-        raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2),
+        _SMSP,
         _gsm(EfSpn, ALW_ADM),
         raw("EF.EST", 0x6F56, PIN_PIN2, 1, sfi=0x05),
         ef(EfPlmnwAct, PIN_PIN, size=60),
@@ -321,7 +327,7 @@ MF = DfNode("MF", MF_FID, (
         ef(EfLoci, PIN_PIN),
         ef(EfAd, ALW_ADM),
         raw("EF.ECC", 0x6FB7, ALW_ADM, 4, records=5, sfi=0x01),
-        raw("EF.EHPLMN", 0x6FD9, PIN_ADM, 12, sfi=0x1D),
+        ef(EfEhplmn, PIN_ADM),
         DfNode("DF.GSM-ACCESS", 0x5F3B, (
             raw("EF.Kc", 0x4F20, PIN_PIN, 9, sfi=0x01),
             raw("EF.KcGPRS", 0x4F52, PIN_PIN, 9, sfi=0x02),
