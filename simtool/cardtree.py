@@ -225,6 +225,33 @@ class CardTree:
         link = getattr(loc.node, "link", None)
         return self._index[link] if link else loc
 
+    def listing(self) -> str:
+        """The tree as text, one file a line: FID, SFI, structure and size, READ/UPDATE
+        conditions, and the codec, the linked file or the content store (docs/architecture.md
+        shows this listing)."""
+        lines = [f"{self.root.name} {self.root.fid:04X}"]
+
+        def walk(df: DfNode, indent: str) -> None:
+            for i, child in enumerate(df.children):
+                last = i == len(df.children) - 1
+                head = f"{indent}{'└─ ' if last else '├─ '}"
+                if isinstance(child, DfNode):
+                    ident = f"AID {child.aid.hex().upper()}" if child.aid else f"{child.fid:04X}"
+                    lines.append(f"{head}{child.name} {ident}")
+                    walk(child, indent + ("   " if last else "│  "))
+                    continue
+                shape = (f"{child.structure.value} {child.records}×{child.size}"
+                         if child.records else f"{child.structure.value} {child.size}")
+                sfi = f"SFI {child.sfi:02X}" if child.sfi is not None else "      "
+                acc = f"{child.access.read.name}/{child.access.update.name}"
+                what = (f"→ {child.link}" if child.link else child.codec.__name__ if child.codec
+                        else f"[{child.store}]" if child.store else "")
+                lines.append(f"{head}{child.name:<{26 - len(indent)}} {child.fid:04X} {sfi} "
+                             f"{shape:<19} {acc:<9} {what}".rstrip())
+
+        walk(self.root, "")
+        return "\n".join(lines)
+
     # --- deriving trees ----------------------------------------------------------------
 
     def _edit(self, where: str, edit) -> CardTree:
