@@ -18,12 +18,13 @@ from typing import Sequence
 
 from simtool.apdu.channel import Channel, card_error, command_name
 from simtool.apdu.command import CommandApdu
+from simtool.cardtree import MF_FID as MF
+from simtool.ef.application import EfDir
 from simtool.errors import AdmTriesTooLow, DecodeError, FileNotFound, NotSupported
 from simtool.pin import ADM1, PIN1, PIN2  # noqa: F401 - the key references, re-exported
 from simtool.secret import Secret
 
-MF = 0x3F00
-EF_DIR = 0x2F00
+EF_DIR = EfDir.FID
 USIM_AID_PREFIX = bytes.fromhex("A0000000871002")
 
 # TS 102 221 §11.1.1.2: P1 selection control, P2 response data.
