@@ -32,8 +32,7 @@ from simtool.card import Card
 from simtool.cardtree import CardTree
 from simtool.cardtypes import SYSMO_ISIM_SJA2, CardType
 from simtool.ef import EfCodec
-from simtool.errors import (DecodeError, EncodeError, FileNotFound, NotSupported,
-                            SecurityNotSatisfied, UnknownCardType)
+from simtool.errors import DecodeError, EncodeError, FileNotFound, NotSupported, UnknownCardType
 from simtool.provision.plan import CardSecrets, FileWrite, Place, places
 from simtool.secret import Secret
 
@@ -269,14 +268,8 @@ class Sja2Driver:
         return FileWrite("EF.ADM1", self._path(EF_ADM1), content, secret=True, read_first=True)
 
     def start_sqn(self, card: Card) -> tuple[int, int]:
-        """(SQN for the first AUTHENTICATE, IND length) from EF.USIM_SQN when the card has it
-        (a tree without the file is taken for a card without it: nothing is sent)."""
-        if not self.tree.has(EF_USIM_SQN):
-            return 1 << self.default_ind_len, self.default_ind_len
-        try:
-            info = card.file_info(card.select_path(self._path(EF_USIM_SQN)))
-            data = card.read_binary(info.size or 0, name="READ BINARY EF.USIM_SQN")
-        except (FileNotFound, SecurityNotSatisfied):
-            return 1 << self.default_ind_len, self.default_ind_len
-        sqn = UsimSqnFile.decode(data)
-        return sqn.next_sqn(), sqn.ind_len
+        """(SQN for the first AUTHENTICATE, IND length): SEQ 1 with IND 0 and the default IND
+        length, without reading EF.USIM_SQN.  A card that has accepted higher SQNs answers
+        with AUTS and the programmer retries one SEQ above it (one APDU more, on such cards
+        only); reading the file first would cost a SELECT and a READ BINARY on every card."""
+        return 1 << self.default_ind_len, self.default_ind_len
