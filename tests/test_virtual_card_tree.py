@@ -121,6 +121,25 @@ def test_a_cyclic_file_has_its_descriptor():
     assert card.process(h("A0C000000F"))[13] == 0x03               # TS 51.011 §9.2.1: cyclic
 
 
+def test_a_cyclic_file_writes_its_oldest_record_as_record_1():
+    """TS 102 221 §11.1.6: UPDATE RECORD of a cyclic EF is PREVIOUS only; the oldest record
+    is overwritten and becomes record 1; NEXT / PREVIOUS go round the ring."""
+    tree = TREE.with_child("DF.GSM", raw("EF.CYC", 0x6FCA, PIN_PIN, 2, records=3,
+                                         structure=Structure.CYCLIC))
+    card = VirtualUicc(default_state(), tree=tree)
+    for apdu, answer in [
+            (f"0020000108{PIN1}", "9000"), ("00A4080C047F206FCA", "9000"),
+            ("00DC01040211AA", "6A86"), ("00DC00040211AA", "6A86"),
+            ("00DC00030211AA", "9000"), ("00DC00030222BB", "9000"),
+            ("00B2010402", "22BB9000"), ("00B2020402", "11AA9000"),
+            ("00B2030402", "FFFF9000"),
+            ("00B2000202", "11AA9000"),     # current record is 1 after the update: next is 2
+            ("00B2000202", "FFFF9000"), ("00B2000202", "22BB9000"),    # round the ring
+            ("00B2000302", "FFFF9000")]:
+        assert send(card, apdu) == answer, apdu
+    assert card.image_state().files["3F00/7F20/6FCA"] == [h("22BB"), h("11AA"), h("FFFF")]
+
+
 def test_an_unknown_store_stops_the_card_naming_it():
     tree = TREE.with_child("DF.SYSTEM", raw("EF.OTA_KEYS", 0x6FCB, ADM_ADM, 16,
                                             store="ota.keys"))

@@ -14,6 +14,7 @@ A mixin of :class:`.uicc.VirtualUicc`, which provides the selection state (``_df
 from __future__ import annotations
 
 from simtool.apdu.sw import SW
+from simtool.ef.base import Structure
 
 from . import status as st
 from .fs import EF
@@ -98,8 +99,9 @@ class FileCommands:
             raise CardStatus(st.INCOMPATIBLE_FILE)
         return ef
 
-    def _record_number(self, p1: int, mode: int, count: int) -> int:
-        """Absolute/current (04), next (02), previous (03); next/previous move the pointer."""
+    def _record_number(self, p1: int, mode: int, count: int, cyclic: bool = False) -> int:
+        """Absolute/current (04), next (02), previous (03); next/previous move the pointer
+        (round the ring of a cyclic EF, ISO/IEC 7816-4 §7.3.1)."""
         if mode == 0x04:
             number = p1 or self._record
             if not 1 <= number <= count:
@@ -112,6 +114,8 @@ class FileCommands:
             number = 1 if current == 0 else current + 1
         else:
             number = count if current == 0 else current - 1
+        if cyclic and current:
+            number = (number - 1) % count + 1
         if not 1 <= number <= count:
             raise CardStatus(st.RECORD_NOT_FOUND)
         self._record = number
@@ -123,7 +127,8 @@ class FileCommands:
         ef = self._record_target(p2, gsm)
         self._require(ef.access.read)
         records = ef.content.records
-        record = records[self._record_number(p1, p2 & 0x07, len(records)) - 1]
+        cyclic = ef.structure is Structure.CYCLIC
+        record = records[self._record_number(p1, p2 & 0x07, len(records), cyclic) - 1]
         if le is not None and le != 256 and le != len(record):
             raise CardStatus(st.wrong_le(len(record)))
         return record
@@ -134,6 +139,16 @@ class FileCommands:
         records = ef.content.records
         if len(data) != ef.content.record_len:
             raise CardStatus(st.WRONG_LENGTH)
+        if ef.structure is Structure.CYCLIC:
+            # TS 102 221 §11.1.6: PREVIOUS only; the oldest record is overwritten and becomes
+            # record 1 (and the current record)
+            if p1 or p2 & 0x07 != 0x03:
+                raise CardStatus(st.WRONG_P1P2)
+            old_records = list(records)
+            records[:] = [data, *records[:-1]]
+            self._record = 1
+            self._commit(lambda: records.__setitem__(slice(None), old_records))
+            return b""
         index = self._record_number(p1, p2 & 0x07, len(records)) - 1
         old = records[index]
         if old != data:
