@@ -8,14 +8,7 @@ for CLA A0.  The values are the library's; this module only says which one the c
 
 from __future__ import annotations
 
-from simtool.apdu.sw import SW
-
-#: SW1 of the parametrised status words (TS 102 221 §10.2.1, TS 51.011 §9.4.1)
-SW1_RESPONSE_AVAILABLE = 0x61       # 61xx: xx bytes for GET RESPONSE
-SW1_GSM_RESPONSE_AVAILABLE = 0x9F   # 9Fxx, CLA A0
-SW1_WRONG_LE = 0x6C                 # 6Cxx: the right Le is xx
-SW1_PROACTIVE_PENDING = 0x91        # 91xx: a proactive command of xx bytes to FETCH
-PIN_TRIES = 0x63C0                  # 63Cx: x tries left
+from simtool.apdu.sw import PIN_TRIES_LEFT, SW, SW1
 
 
 class CardStatus(Exception):
@@ -60,8 +53,8 @@ SECURE_MESSAGING_NOT_SUPPORTED = (SW.SECURE_MESSAGING_NOT_SUPPORTED,
 def wrong_pin(tries_left: int) -> tuple[int, int]:
     """63Cx (TS 102 221 §10.2.1.3) / 9804 (TS 51.011 §9.4.5), or 'blocked' at zero tries."""
     if tries_left <= 0:
-        return (PIN_TRIES, SW.GSM_CHV_BLOCKED)
-    return (PIN_TRIES | min(tries_left, 15), SW.GSM_ACCESS_NOT_FULFILLED)
+        return (PIN_TRIES_LEFT, SW.GSM_CHV_BLOCKED)
+    return (PIN_TRIES_LEFT | min(tries_left, 15), SW.GSM_ACCESS_NOT_FULFILLED)
 
 
 def sw_bytes(sw: int) -> bytes:
@@ -73,4 +66,4 @@ def wrong_le(exact: int, *, gsm_with_length: bool = False) -> tuple[int, int]:
     """6Cxx with the exact length (TS 102 221 Table 7.1); under CLA A0 6700 (TS 51.011 §9.4.6
     incorrect P3), or 67xx carrying the length where the card tells it (FETCH)."""
     xx = exact & 0xFF
-    return (SW1_WRONG_LE << 8 | xx, SW.WRONG_LENGTH | (xx if gsm_with_length else 0))
+    return (SW1.WRONG_LE << 8 | xx, SW.WRONG_LENGTH | (xx if gsm_with_length else 0))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simtool.apdu.command import CommandApdu
-from simtool.apdu.sw import SW
+from simtool.apdu.sw import SW, SW1
 from simtool.apdu.tlv import ber_encode
 from simtool.cardtree import ADF_FID, MF_FID, Acc, CardTree
 from simtool.ef.fcp import TAG_DF_NAME, PinStatus
@@ -75,7 +75,7 @@ _sw = sw_bytes
 
 def _available(length: int, gsm: bool) -> bytes:
     """61xx / 9Fxx: response data waiting for GET RESPONSE (TS 102 221 §7.3.1.1.4)."""
-    sw1 = st.SW1_GSM_RESPONSE_AVAILABLE if gsm else st.SW1_RESPONSE_AVAILABLE
+    sw1 = SW1.GSM_RESPONSE_AVAILABLE if gsm else SW1.RESPONSE_AVAILABLE
     return bytes((sw1, length & 0xFF))
 
 
@@ -248,7 +248,7 @@ class VirtualUicc(FileCommands, RemoteManagement):
         if toolkit.applet is not None:
             pending = toolkit.pending_length()
             if pending:
-                return bytes((st.SW1_PROACTIVE_PENDING, min(pending, 0xFF)))
+                return bytes((SW1.PROACTIVE_PENDING, min(pending, 0xFF)))
         return SW_OK
 
     def _get_response(self, pending: bytes, p1: int, p2: int, le: int | None, gsm: bool,
