@@ -186,3 +186,35 @@ def test_adm_conditions_need_that_key(monkeypatch):
     assert "8B032F0608" in resp                                     # record 8 of EF.ARR
     assert send(card, f"0020000A08{ADM1}") == "9000"
     assert send(card, "00B0000001") == "6982"
+
+
+def test_a_new_df_gets_its_own_arr_and_store_views():
+    """A DF a card type adds (its own EF.ARR holding the rules, a file shown from state the
+    card keeps elsewhere through ``build(stores=...)``) is built like the others."""
+    from simtool.cardtree import DfNode
+    from tests.virtual_card.defaults import default_files
+    from tests.virtual_card.fs import Content
+    from tests.virtual_card.layout import build
+
+    df = DfNode("DF.TEST", 0x7F66, (
+        raw("EF.ARR", 0x6F16, ALW_ADM, 56, records=7, sfi=0x06),
+        raw("EF.STATE", 0x6FD0, ALW_ADM, 2, store="test.state"),
+    ))
+    tree = TREE.with_child("", df)
+    state = default_state()
+    with pytest.raises(DataError, match="test.state"):
+        build(state.files, state.pins, state.auth, tree)
+    made = []
+
+    def maker(name, node):
+        made.append((name, node.name))
+        return Content(name, data=b"\x01\x02", persistent=False)
+
+    card = build(default_files(), state.pins, state.auth, tree, stores={"test.state": maker})
+    assert made == [("test.state", "EF.STATE")]
+    assert list(card.adfs) == ["ADF.USIM"] and card.adfs["ADF.USIM"] is card.adf
+    arr = card.nodes["DF.TEST/EF.ARR"].content.records
+    assert arr == card.nodes["EF.ARR"].content.records and arr[0][:3] == h("800101")
+    assert card.nodes["DF.TEST/EF.STATE"].content.data == b"\x01\x02"
+    # its files reference its own EF.ARR, the DF itself too
+    assert card.nodes["DF.TEST/EF.STATE"].arr_fid == card.nodes["DF.TEST"].arr_fid == 0x6F16

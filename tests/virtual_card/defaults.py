@@ -17,7 +17,8 @@ the tests.  The encoders below are the card's own (TS 102 221 §13.2, TS 31.102 
 emulator shares no codec with the simtool code it tests.
 
 Contents are named by their place in the card tree (``"DF.GSM/EF.IMSI"``); every other EF of
-the tree starts erased (all FF), so a file added to the tree needs no entry here.
+the tree starts as :func:`.layout.initial_value` has it (an EF.ARR with the access rules, any
+other file erased, all FF), so a file added to the tree needs no entry here.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from simtool.cardtree import USIM_AID
 
 from .gp import default_gp
 from .ota import default_ota
-from .layout import AUTH_GSM, AUTH_USIM, TREE, arr_records, empty_value, image_files
+from .layout import AUTH_GSM, AUTH_USIM, TREE, image_files, initial_value
 
 ICCID = "8948011234567890128"
 IMSI = "260011234567890"
@@ -97,7 +98,6 @@ def default_contents() -> dict[str, bytes | list[bytes]]:
         "EF.DIR": [dir_record.ljust(32, b"\xff"), b"\xff" * 32],
         "EF.ICCID": swapped_bcd(ICCID, 10),
         "EF.PL": b"plen".ljust(10, b"\xff"),
-        "EF.ARR": arr_records(TREE.get("EF.ARR").node),
         "DF.TELECOM/EF.MSISDN": [msisdn, b"\xff" * 34],
         "DF.GSM/EF.IMSI": imsi_bytes(IMSI),
         "DF.GSM/EF.Kc": b"\xff" * 8 + b"\x07",
@@ -130,8 +130,9 @@ def default_contents() -> dict[str, bytes | list[bytes]]:
 
 def default_files() -> dict[str, bytes | list[bytes]]:
     """Every file the image keeps, by image key: the subscriber's contents where
-    :func:`default_contents` has one (the tree's file at that place), else erased."""
-    files = {key: empty_value(loc.node) for key, loc in image_files().items()}
+    :func:`default_contents` has one (the tree's file at that place), the access rules in an
+    EF.ARR, else erased."""
+    files = {key: initial_value(loc.node) for key, loc in image_files().items()}
     for where, value in default_contents().items():
         files[TREE.get(where).key] = value
     return files

@@ -10,8 +10,10 @@ The emulator holds no file paths or FIDs of its own: :func:`build` walks
   DF.TELECOM's files in ADF.USIM: pySim-prog programs an SJA2 through those only);
 * a ``store`` node shows content the card keeps outside its files: the Milenage key files
   (``auth.*``, the image's ``auth`` section), the PIN files (``pin.*``, views of the card's
-  PINs, :mod:`.pinfiles`) and EF.MILENAGE_CFG.  A store the card does not know is an error at
-  start-up that names it.
+  PINs, :mod:`.pinfiles`) and EF.MILENAGE_CFG; more come in through ``build(stores=...)``
+  (a maker per store name, called with the name and the node, returning the shared
+  :class:`.fs.Content`, which may be a view of state kept elsewhere).  A store the card does
+  not know is an error at start-up that names it.
 
 Each EF's FCP references the nearest EF.ARR (its DF's, else its parent's ...); a DF's FCP
 references the EF.ARR in the DF itself or above it (TS 102 221 §9.2.4, §11.1.1.4.7).
@@ -66,6 +68,12 @@ def arr_records(node: EfNode) -> list[bytes]:
     return [arr_record(rule).ljust(node.size, b"\xff") for rule in ARR_RULES]
 
 
+def initial_value(node: EfNode) -> Value:
+    """What a file holds before anyone writes it: an EF.ARR the access rules the FCPs
+    reference, any other file nothing (all FF)."""
+    return arr_records(node) if node.name == ARR_NAME else empty_value(node)
+
+
 def check_shape(loc: Located, value: object, where: str | None = None) -> None:
     """Raise DataError unless ``value`` has the structure and size of the tree's node."""
     node = loc.node
@@ -87,26 +95,39 @@ class Card(NamedTuple):
     nodes: dict[str, DF | EF]          # every DF and EF by its place in the tree
     contents: dict[str, Content]       # the image's files by image key
     stores: dict[str, Content]         # store contents by store name
+    adfs: dict[str, DF]                # every ADF by name, in the tree's order
 
 
-def _stores(pins: Mapping[str, Pin], auth: Mapping[str, bytes]
-            ) -> dict[str, Callable[[str], Content]]:
-    makers: dict[str, Callable[[str], Content]] = {
-        name: (lambda key, data=data: Content(key, data=data)) for name, data in auth.items()}
-    makers[MILENAGE_CFG] = lambda key: Content(key, data=MILENAGE_CFG_BYTES, persistent=False)
+#: Makes the content of a store: called once per store name with the name and the first node
+#: that names it; every node naming the store shares what it returns.
+StoreMaker = Callable[[str, EfNode], Content]
+
+
+def _stores(pins: Mapping[str, Pin], auth: Mapping[str, bytes]) -> dict[str, StoreMaker]:
+    makers: dict[str, StoreMaker] = {
+        name: (lambda key, _node, data=data: Content(key, data=data))
+        for name, data in auth.items()}
+    makers[MILENAGE_CFG] = lambda key, _node: Content(key, data=MILENAGE_CFG_BYTES,
+                                                      persistent=False)
     for name, pin in pins.items():
-        makers[f"pin.{name}"] = lambda key, pin=pin: pin_file_content(key, pin)
+        makers[f"pin.{name}"] = lambda key, _node, pin=pin: pin_file_content(key, pin)
     return makers
 
 
 def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str, bytes],
-          tree: CardTree = TREE) -> Card:
+          tree: CardTree = TREE, stores: Mapping[str, StoreMaker] | None = None) -> Card:
     """Build the file system of ``tree`` with the given contents: ``files`` by image key,
-    ``pins`` for the PIN files, ``auth`` by store name (AUTH_USIM, AUTH_GSM)."""
-    makers = _stores(pins, auth)
+    ``pins`` for the PIN files, ``auth`` by store name (AUTH_USIM, AUTH_GSM), ``stores`` for
+    any other store the tree names."""
+    makers = {**_stores(pins, auth), **(stores or {})}
     nodes: dict[str, DF | EF] = {}
     contents: dict[str, Content] = {}
-    stores: dict[str, Content] = {}
+    made: dict[str, Content] = {}
+    keys: dict[str, str] = {}
+    for loc in tree.files():                   # the image tells files apart by key
+        other = keys.setdefault(loc.key, loc.where)
+        if other != loc.where:
+            raise DataError(f"has the image key {loc.key} of {other}", where=loc.where)
     mf = DF(tree.root.fid, tree.root.name)
     mf.arr_fid = _arr_fid(tree.root, ())
 
@@ -120,13 +141,13 @@ def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str
                                 where=loc.where)
             return content_of(target)
         if node.store is not None:
-            content = stores.get(node.store)
+            content = made.get(node.store)
             if content is None:
                 maker = makers.get(node.store)
                 if maker is None:
                     raise DataError(f"the virtual card keeps no store {node.store!r}",
                                     where=loc.where)
-                content = stores[node.store] = maker(node.store)
+                content = made[node.store] = maker(node.store, node)
             if content.size != node.total_size or (content.records is None) != (
                     node.structure is Structure.TRANSPARENT):
                 raise DataError(f"store {node.store} holds {content.size} bytes, the file "
@@ -136,7 +157,7 @@ def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str
         if content is None:
             value = files.get(loc.key)
             if value is None:                  # a file the image does not know yet
-                value = empty_value(node)
+                value = initial_value(node)
             check_shape(loc, value)
             if isinstance(value, list):
                 content = Content(loc.key, records=list(value))
@@ -171,10 +192,10 @@ def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str
                 nodes[where] = ef
 
     walk(tree.root, mf, (), "")
-    adf = nodes.get("ADF.USIM")
-    if not isinstance(adf, DF):
+    adfs = {where: df for where, df in nodes.items() if isinstance(df, DF) and df.aid}
+    if "ADF.USIM" not in adfs:
         raise DataError("the card tree has no ADF.USIM")
-    return Card(mf, adf, nodes, contents, stores)
+    return Card(mf, adfs["ADF.USIM"], nodes, contents, made, adfs)
 
 
 def _arr_fid(df: DfNode, ancestors: tuple[DfNode, ...]) -> int:

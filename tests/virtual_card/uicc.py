@@ -91,7 +91,7 @@ class VirtualUicc(FileCommands, RemoteManagement):
         card = build(state.files, state.pins, state.auth, tree)
         self._tree = tree
         self._mf, self._usim, self._contents = card.mf, card.adf, card.contents
-        self._nodes, self._stores = card.nodes, card.stores
+        self._nodes, self._stores, self._adfs = card.nodes, card.stores, card.adfs
         self._pins = state.pins
         self._pin1, self._pin2, self._adm1 = (state.pins[n] for n in ("PIN1", "PIN2", "ADM1"))
         self._pin_commands = PinCommands(state.pins, self._commit)
