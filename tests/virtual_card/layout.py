@@ -100,7 +100,7 @@ class Card(NamedTuple):
 
 #: Makes the content of a store: called once per store name with the name and the first node
 #: that names it; every node naming the store shares what it returns.
-StoreMaker = Callable[[str, EfNode], Content]
+StoreMaker = Callable[[str, EfNode | None], Content]
 
 
 def _stores(pins: Mapping[str, Pin], auth: Mapping[str, bytes]) -> dict[str, StoreMaker]:
@@ -192,6 +192,9 @@ def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str
                 nodes[where] = ef
 
     walk(tree.root, mf, (), "")
+    for name in auth:                          # the keys AUTHENTICATE uses, shown or not
+        if name not in made:
+            made[name] = makers[name](name, None)
     adfs = {where: df for where, df in nodes.items() if isinstance(df, DF) and df.aid}
     if "ADF.USIM" not in adfs:
         raise DataError("the card tree has no ADF.USIM")

@@ -4,8 +4,9 @@
 3GPP TS 31.102 §7 (AUTHENTICATE) and 3GPP TS 51.011 §9 (CLA A0), over the file system that
 :mod:`.layout` builds from the card tree.  Commands are parsed by the library's
 :meth:`~simtool.apdu.command.CommandApdu.from_bytes` (short APDUs, cases 1-4; anything else is
-6700), status words are the library's (:mod:`.status`).  It never raises: malformed or unsupported commands get the status word the
-specs give (6700 wrong length, 6D00 unknown INS, 6E00 unknown class, 6A86/6B00 bad P1-P2 ...).
+6700), status words are the library's (:mod:`.status`).  It never raises: malformed or
+unsupported commands get the status word the specs give (6700 wrong length, 6D00 unknown INS,
+6E00 unknown class, 6A86/6B00 bad P1-P2 ...).
 
 Response data: when the command carries Le (T=1 style, as pcscd passes it) the data comes back
 directly with 9000; without Le (a T=0 TPDU) the card answers 61xx (9Fxx for CLA A0) and keeps
