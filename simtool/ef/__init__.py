@@ -43,12 +43,17 @@ from simtool.ef.network import (
     Plmn,
     PlmnWithAct,
 )
+from simtool.ef.isim import (ISIM_SERVICES, AddressType, EfDomain, EfImpi, EfImpu, EfIsimAd,
+                             EfIst, EfPcscf)
 from simtool.ef.services import SIM_SERVICES, USIM_SERVICES, EfSst, EfUst
+from simtool.ef.usim import CellInfo, CellKind, EfNetpar, EfStartHfn, EfThreshold
 
 EF_CODECS: dict[str, type[EfCodec]] = {
     cls.NAME: cls
     for cls in (EfIccid, EfDir, EfImsi, EfAd, EfAcc, EfSpn, EfMsisdn, EfAdn, EfUst, EfSst,
-                EfLoci, EfFplmn, EfPlmnwAct, EfOplmnwAct, EfHplmnwAct)
+                EfLoci, EfFplmn, EfPlmnwAct, EfOplmnwAct, EfHplmnwAct,
+                EfStartHfn, EfThreshold, EfNetpar,
+                EfImpi, EfDomain, EfImpu, EfIst, EfPcscf, EfIsimAd)
 }
 
 __all__ = [
@@ -58,5 +63,7 @@ __all__ = [
     "EfIccid", "EfImsi", "EfLoci", "EfMsisdn", "EfOplmnwAct", "EfPlmnwAct", "EfSpn", "EfSst",
     "EfUst", "Fcp", "GsmChvStatus", "Iccid", "Imsi", "Lai", "LuStatus", "OperationMode",
     "PinStatus", "Plmn", "PlmnWithAct", "Structure", "acc_for_imsi", "decode_bcd",
+    "ISIM_SERVICES", "AddressType", "CellInfo", "CellKind", "EfDomain", "EfImpi", "EfImpu",
+    "EfIsimAd", "EfIst", "EfNetpar", "EfPcscf", "EfStartHfn", "EfThreshold",
     "decode_gsm_response", "decode_select_response", "encode_bcd", "iccid_with_check",
 ]
