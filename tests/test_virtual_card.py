@@ -130,7 +130,7 @@ EXCHANGES = {
         ("00A4090C047F206F07", "9000"), ("00A4010C026F07", "6A82"), ("00A4020C026F07", "9000"),
         ("00A4080C03000000", "6700"), ("00A4000C043F007F20", "6700")],
     "SELECT by AID: partial, unknown, next occurrence": [
-        ("00A4040C07A0000000871002", "9000"), ("00A4040C07A0000000871004", "6A82"),
+        ("00A4040C07A0000000871002", "9000"), ("00A4040C07A0000000871009", "6A82"),
         ("00A4040E07A0000000871002", "6A82"), ("00A4040D07A0000000871002", "6A86"),
         ("00A4048C07A0000000871002", "6A86")],
     "malformed APDUs": [
@@ -277,6 +277,9 @@ def test_ef_fcp_matches_the_layout(path):
     spec = EF_SPECS[path]
     if "/7FFF/" in path:
         card.process(h(SELECT_USIM))
+    elif "/ADF.ISIM/" in path:              # the ISIM's files: 7FFF once ADF.ISIM is selected
+        assert card.process(h("00A4040C07A0000000871004")) == h("9000")
+        path = path.replace("ADF.ISIM", "7FFF")
     fcp = _fcp(card, path.replace("3F00/", "").replace("/", ""))
     assert fcp[0x83] == h(path[-4:])
     assert fcp[0x8A] == b"\x05"

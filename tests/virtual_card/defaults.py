@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from .gp import default_gp
 from .ota import default_ota
+from simtool.cardtree import COMMON
+
+from .isim_defaults import isim_dir_record, tree_files
 from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, USIM_AID, arr_records
 
 ICCID = "8948011234567890128"
@@ -89,7 +92,7 @@ def default_files() -> dict[str, bytes | list[bytes]]:
         + b"\x50\x04USIM"
     msisdn = number_record(MSISDN, 20)
     files = {
-        "3F00/2F00": [dir_record.ljust(32, b"\xff"), b"\xff" * 32],
+        "3F00/2F00": [dir_record.ljust(32, b"\xff"), isim_dir_record(32)],
         "3F00/2FE2": swapped_bcd(ICCID, 10),
         "3F00/2F05": b"plen".ljust(10, b"\xff"),
         "3F00/2F06": arr_records(),
@@ -122,7 +125,8 @@ def default_files() -> dict[str, bytes | list[bytes]]:
         "3F00/7FFF/5F3B/4F20": b"\xff" * 8 + b"\x07",
         "3F00/7FFF/5F3B/4F52": b"\xff" * 8 + b"\x07",
     }
-    return {**empty, **files}
+    tree = {COMMON.get(where).key: value for where, value in tree_files().items()}
+    return {**empty, **files, **tree}
 
 
 def default_image() -> dict:

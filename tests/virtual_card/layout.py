@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from simtool.cardtree import COMMON, ISIM_AID
 from simtool.errors import DataError
 
 from .fs import (ADM_ADM, ADM_NEV, ALW_ADM, ALW_PIN, DF, EF, PIN_ADM, PIN_PIN, PIN_PIN2, RULES,
-                 Content, Rule, arr_record)
+                 Ac, Content, Rule, arr_record)
+from .isim_defaults import tree_files
 
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
+ISIM_DF = "3F00/ADF.ISIM"
 # sysmoISIM-SJA2 ATR, variant 1 (sim-facts §10.1): T=0, 15 historical bytes.
 SJA2_ATR = bytes.fromhex("3B9F96801F878031E073FE211B674A4C753034054BA9")
 
@@ -39,6 +42,7 @@ DFS = {  # path -> (name, AID)
     "3F00/A515": ("DF.SYSTEM", None),
     "3F00/7FFF": ("ADF.USIM", USIM_AID),
     "3F00/7FFF/5F3B": ("DF.GSM-ACCESS", None),
+    ISIM_DF: ("ADF.ISIM", ISIM_AID),
 }
 
 
@@ -90,7 +94,10 @@ EFS: tuple[EfSpec, ...] = (
     EfSpec("3F00/7FFF/AF50", "EF.MENU", ALW_ADM, None, 8192),
     EfSpec("3F00/7FFF/5F3B/4F20", "EF.Kc", PIN_PIN, 0x01, 9),
     EfSpec("3F00/7FFF/5F3B/4F52", "EF.KcGPRS", PIN_PIN, 0x02, 9),
-)
+) + tuple(  # ADF.ISIM and the USIM's START-HFN, THRESHOLD, NETPAR, as the card tree has them
+    EfSpec(loc.key, loc.node.name, Rule(Ac(loc.node.access.read), Ac(loc.node.access.update)),
+           loc.node.sfi, (loc.node.size, loc.node.records) if loc.node.records else loc.node.size)
+    for loc in map(COMMON.get, tree_files()))
 
 # Files whose content lives outside the image's "files" section: (path, name, content key).
 KEY_FILES = (
@@ -113,6 +120,7 @@ LINKS = (  # (path, name, SFI, path of the file it shares its content with)
     ("3F00/7FFF/6F78", "EF.ACC", 0x06, "3F00/7F20/6F78"),
     ("3F00/7FFF/6F7B", "EF.FPLMN", 0x0D, "3F00/7F20/6F7B"),
     ("3F00/7FFF/6F7E", "EF.LOCI", 0x0B, "3F00/7F20/6F7E"),
+    (f"{ISIM_DF}/6F06", "EF.ARR", 0x06, "3F00/2F06"),
 )
 
 EF_SPECS = {spec.path: spec for spec in EFS}
@@ -143,6 +151,7 @@ class Tree(NamedTuple):
     mf: DF
     adf: DF
     contents: dict[str, Content]      # every persistent content by its image key
+    isim: DF | None = None
 
 
 def build(files: dict[str, bytes | list[bytes]], auth: dict[str, bytes]) -> Tree:
@@ -166,7 +175,7 @@ def build(files: dict[str, bytes | list[bytes]], auth: dict[str, bytes]) -> Tree
         parent_path, fid = path.rsplit("/", 1)
         ef = EF(int(fid, 16), name, content, rule, sfi)
         parent = dfs[parent_path]
-        if parent.is_within(dfs["3F00/7FFF"]):
+        if parent.is_within(dfs["3F00/7FFF"]) or parent.is_within(dfs[ISIM_DF]):
             ef.arr_fid = 0x6F06
         parent.add(ef)
         by_path[path] = ef
@@ -189,4 +198,4 @@ def build(files: dict[str, bytes | list[bytes]], auth: dict[str, bytes]) -> Tree
         place(path, name, contents[key], ADM_ADM, None)
     place(MILENAGE_CFG[0], MILENAGE_CFG[1],
           Content(MILENAGE_CFG[0], data=MILENAGE_CFG_BYTES, persistent=False), ADM_NEV, None)
-    return Tree(dfs["3F00"], dfs["3F00/7FFF"], contents)
+    return Tree(dfs["3F00"], dfs["3F00/7FFF"], contents, dfs[ISIM_DF])
