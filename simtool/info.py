@@ -28,6 +28,15 @@ class Counter:
 
 
 @dataclass(frozen=True)
+class ImsIdentities:
+    """EF.IMPI, EF.IMPU (first record) and EF.DOMAIN of ADF.ISIM; None where unreadable."""
+
+    impi: str | None
+    impu: str | None
+    domain: str | None
+
+
+@dataclass(frozen=True)
 class CardInfo:
     atr: bytes
     card_type: str | None
@@ -37,6 +46,8 @@ class CardInfo:
     spn: str | None
     counters: tuple[Counter, ...]
     notes: tuple[str, ...] = field(default=())
+    #: ADF.ISIM's identities (TS 31.103 §4.2.2-§4.2.4), when the card has an ISIM
+    ims: ImsIdentities | None = None
 
     def to_json(self) -> dict:
         return {
@@ -48,6 +59,8 @@ class CardInfo:
             "spn": self.spn,
             "tries_left": {c.name: c.tries_left for c in self.counters},
             "notes": list(self.notes),
+            "ims": None if self.ims is None else {
+                "impi": self.ims.impi, "impu": self.ims.impu, "domain": self.ims.domain},
         }
 
     def render(self) -> str:
@@ -62,6 +75,9 @@ class CardInfo:
             f"MSISDN     {show(self.msisdn)}",
             f"SPN        {show(self.spn)}",
         ]
+        if self.ims is not None:
+            lines += [f"IMPI       {show(self.ims.impi)}", f"IMPU       {show(self.ims.impu)}",
+                      f"IMS domain {show(self.ims.domain)}"]
         lines += [f"{c.name:<10} {c.render()}" for c in self.counters]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -102,9 +118,37 @@ def read_card_info(card: Card) -> CardInfo:
         spn = guarded("SPN", lambda: EfSpn.decode(card.read_transparent([DF_GSM, EF_SPN])).name)
         msisdn_path = [DF_TELECOM, EF_MSISDN]
     msisdn = guarded("MSISDN", lambda: _first_msisdn(card.read_records_of(msisdn_path)))
+    ims = _read_ims(card, notes) if usim is not None else None
     counters = read_counters(card)
     return CardInfo(atr, ctype.name if ctype else None, iccid, imsi, msisdn, spn, counters,
-                    tuple(notes))
+                    tuple(notes), ims)
+
+
+def _read_ims(card: Card, notes: list[str]) -> ImsIdentities | None:
+    """ADF.ISIM's identities, places from the card tree; None when the card has no ISIM.
+    ADF.USIM is made the current application again afterwards (PIN2 is its local PIN)."""
+    from simtool.cardtree import COMMON
+    from simtool.ef import ISIM_AID_PREFIX, EfDomain, EfImpi, EfImpu
+
+    try:
+        card.select_aid(ISIM_AID_PREFIX, fcp=False)
+    except CardError:
+        return None
+    (impi_at,), (impu_at,), (domain_at,) = (COMMON.of(c) for c in (EfImpi, EfImpu, EfDomain))
+    values: list[str | None] = [None, None, None]
+    try:
+        values = [EfImpi.decode(card.read_transparent(impi_at.path)).nai,
+                  EfImpu.decode(card.read_records_of(impu_at.path)[0]).uri,
+                  EfDomain.decode(card.read_transparent(domain_at.path)).domain]
+    except SecurityNotSatisfied:
+        notes.append("IMPI, IMPU and IMS domain need PIN1")
+    except (CardError, DecodeError, IndexError) as exc:
+        notes.append(f"ISIM: {exc}")
+    try:
+        card.select_usim()
+    except CardError as exc:
+        notes.append(f"USIM: {exc}")
+    return ImsIdentities(*values)
 
 
 def read_msisdn(card: Card) -> str | None:
