@@ -30,7 +30,9 @@ from simtool.provision.station import run_desk
 from simtool.secret import Secret
 
 VENDOR_ADM = "11223344"  # the virtual card's default image
-APDU_TARGET = 64
+# 64 per card, and 11 for the ISIM step (SELECT ADF.ISIM, EF.IMPI/IMPU/DOMAIN written and read
+# back, ADF.USIM selected again): the milo profile gives an IMS domain
+APDU_TARGET = 64 + 11
 
 
 def _blank(serial: int, latency: bool):
