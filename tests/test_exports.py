@@ -105,13 +105,15 @@ def pysim_prog_adm(row: dict[str, str]) -> bytes | None:
 
 def test_pysim_csv_carries_the_cards_current_decimal_adm_not_the_new_one():
     fields, (row,) = _pysim_rows("milo", Secret("11223344"))
+    # milo gives an IMS domain: pySim-prog's ISIM columns (RECORD itself carries no IMPI/IMPU)
     assert fields == ["name", "iccid", "mcc", "mnc", "imsi", "ki", "opc", "acc", "pin_adm",
-                      "msisdn"]
+                      "msisdn", "ims_hdomain", "impi", "impu"]
     assert row == {"name": "Milo Telecom", "iccid": "8948011234567890128", "mcc": "260",
                    "mnc": "97", "imsi": "260011234567890",
                    "ki": "465B5CE8B199B49FAA5F0A2EE238A6BC",
                    "opc": "CD63CB71954A9F4E48A5994E37A02BAF", "acc": "0001",
-                   "pin_adm": "11223344", "msisdn": "+48601234567"}
+                   "pin_adm": "11223344", "msisdn": "+48601234567",
+                   "ims_hdomain": "ims.mnc097.mcc260.3gppnetwork.org", "impi": "", "impu": ""}
     assert RECORD.adm1.reveal() not in row.values()  # simtool's new ADM1 is no use to pySim
     assert pysim_prog_adm(row) == encode_adm(Secret("11223344")).key.reveal()
 

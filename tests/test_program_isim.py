@@ -135,3 +135,14 @@ def test_an_isim_file_that_reads_back_different_fails_the_card(tmp_path):
     result = programmer(batch).program(Card(Channel(StaleImpi(vc))))
     assert result.outcome is Outcome.FAILED
     assert "EF.IMPI (7FFF/6F02) reads back different" in result.reason
+
+
+def test_the_pysim_export_carries_the_isim_identities(tmp_path):
+    import io
+
+    from simtool.provision.exports import PysimCsv
+
+    rec = make_batch(tmp_path / "b", 1).records[0]
+    row = PysimCsv(io.StringIO(newline=""), load_profile("milo")).row(rec, None)
+    # pySim-prog's CSV columns for the ISIM (sim-facts §10.2)
+    assert (row["ims_hdomain"], row["impi"], row["impu"]) == (MILO_DOMAIN, rec.impi, rec.impu)
