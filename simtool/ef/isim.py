@@ -55,7 +55,7 @@ def _utf8(cls: type[EfCodec], raw: bytes | None) -> str | None:
 
 def _encode_text(codec: EfCodec, text: str | None, size: int | None) -> bytes:
     if text is None:
-        return codec._fit(b"", size) if size is not None else b""
+        return codec._fit(b"", size)
     if not text:
         raise EncodeError(f"{codec.NAME}: an empty identity is written as no data object")
     return codec._fit(ber_encode(TAG_VALUE, text.encode("utf-8")), size)
@@ -213,7 +213,7 @@ class EfPcscf(EfCodec):
 
     def encode(self, size: int | None = None) -> bytes:
         if self.address is None:
-            return self._fit(b"", size) if size is not None else b""
+            return self._fit(b"", size)
         if self.kind is AddressType.FQDN:
             body = self.address.encode("utf-8")
         else:

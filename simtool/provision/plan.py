@@ -172,6 +172,7 @@ def isim_writes(card_type: CardType, batch: BatchCard, rec: CardRecord) -> list[
         raise DataError(f"the batch's IMS domain is {batch.ims_domain}, but the record has no "
                         "IMPI/IMPU", where=f"record {rec.index}")
     tree = card_type.tree
+    app_code_end = 7            # RID (5 bytes) + application code (2), TS 101 220 Annex E
     out: list[FileWrite] = []
     for codec, value, record in ((EfImpi, EfImpi(rec.impi), False),
                                  (EfImpu, EfImpu(rec.impu), True),
@@ -179,7 +180,8 @@ def isim_writes(card_type: CardType, batch: BatchCard, rec: CardRecord) -> list[
         for loc in tree.of(codec):
             aid = tree.get(loc.adf).node.aid if loc.adf else None
             out.append(FileWrite(codec.NAME, loc.path, _sized(value.encode, record=record),
-                                 record=1 if record else None, app=aid[:7] if aid else None))
+                                 record=1 if record else None,
+                                 app=aid[:app_code_end] if aid else None))
     return out
 
 
