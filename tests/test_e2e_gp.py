@@ -135,3 +135,21 @@ def test_wrong_keys_are_refused_before_the_card_counts_a_try(pcsc_stack, simtool
     pcsc_stack.kill_card()
     image = json.loads(pcsc_stack.image.read_text())
     assert image["gp"]["key_tries"] == image["gp"]["key_max_tries"]
+
+
+def test_an_isd_with_one_try_left_is_not_opened(pcsc_stack, simtool_cli, tmp_path):
+    """Like ADM1's minimum of tries: the CLI reads the ISD's counter first and, with one
+    failed authentication left, refuses (exit 5) without INITIALIZE UPDATE; nothing moves."""
+    pcsc_stack.kill_card()
+    image = json.loads(pcsc_stack.image.read_text())
+    image["gp"]["key_tries"] = 1
+    pcsc_stack.image.write_text(json.dumps(image))
+    pcsc_stack.start_card()
+    keys = write_keys(tmp_path / "isd.keys")
+    proc = simtool_cli("--trace", "gp", "list", "--keys", keys)
+    assert proc.returncode == 5, proc.stderr
+    assert "1 more failed authentication(s), below the safe minimum of 2" in proc.stderr
+    assert ">> 80 50" not in proc.stderr                   # no INITIALIZE UPDATE sent
+    pcsc_stack.kill_card()
+    after = json.loads(pcsc_stack.image.read_text())["gp"]
+    assert after["key_tries"] == 1 and after["sequence_counter"] == image["gp"]["sequence_counter"]
