@@ -99,6 +99,7 @@ class BatchCard:
     spn_display_condition: int = 0
     pin1_enabled: bool = True
     card_type: str | None = None
+    menu: str | None = None  # provisioning/menus/<menu>.toml: the ``menu`` step writes it
 
     @classmethod
     def from_batch_info(cls, info: Mapping[str, Any]) -> BatchCard:
@@ -106,7 +107,8 @@ class BatchCard:
         try:
             return cls(str(card["mcc"]), str(card["mnc"]), str(card["spn"]),
                        int(card.get("spn_display_condition", 0)),
-                       bool(card.get("pin1_enabled", True)), card.get("type"))
+                       bool(card.get("pin1_enabled", True)), card.get("type"),
+                       card.get("menu"))
         except (TypeError, KeyError, ValueError) as exc:
             raise DataError(f"batch.toml [card] is incomplete ({exc})") from None
 

@@ -149,8 +149,11 @@ def parse_batch_info(text: str, source: str) -> tuple[dict[str, Any], BatchInfo]
         raise r.fail(("card", "adm_format"), f"must be one of {allowed}") from None
     type_name = r.get(("card", "type"), str, None)
     _check_card_type(r, type_name, adm_format)
+    menu = r.get(("card", "menu"), str, None)
+    if menu is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", menu):
+        raise r.fail(("card", "menu"), "must name a menu of provisioning/menus (a-z 0-9 - _)")
     card = BatchCard(mcc, mnc, spn, condition, pin1_enabled,
-                     _canonical_type(type_name) if type_name else None)
+                     _canonical_type(type_name) if type_name else None, menu)
     programmer = r.get(("programmer",), str, "simtool")
     if programmer not in ("simtool", "pysim"):
         raise r.fail(("programmer",), "must be simtool or pysim")
