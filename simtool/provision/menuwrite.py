@@ -80,7 +80,11 @@ def write_menu(card: Card, menu: MenuContent, *, resumed: bool = False,
     wrote everything before it, so the content is read back; a different header says nothing
     of how far the cut run got, so the whole file is rewritten."""
     try:
-        fcp = card.file_info(card.select_path(MENU_PATH))
+        try:
+            fcp = card.file_info(card.select_path(MENU_PATH))
+        except FileNotFound:                 # 7FFF needs an active USIM: select it, once
+            card.select_usim()
+            fcp = card.file_info(card.select_path(MENU_PATH))
     except FileNotFound:
         raise MenuFileMissing(
             f"the card has no EF.MENU (7FFF/AF50) for the profile's menu {menu.name!r}: "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from . import announce
 from . import status as st
 from .status import CardStatus
 
@@ -55,6 +56,17 @@ def _applet_status_type() -> type | None:
     return AppletStatus
 
 
+def _decodes(content: bytes) -> bool:
+    try:
+        from simtool.stk.menufile import decode_menu_file
+        decode_menu_file(content)
+    except ImportError:
+        return True
+    except Exception:   # noqa: BLE001 - DecodeError: not (yet) a menu
+        return False
+    return True
+
+
 class Toolkit:
     def __init__(self, menu_file: Callable[[], bytes | None], applet: object | None = None,
                  own_number=None) -> None:
@@ -88,22 +100,52 @@ class Toolkit:
         return self.applet
 
     def menu_changed(self) -> None:
-        """EF.MENU or the registry changed (OTA RFM, GP INSTALL / DELETE).  After a TERMINAL
-        PROFILE, a menu applet whose menu is now different sends SET UP MENU again at once (a
-        new SET UP MENU replaces the terminal's menu, TS 102 223 §6.4.7); the terminal sees
-        91xx after the command that changed it.  A removed menu applet sends nothing: the
-        terminal drops the menu at its next TERMINAL PROFILE."""
+        """EF.MENU or the registry changed (ADM1 UPDATE BINARY, OTA RFM, GP INSTALL /
+        DELETE).  After a TERMINAL PROFILE the terminal sees 91xx after the command that
+        changed it, and then (:mod:`.announce`): for a rewritten EF.MENU, REFRESH (file change
+        notification of EF.MENU, when its profile supports REFRESH) and the new SET UP MENU
+        (a new SET UP MENU replaces the terminal's menu, TS 102 223 §6.4.8); for an applet
+        installed, SET UP MENU; for the applet deleted, SET UP MENU "remove menu".  A file
+        that does not decode (a write still under way: its header goes last) changes
+        nothing yet."""
         if self._injected is not None or not self._built or not self.terminal_profile_bytes:
             return
-        if self._menu_file() == self._built_from:
+        content = self._menu_file()
+        if content == self._built_from:
+            return
+        was, old = self._built_from, self.applet
+        if content is not None and not _decodes(content):
             return
         self.applet, self._built = None, False
         applet = self._get()
-        if applet is not None:
-            try:
-                applet.terminal_profile(self.terminal_profile_bytes)
-            except Exception:   # noqa: BLE001 - the card keeps answering
-                log.exception("STK applet failed to announce its new menu")
+        if applet is None:
+            if old is not None:              # the menu the terminal shows has gone
+                self._announce([announce.remove_menu()], None)
+            return
+        if was is not None and content is not None and self._supports_refresh():
+            self._announce([announce.refresh_menu_file()], applet)
+            return
+        self._start(applet)
+
+    def _supports_refresh(self) -> bool:
+        try:
+            from simtool.stk.profile import TerminalProfile
+            return TerminalProfile(self.terminal_profile_bytes).supports_command(0x01)
+        except Exception:   # noqa: BLE001 - no profile decoder: announce without REFRESH
+            return False
+
+    def _announce(self, commands: list[bytes], then: object | None) -> None:
+        def hand_over() -> None:
+            self.applet = then
+            if then is not None:
+                self._start(then)
+        self.applet = announce.Announcement(commands, hand_over)
+
+    def _start(self, applet: object) -> None:
+        try:
+            applet.terminal_profile(self.terminal_profile_bytes)
+        except Exception:   # noqa: BLE001 - the card keeps answering
+            log.exception("STK applet failed to announce its new menu")
 
     def pending_length(self) -> int:
         applet = self.applet
