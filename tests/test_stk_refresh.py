@@ -4,6 +4,8 @@ from the clauses (simtool.stk.refresh.EXAMPLES), both ways; malformed file lists
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simtool.errors import DecodeError, EncodeError
 from simtool.stk.commands import decode_proactive
@@ -150,3 +152,14 @@ def test_deleting_the_menu_applet_removes_the_terminals_menu():
         bytes.fromhex("D00D 810301250082028182 8500 8F00")]   # SET UP MENU "remove menu"
     assert transcript.results == (0x00,)
     assert hs.main_menu is None and hs.menu().items == ()
+
+
+_fid = st.integers(0, 0xFFFF).filter(lambda f: f != 0x3F00)
+_path = st.lists(_fid, min_size=1, max_size=4).map(lambda p: (0x3F00, *p))
+
+
+@given(st.lists(_path, min_size=1, max_size=6), st.sampled_from(list(RefreshMode)),
+       st.integers(0, 255))
+def test_refresh_round_trip(paths, mode, number):
+    cmd = Refresh(number=number, qualifier=mode, file_list=FileList(tuple(paths)))
+    assert decode_proactive(cmd.encode()) == cmd

@@ -163,7 +163,8 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
     For each card: identify its type (ATR and files), read the ADM1 counter before any
     VERIFY (refusing cards near the end of their tries), claim its record in the journal,
     VERIFY ADM1 once (a wrong key is never sent again), write ICCID, IMSI, Ki/OPc, SPN,
-    MSISDN, AD, ACC, PLMN lists, PINs/PUKs and the batch's new ADM1, read every file back and
+    MSISDN, AD, ACC, PLMN lists, PINs/PUKs, EF.MENU (a profile with a menu; not written when
+    the card holds that menu) and the batch's new ADM1, read every file back and
     AUTHENTICATE against Milenage.  A card pulled mid-way is finished when re-inserted.
 
     The current ADM1 comes from --card-keys, or --adm1 (best as file:PATH or env:VAR), or a
