@@ -108,6 +108,8 @@ class Profile:
     label_web: str | None = None  # the web address printed on the label; default: panel_url's
     #: Argon2id costs of the panel import ([panel_hash]; never below hashing's floor)
     panel_hash: HashParams = field(default_factory=HashParams)
+    #: [applet]: the toolkit applet ``batch program`` installs (simtool.provision.appletstep)
+    applet: Any = None
 
     @property
     def serial_digits(self) -> int:
@@ -285,7 +287,7 @@ def _toml_type(py_names: str) -> str:
 
 
 _TOP = {"format", "name", "operator", "menu", "services", "network", "iccid", "imsi", "spn",
-        "msisdn_pool", "pin", "card", "barcode", "credentials", "label", "panel_hash"}
+        "msisdn_pool", "pin", "card", "barcode", "credentials", "label", "panel_hash", "applet"}
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
@@ -397,12 +399,27 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         numbers_per_account=per_account, panel_url=panel_url,
         menu=r.name(("menu",), None), services=r.name(("services",), None), source=source,
         label_sheet=label_sheet, label_border=r.get(("label", "border"), bool, False),
-        label_web=r.get(("label", "web"), str, None), panel_hash=panel_hash)
+        label_web=r.get(("label", "web"), str, None), panel_hash=panel_hash,
+        applet=_applet(r, source))
     if profile.serial_digits < 6:
         raise r.fail(("imsi", "msin_prefix") if msin_prefix else ("iccid", "prefix"),
                      f"leaves only {profile.serial_digits} digits for the card serial "
                      "(need at least 6)")
     return profile
+
+
+def _applet(r: _Reader, source: str):
+    """``[applet]`` (simtool.provision.appletstep.AppletSpec); a relative CAP path is taken
+    from the provisioning folder the profile is in."""
+    table = r.get(("applet",), dict, None)
+    if table is None:
+        return None
+    from simtool.provision.appletstep import AppletSpec
+
+    path = Path(source)
+    root = path.resolve().parent.parent if path.is_file() else default_provisioning_dir()
+    line = r.keys.line_of(("applet",))
+    return AppletSpec.from_table(table, f"{source}:{line}" if line else source, root)
 
 
 def _panel_hash(r: _Reader) -> HashParams:

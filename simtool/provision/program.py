@@ -11,9 +11,10 @@ For each inserted card :meth:`Programmer.program`
 4. VERIFYs ADM1 once with the card's current key (the vendor's, or the batch's once the ADM1
    step is done); a wrong key marks the record failed and is never sent again;
 5. runs the write steps not yet done, marking each in the journal (EF.ICCID first, so that from
-   then on the card names its record); for a batch whose profile has a menu, the ``menu`` step
-   writes EF.MENU unless the card already holds that menu (:mod:`.menuwrite`); the ADM1
-   change is the last step;
+   then on the card names its record); for a batch whose profile names an applet, the
+   ``applet`` step installs it through the ISD unless the card has it (:mod:`.appletstep`);
+   for a batch whose profile has a menu, the ``menu`` step writes EF.MENU unless the card
+   already holds that menu (:mod:`.menuwrite`); the ADM1 change is the last step;
 6. reads back every file written and runs AUTHENTICATE with a random RAND, comparing RES, CK
    and IK with Milenage computed here → ``verified``; any mismatch → ``failed``.
 
@@ -40,6 +41,7 @@ from simtool.errors import (AdmTriesTooLow, AuthenticationFailed, CardError, Car
 from simtool.provision.batchdir import CardRecord
 from simtool.provision.cardkeys import AdmSource, adm_for_card
 from simtool.provision.journal import Journal, JournalError, RecordState
+from simtool.provision.appletstep import IsdNotOpened
 from simtool.provision.menuwrite import MENU_WRITING, MenuContent, MenuFileMissing, write_menu
 from simtool.provision.cardkeys import CardKeyFile, FixedAdm, read_card_keys
 from simtool.provision.plan import (BatchCard, CardDriver, CardSecrets, FileWrite,
@@ -53,11 +55,11 @@ __all__ = [  # the programming API in one place (some names live in .plan and .c
 ]
 
 #: The write steps, in order.  ``start`` writes nothing: it moves the record to ``writing``
-#: so that a card pulled while its EF.ICCID changes is still recognised.  ``menu`` runs only
-#: for a batch with a menu (and is then marked even when the card held the menu).  ADM1 goes
-#: last.
+#: so that a card pulled while its EF.ICCID changes is still recognised.  ``applet`` and
+#: ``menu`` run only for a batch with an applet / a menu (and are then marked even when the
+#: card had them).  ADM1 goes last.
 STEPS = ("start", "iccid", "imsi", "ki_opc", "spn", "msisdn", "ad", "acc", "plmn", "pins",
-         "menu", "adm1")
+         "applet", "menu", "adm1")
 #: Marked just before the EF.ADM1 update: with it and without ``adm1`` the update's answer
 #: was lost, and which ADM1 the card holds is not known.
 ADM1_SENDING = "adm1:sending"
@@ -186,8 +188,19 @@ class Programmer:
                  progress: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  allow_iccid_change: bool = False, factory_iccids: bool = False,
-                 menu: MenuContent | None | bool = True) -> None:
+                 menu: MenuContent | None | bool = True, gp_keys: Any = None) -> None:
         self.journal = journal
+        # the ``applet`` step: the batch's applet (its CAP read and checked now) and the ISD
+        # key set that installs it (simtool.gp.keyfile); a batch with an applet needs both
+        self.applet = None
+        if batch.applet is not None:
+            from simtool.provision.appletstep import ResolvedApplet
+
+            if gp_keys is None:
+                raise DataError("the batch installs an applet ([applet] in batch.toml): give "
+                                "the cards' ISD key set with --gp-keys FILE")
+            self.applet = ResolvedApplet.of(batch.applet)
+        self.gp_keys = gp_keys
         # the EF.MENU content of the ``menu`` step: by default the batch's menu (none: no
         # step); a MenuContent to write another, None for no menu step
         if menu is True:
@@ -299,6 +312,15 @@ class Programmer:
                         self._write_menu(card, claim.index, done)
                         written.append(step)
                     continue
+                if step == "applet":
+                    if self.applet is not None:
+                        from simtool.provision.appletstep import install_applet
+
+                        self._progress(step)
+                        install_applet(card, self.applet, self.gp_keys)
+                        self.journal.mark_step(claim.index, step)
+                        written.append(step)
+                    continue
                 self._progress(step)
                 # each file is read back right after its write, while it is still the current
                 # file; EF.ADM1 once the journal knows the card has the batch's ADM1
@@ -339,7 +361,7 @@ class Programmer:
         except _Stop as stop:
             return result(stop.outcome, str(stop), step=step, steps=tuple(written),
                           exit_code=stop.exit_code)
-        except MenuFileMissing as exc:  # nothing written there: resumable once the EF exists
+        except (MenuFileMissing, IsdNotOpened) as exc:  # nothing written there: resumable
             self.journal.mark_partial(claim.index, f"{step}: {exc}")
             return result(Outcome.PARTIAL, f"{step}: {exc}", step=step, steps=tuple(written),
                           exit_code=exc.exit_code)
