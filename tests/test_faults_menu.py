@@ -1,6 +1,6 @@
 """Fault injection in the ``menu`` step of ``batch program``: the card pulled at every APDU of
 the EF.MENU write — before the card sees the command, and after it executed it but before
-its answer arrived — then re-inserted.
+its answer arrived — then re-inserted; and, through pcscd, the card process killed mid-write.
 
 After every pull the card never shows a wrong menu (EF.MENU is erased, still the old menu,
 refused as written in part, or the whole new menu), the journal has the record ``partial``
@@ -107,3 +107,46 @@ def test_a_card_without_ef_menu_is_left_partial_not_failed(tmp_path):
     card, _ = insert(vc)                                     # EF.MENU there: finished
     assert programmer(batch).program(card).outcome is Outcome.VERIFIED
     batch.journal.close()
+
+
+@pytest.mark.e2e
+def test_emulator_killed_mid_menu_write_through_pcscd_then_reinserted(pcsc_stack, tmp_path):
+    """Through pcscd: the card process is SIGKILLed two APDUs into the EF.MENU write; the
+    CLI reports the card partial at the menu step, the re-inserted card is finished and shows
+    the Milo menu."""
+    import signal
+
+    from simtool.provision.journal_open import open_journal
+    from tests.background_cli import LINE_TIMEOUT, BackgroundCli
+    from tests.test_faults import blank_image, insert as insert_image
+    from tests.virtual_card.image import load_image, save_image
+
+    image = blank_image(tmp_path / "card.json", 1)
+    state = load_image(image)
+    state.files[EF_MENU] = b"\xff" * len(state.files[EF_MENU])
+    save_image(image, state)
+    folder = tmp_path / "batch"
+    batch = make_batch(folder, 1)
+    batch.journal.close()
+    insert_image(pcsc_stack, image)
+    cli = BackgroundCli("-r", pcsc_stack.reader, "--trace", "batch", "program",
+                        "--allow-iccid-change", str(folder), "--adm1", "11223344",
+                        "--count", "1", "--json", "--poll", "0.05")
+    try:
+        cli.stderr_until(">> 00 D6 00 19 FF")          # the first UPDATE after the header
+        cli.apdus(2)
+        pcsc_stack.kill_card(signal.SIGKILL)
+        first = cli.result()
+        assert first["outcome"] == "partial" and first["step"] == "menu", first
+        shown = load_image(image).files[EF_MENU]
+        with pytest.raises(DecodeError):               # half written: no menu, no wrong one
+            decode_menu_file(shown)
+        pcsc_stack.start_card()
+        second = cli.result(skip=("removed", "partial"))
+        assert cli.proc.wait(timeout=LINE_TIMEOUT) == 0
+    finally:
+        log = cli.finish()
+    assert second["outcome"] == "verified" and second["index"] == first["index"], log[-2000:]
+    assert decode_menu_file(load_image(image).files[EF_MENU]) == MILO
+    with open_journal(None, folder, batch_id=batch.batch_id) as journal:
+        assert MENU_WRITING in journal.record(first["index"]).steps
