@@ -323,6 +323,11 @@ class TrackedCard(Card):
         self._app: bytes | None = None         # AID of the current application (7FFF)
         self._fcps: dict[tuple, bytes] = {}
 
+    def forget_selection(self) -> None:
+        """Commands went to the card around this object (another application selected on
+        the channel, e.g. the ISD): the next SELECT is sent whatever it names."""
+        self._current = self._current_df = self._app = None
+
     @classmethod
     def of(cls, card: Card) -> TrackedCard:
         """The tracked view of ``card`` (``card`` itself when it already is one)."""

@@ -135,3 +135,80 @@ def test_wrong_keys_are_refused_before_the_card_counts_a_try(pcsc_stack, simtool
     pcsc_stack.kill_card()
     image = json.loads(pcsc_stack.image.read_text())
     assert image["gp"]["key_tries"] == image["gp"]["key_max_tries"]
+
+
+def test_an_isd_with_one_try_left_is_not_opened(pcsc_stack, simtool_cli, tmp_path):
+    """Like ADM1's minimum of tries: the CLI reads the ISD's counter first and, with one
+    failed authentication left, refuses (exit 5) without INITIALIZE UPDATE; nothing moves."""
+    pcsc_stack.kill_card()
+    image = json.loads(pcsc_stack.image.read_text())
+    image["gp"]["key_tries"] = 1
+    pcsc_stack.image.write_text(json.dumps(image))
+    pcsc_stack.start_card()
+    keys = write_keys(tmp_path / "isd.keys")
+    proc = simtool_cli("--trace", "gp", "list", "--keys", keys)
+    assert proc.returncode == 5, proc.stderr
+    assert "1 more failed authentication(s), below the safe minimum of 2" in proc.stderr
+    assert ">> 80 50" not in proc.stderr                   # no INITIALIZE UPDATE sent
+    pcsc_stack.kill_card()
+    after = json.loads(pcsc_stack.image.read_text())["gp"]
+    assert after["key_tries"] == 1 and after["sequence_counter"] == image["gp"]["sequence_counter"]
+
+
+def _readme() -> str:
+    from tests.harness import REPO
+
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_cap_installation_example_runs_as_written(pcsc_stack, simtool_cli, tmp_path):
+    """README "Installing a vendor's or your own CAP file": the key file is the README's own
+    TOML example, the commands its `gp-cap-example` block, in a folder holding isd.keys and
+    milo-menu.cap (the menu applet's CAP built in the tests)."""
+    import shlex
+
+    section = _readme().split("## GlobalPlatform and OTA", 1)[1]
+    keys = tmp_path / "isd.keys"
+    keys.write_text(section.split("```toml\n", 1)[1].split("```", 1)[0])
+    os.chmod(keys, 0o600)
+    cap = tmp_path / "milo-menu.cap"
+    cap.write_bytes(menu_cap_bytes())
+    block = section.split("<!-- gp-cap-example -->", 1)[1].split("```sh\n", 1)[1]
+    lines = [line for line in block.split("```", 1)[0].splitlines() if line.strip()]
+    assert len(lines) == 7
+    files = {"isd.keys": str(keys), "milo-menu.cap": str(cap)}
+    out = []
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        assert words[0] == "simtool", line
+        out.append(simtool_cli(*(files.get(w, w) for w in words[1:]), check=True).stdout)
+    assert "key version 30" in out[0]
+    assert f"{APPLET}  SELECTABLE" in out[4] and "module " + APPLET in out[4]
+    assert "Milo Telecom" in out[6] and "Stan konta" in out[6]
+
+
+def test_gp_installs_the_applet_and_batch_program_writes_its_menu(bare_card, simtool_cli,
+                                                                  tmp_path):
+    """Issue 10's path without OTA: from a card with no menu applet and an erased EF.MENU,
+    `simtool gp` loads and installs the applet, `batch program` (a Milo batch) writes the
+    menu in its `menu` step, and `simtool stk menu` shows it."""
+    from simtool.provision.generate import generate_batch
+    from simtool.provision.profile import load_profile
+
+    keys = write_keys(tmp_path / "isd.keys")
+    cap = tmp_path / "milo-menu.cap"
+    cap.write_bytes(menu_cap_bytes())
+    simtool_cli("gp", "load", "--keys", keys, str(cap), check=True)
+    simtool_cli("gp", "install", "--keys", keys, str(cap), "--menu-entry", "1", check=True)
+    assert menu_titles(simtool_cli)[0] == 1                      # EF.MENU still erased
+
+    folder = tmp_path / "batch"
+    generate_batch(load_profile("milo"), 1, folder, panel_import=False)
+    proc = simtool_cli("--json", "batch", "program", str(folder), "--adm1",
+                       "env:VENDOR_ADM1", "--allow-iccid-change", "--stop-after", "1",
+                       env={"VENDOR_ADM1": "11223344"})
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads(proc.stdout.splitlines()[0])
+    assert card["outcome"] == "verified" and "menu" in card["steps"], card
+    rc, titles = menu_titles(simtool_cli)
+    assert rc == 0 and titles[0] == "Milo Telecom" and titles[3] == "Stan konta"

@@ -105,7 +105,8 @@ def test_an_updated_menu_file_shows_at_the_next_terminal_profile():
     for offset in range(0, len(content), 128):
         apdu = (bytes((0x00, 0xD6, offset >> 8, offset & 0xFF, 128))
                 + content[offset:offset + 128])
-        assert card.process(apdu) == b"\x90\x00"
+        # 91xx once the file holds the whole new menu: the running applet announces it
+        assert card.process(apdu)[0] in (0x90, 0x91)
     fetched = terminal_profile_menu(card)
     assert encode_alpha("Nowe menu") in fetched and encode_alpha("Milo Telecom") not in fetched
     assert decode_menu_file(card.image_state().files[EF_MENU]) == new
@@ -180,11 +181,12 @@ def test_load_install_and_delete_register_and_remove_the_menu():
     for offset in range(0, end, 255):
         chunk = content[offset:min(offset + 255, end)]
         apdu = bytes((0x00, 0xD6, offset >> 8, offset & 0xFF, len(chunk))) + chunk
-        assert card.process(apdu) == b"\x90\x00"
+        assert card.process(apdu)[0] in (0x90, 0x91)          # 91xx: the menu announced
     assert encode_alpha("Milo Telecom") in terminal_profile_menu(card)
     host = Host(card)
     assert host(delete(MENU_PACKAGE_AID)).sw == 0x6985          # it has an application
-    assert host(delete(MENU_PACKAGE_AID, related=True)).sw == 0x9000
+    # 91xx: the terminal that showed the menu gets SET UP MENU "remove menu"
+    assert host(delete(MENU_PACKAGE_AID, related=True)).sw >> 8 == 0x91
     assert card.image_state().gp.applications == []
     assert terminal_profile_menu(card) is None
     assert entries(host, StatusSubset.APPLICATIONS) == []
@@ -363,3 +365,83 @@ def test_installing_the_menu_applet_after_terminal_profile_announces_the_menu():
     assert pending
     fetched = card.process(bytes((0x80, 0x12, 0, 0, pending)))
     assert encode_alpha("Milo Telecom") in fetched
+
+
+# --- the card's retry counter, respected before INITIALIZE UPDATE ----------------------------
+
+
+class _Logged:
+    """The in-process transport, logging the INS of every command."""
+
+    def __init__(self, card: VirtualUicc, refuse_tries_tag: bool = False) -> None:
+        from simtool.apdu.transport import InProcessTransport
+
+        self.inner = InProcessTransport(card)
+        self.refuse_tries_tag = refuse_tries_tag
+        self.ins: list[int] = []
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        self.ins.append(apdu[1])
+        if self.refuse_tries_tag and apdu[1] == 0xCA and apdu[2:4] == b"\xdf\x71":
+            return b"\x6a\x88"                  # a card that keeps its counter to itself
+        return self.inner.transmit(apdu, secret=secret)
+
+    def atr(self) -> bytes:
+        return self.inner.atr()
+
+    def reset(self) -> bytes:
+        return self.inner.reset()
+
+    def close(self) -> None:
+        pass
+
+
+def _card_with_tries(tmp_path, tries: int) -> VirtualUicc:
+    path = tmp_path / "card.json"
+    VirtualUicc.from_image(path)
+    doc = json.loads(path.read_text())
+    doc["gp"]["key_tries"] = tries
+    path.write_text(json.dumps(doc))
+    return VirtualUicc.from_image(path)
+
+
+@pytest.mark.parametrize("tries", [0, 1])
+def test_a_session_below_the_minimum_of_tries_is_refused_before_initialize_update(tmp_path,
+                                                                                   tries):
+    from simtool.apdu.channel import Channel
+    from simtool.gp.session import MIN_KEY_TRIES, GpKeyTriesTooLow, GpSession
+
+    card = _card_with_tries(tmp_path, tries)
+    wire = _Logged(card)
+    session = GpSession(Channel(wire))
+    session.select_isd()
+    with pytest.raises(GpKeyTriesTooLow) as refused:
+        session.open(SCP03_KEYS)
+    assert refused.value.exit_code == 5 and refused.value.tries_left == tries
+    assert f"minimum of {MIN_KEY_TRIES}" in str(refused.value)
+    assert 0x50 not in wire.ins and 0x82 not in wire.ins   # no INITIALIZE UPDATE / EXT AUTH
+    assert card.image_state().gp.key_tries == tries
+
+
+def test_the_counter_is_read_outside_a_session_and_enough_tries_open_it(tmp_path):
+    from simtool.apdu.channel import Channel
+    from simtool.gp.session import MIN_KEY_TRIES, GpSession
+
+    card = _card_with_tries(tmp_path, MIN_KEY_TRIES)
+    session = GpSession(Channel(_Logged(card)))
+    session.select_isd()
+    assert session.key_tries() == MIN_KEY_TRIES
+    session.open(SCP03_KEYS)
+    assert card.image_state().gp.key_tries == card.image_state().gp.key_max_tries
+
+
+def test_a_card_that_does_not_tell_its_counter_is_opened_as_before(tmp_path):
+    from simtool.apdu.channel import Channel
+    from simtool.gp.session import GpSession
+
+    card = _card_with_tries(tmp_path, 1)
+    session = GpSession(Channel(_Logged(card, refuse_tries_tag=True)))
+    session.select_isd()
+    assert session.key_tries() is None
+    session.open(SCP03_KEYS)                   # unknown: the cryptogram check still guards
+    assert [e.aid for e in session.registry().isd] == [ISD_AID]

@@ -210,8 +210,9 @@ def test_no_por_when_the_spi_asks_for_none():
 
 
 def test_a_running_menu_applet_announces_its_new_menu_after_the_update():
-    """After TERMINAL PROFILE, an RFM update of EF.MENU makes the applet send SET UP MENU
-    again: the ENVELOPE is answered 91xx and the new menu is fetched at once."""
+    """After TERMINAL PROFILE, an RFM update of EF.MENU makes the applet send REFRESH (file
+    change notification of EF.MENU) and then SET UP MENU again: the ENVELOPE is answered
+    91xx and the terminal fetches both at once."""
     card = VirtualUicc.from_image(None)
     first = menu_title(card)
     assert encode_alpha("Stan konta") in first
@@ -220,7 +221,11 @@ def test_a_running_menu_applet_announces_its_new_menu_after_the_update():
     answers = [card.process(dataclasses.replace(env, le=256).to_bytes())
                for env in sms_pp_download(packet, SENDER)]
     assert answers[-1][-2] == 0x91
-    fetched = card.process(bytes((0x80, 0x12, 0, 0, answers[-1][-1])))
+    refresh = card.process(bytes((0x80, 0x12, 0, 0, answers[-1][-1])))
+    assert refresh[:-2] == bytes.fromhex("D012810301010182028182920701" "3F007FFFAF50")
+    answer = card.process(bytes.fromhex("801400000C" "810301010182028281830100"))
+    assert answer[0] == 0x91
+    fetched = card.process(bytes((0x80, 0x12, 0, 0, answer[1])))
     assert fetched[fetched.index(b"\x81\x03\x01") + 3] == 0x25          # SET UP MENU
     assert encode_alpha("Saldo") in fetched and encode_alpha("Stan konta") not in fetched
 

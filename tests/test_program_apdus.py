@@ -5,7 +5,9 @@ written file + AUTHENTICATE must fit in 64 APDUs on the SJA2 model, and every UP
 followed by a READ of the same file (directly, or through the path it is linked to).  A profile
 with an IMS domain adds the ISIM's three files: 11 APDUs (SELECT ADF.ISIM, then SELECT, UPDATE,
 READ of EF.IMPI, EF.IMPU and EF.DOMAIN, and SELECT ADF.USIM again for the read-back through
-ADF.USIM's short file identifiers).  The selection memory of :class:`TrackedCard` is checked
+ADF.USIM's short file identifiers).  The menu step of a batch with a menu comes on top: 2 APDUs
+when the card already holds the menu (SELECT EF.MENU, READ BINARY of its header), 19 for the
+Milo menu over an erased EF.MENU.  The selection memory of :class:`TrackedCard` is checked
 against the emulator byte by byte.
 """
 
@@ -22,10 +24,14 @@ from simtool.provision.cardkeys import CardKeyFile
 from simtool.provision.generate import generate_batch
 from simtool.provision.profile import load_profile
 from simtool.provision.program import Outcome, Programmer, open_batch
+from simtool.provision.menuwrite import MenuContent
 from simtool.secret import Secret
+from simtool.stk.menu import load_named_menu
+from simtool.stk.menufile import HEADER_MAX, decode_menu_file
 from tests.test_program import (FACTORY_ICCID, VENDOR_ADM, SeededRandom, Wire, insert,
                                 make_batch, programmer)
 from tests.virtual_card import VirtualUicc
+from tests.virtual_card.image import EF_MENU, default_state
 
 BUDGET = 64
 ISIM_APDUS = 11           # a profile with [network] ims_domain
@@ -48,13 +54,32 @@ def _files_touched(sent: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     return updated, read
 
 
-def test_a_blank_card_in_at_most_64_apdus_with_every_write_read_back(tmp_path):
-    batch = make_batch(tmp_path / "b", 1)
-    assert batch.card.ims_domain is None                 # milo: no ISIM step
-    card, wire = insert(VirtualUicc.from_image(None))
-    result = programmer(batch).program(card)
+def _program_by_step(batch, vc: VirtualUicc) -> tuple[Wire, dict[str, list[bytes]]]:
+    """Program ``vc``; the APDUs of each progress step ("identify", "claim", the STEPS,
+    "read back", "authenticate")."""
+    card, wire = insert(vc)
+    marks: list[tuple[str, int]] = []
+    result = programmer(batch, progress=lambda step: marks.append((step, len(wire.sent)))
+                        ).program(card)
     assert result.outcome is Outcome.VERIFIED, result.reason
-    assert len(wire.sent) <= BUDGET, len(wire.sent)
+    bounds = [*(n for _, n in marks[1:]), len(wire.sent)]
+    steps: dict[str, list[bytes]] = {}
+    for (name, start), end in zip(marks, bounds):
+        steps.setdefault(name, []).extend(wire.sent[start:end])
+    steps["identify"] = wire.sent[:marks[0][1]] + steps.get("identify", [])
+    return wire, steps
+
+
+def test_a_blank_card_in_at_most_64_apdus_with_every_write_read_back(tmp_path):
+    """The base steps fit the station's 64; the card already holds the batch's menu (the
+    emulator's default EF.MENU is the Milo menu), so the menu step costs 2 more: SELECT
+    EF.MENU and READ BINARY of its 25-byte header."""
+    batch = make_batch(tmp_path / "b", 1)
+    wire, steps = _program_by_step(batch, VirtualUicc.from_image(None))
+    menu = steps.pop("menu")
+    assert [a[1] for a in menu] == [0xA4, 0xB0] and menu[1][4] == HEADER_MAX
+    base = len(wire.sent) - len(menu)
+    assert base <= BUDGET, base
     updated, read = _files_touched(wire.sent)
     # linked files are read back through their other path, by SFI under ADF.USIM
     aliases = {b"\x7f\x20\x6f\x07": bytes((0x80, 0x07)), b"\x7f\x20\x6f\x78": bytes((0x80, 0x06)),
@@ -88,6 +113,47 @@ def test_an_ims_domain_adds_the_isim_files_and_nothing_else(tmp_path):
         assert b"\x7f\xff" + fid in updated and b"\x7f\xff" + fid in read
 
 
+def _card_with_menu(content: bytes | None) -> VirtualUicc:
+    state = default_state()
+    size = len(state.files[EF_MENU])
+    state.files[EF_MENU] = (content or b"").ljust(size, b"\xff")
+    return VirtualUicc(state)
+
+
+def test_the_menu_step_over_an_erased_ef_menu_writes_the_header_last_and_reads_all_back(
+        tmp_path):
+    """Milo's 1841 bytes over an erased EF.MENU: SELECT, READ header, 8 UPDATEs after the
+    header, the header's UPDATE, 8 READs back = 19 APDUs; the base steps still within 64."""
+    batch = make_batch(tmp_path / "b", 1)
+    vc = _card_with_menu(None)
+    wire, steps = _program_by_step(batch, vc)
+    menu = steps.pop("menu")
+    content = MenuContent.named("milo").content
+    assert len(content) == 1841
+    assert [a[1] for a in menu] == [0xA4, 0xB0] + [0xD6] * 9 + [0xB0] * 8
+    assert len(menu) == 19
+    header_update = menu[10]
+    assert header_update[2:4] == b"\x00\x00" and header_update[5:] == content[:HEADER_MAX]
+    assert all(a[2:4] != b"\x00\x00" for a in menu[2:10])   # no other UPDATE at offset 0
+    assert len(wire.sent) - len(menu) <= BUDGET
+    assert vc.image_state().files[EF_MENU][:len(content)] == content
+    assert decode_menu_file(vc.image_state().files[EF_MENU]) == load_named_menu("milo")
+
+
+def test_a_longer_old_menu_is_cleared_to_ff_and_the_new_one_is_read(tmp_path):
+    """CitySat's 4514-byte menu on the card: the Milo menu is written and the old menu's
+    tail beyond it becomes FF (its length from the old header), so the file decodes."""
+    batch = make_batch(tmp_path / "b", 1)
+    old = MenuContent.named("citysat").content
+    vc = _card_with_menu(old)
+    wire, steps = _program_by_step(batch, vc)
+    menu = steps["menu"]
+    cleared = len(old) - HEADER_MAX
+    assert sum(1 for a in menu if a[1] == 0xD6) == -(-cleared // 255) + 1
+    assert decode_menu_file(vc.image_state().files[EF_MENU]) == load_named_menu("milo")
+    assert vc.image_state().files[EF_MENU][len(old):].strip(b"\xff") == b""
+
+
 def test_a_card_that_keeps_its_factory_iccid_is_not_written_there(tmp_path):
     """The SJA2 flow (batch generated from the vendor's list): EF.ICCID already holds the
     record's ICCID, read before VERIFY, so it is neither written nor read again (EF.IMSI is
@@ -103,7 +169,7 @@ def test_a_card_that_keeps_its_factory_iccid_is_not_written_there(tmp_path):
     assert result.outcome is Outcome.VERIFIED, result.reason
     updated, _ = _files_touched(wire.sent)
     assert b"\x2f\xe2" not in updated
-    assert len(wire.sent) <= BUDGET + ISIM_APDUS
+    assert len(wire.sent) <= BUDGET + 2  # + the menu step on a card holding the menu
 
 
 def test_a_link_that_does_not_hold_fails_the_card(tmp_path):

@@ -393,7 +393,7 @@ COMMANDS = [
               subaddress=opt(OBJECTS[Subaddress]), duration=opt(OBJECTS[Duration]),
               icon=opt(OBJECTS[IconIdentifier]), call_alpha=opt(OBJECTS[AlphaIdentifier]),
               **common),
-    st.builds(UnknownCommand, command_type=st.sampled_from([0x01, 0x05, 0x26, 0x40]),
+    st.builds(UnknownCommand, command_type=st.sampled_from([0x03, 0x05, 0x26, 0x40]),
               **common),
 ]
 

@@ -258,7 +258,7 @@ def test_gsm_class_a0_and_trace_lines():
     hs.select(3)
     assert all(apdu[0] == 0xA0 for apdu in card.apdus)
     assert "SEND USSD #2 '*108#' (alpha 'Stan konta')" in lines
-    assert lines[0].startswith("TERMINAL PROFILE 0961073D")
+    assert lines[0].startswith("TERMINAL PROFILE 0961873D")
 
 
 def test_transcript_json():

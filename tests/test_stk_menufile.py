@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,8 +11,8 @@ from hypothesis import strategies as st
 from simtool.errors import DecodeError, EncodeError
 from simtool.stk.menu import (INPUT_FORMATS, Call, CallBack, Explain, InputField, Menu, MenuItem,
                               Ss, Submenu, Template, Ussd, load_named_menu)
-from simtool.stk.menufile import (EF_MENU_SIZE, decode_menu_file, encode_menu,
-                                  encode_menu_file)
+from simtool.stk.menufile import (EF_MENU_SIZE, HEADER_MAX, decode_menu_file, encode_menu,
+                                  encode_menu_file, header_length, stored_length, update_apdus)
 
 # (menu, EF content) pairs written out by hand from the format in the module docstring.
 EXAMPLES = [
@@ -39,8 +41,40 @@ EXAMPLES = [
 @pytest.mark.parametrize("menu,hexdata", EXAMPLES)
 def test_examples_both_ways(menu, hexdata):
     data = bytes.fromhex(hexdata)
-    assert encode_menu(menu).hex().upper() == data.hex().upper()
+    assert encode_menu(menu, digest=False).hex().upper() == data.hex().upper()
     assert decode_menu_file(data + b"\xff" * 40) == menu
+
+
+def test_the_digest_names_the_content_and_sits_in_the_header():
+    """8F 10 + SHA-256(the rest of the E1 value)[:16] right after the version, computed here
+    with hashlib over the hand-written example."""
+    menu, hexdata = EXAMPLES[0]
+    plain = bytes.fromhex(hexdata)
+    rest = plain[5:]                                      # after E1 20, 80 01 01
+    digest = hashlib.sha256(rest).digest()[:16]
+    want = bytes.fromhex("E132" "800101" "8F10") + digest + rest
+    assert encode_menu(menu) == want
+    assert header_length(want) == 2 + 3 + 18
+    assert stored_length(want[:HEADER_MAX]) == len(want)
+    assert decode_menu_file(want + b"\xff" * 8) == menu
+    torn = want[:-3] + b"\x31\x30\x39"                  # *108# → *109#, header kept
+    with pytest.raises(DecodeError, match="digest"):
+        decode_menu_file(torn)
+
+
+def test_update_apdus_write_the_header_last():
+    menu = load_named_menu("milo")
+    apdus = update_apdus(menu)
+    content = encode_menu_file(menu)
+    head = header_length(content)
+    assert apdus[0].ins == 0xA4 and apdus[-1].ins == 0xD6
+    assert (apdus[-1].p1, apdus[-1].p2, apdus[-1].data) == (0, 0, content[:head])
+    assert apdus[1].p1 << 8 | apdus[1].p2 == head
+    written = bytearray(len(content))
+    for a in apdus[1:]:
+        at = a.p1 << 8 | a.p2
+        written[at:at + len(a.data)] = a.data
+    assert bytes(written) == content
 
 
 @pytest.mark.parametrize("name", ["milo", "citysat"])

@@ -148,6 +148,10 @@ def _wait_for_removal(reader: str, poll: float, say, stop) -> None:
 @click.option("--stop-after", "count", cls=AliasOption, hidden_aliases=("--count",),
               type=click.IntRange(min=1), default=None, metavar="CARDS",
               help="Stop after this many cards (default: until the batch is done or Ctrl-C).")
+@click.option("--gp-keys", "gp_keys_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, metavar="FILE",
+              help="Key file of `simtool gp` (mode 0600) whose [scp] table holds the cards' "
+                   "ISD key set: needed by a batch whose profile names an [applet].")
 @click.option("--allow-iccid-change", is_flag=True,
               help="Write the batch's ICCID even on card types whose vendor ties the card's "
                    "licence to the factory ICCID (sysmoISIM-SJA2/SJA5). Without it such cards "
@@ -157,13 +161,15 @@ def _wait_for_removal(reader: str, poll: float, say, stop) -> None:
 @click.pass_context
 def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, station: str | None,
             adm1: str | None, card_keys: Path | None, key_file: Path | None, count: int | None,
-            allow_iccid_change: bool, poll: float) -> None:
+            gp_keys_path: Path | None, allow_iccid_change: bool, poll: float) -> None:
     """Program the cards of batch DIR, verifying each: insert a card, wait, take it out.
 
     For each card: identify its type (ATR and files), read the ADM1 counter before any
     VERIFY (refusing cards near the end of their tries), claim its record in the journal,
     VERIFY ADM1 once (a wrong key is never sent again), write ICCID, IMSI, Ki/OPc, SPN,
-    MSISDN, AD, ACC, PLMN lists, PINs/PUKs and the batch's new ADM1, read every file back and
+    MSISDN, AD, ACC, PLMN lists, PINs/PUKs, the profile's toolkit applet through the ISD
+    (--gp-keys; not when the card has it), EF.MENU (a profile with a menu; not written when
+    the card holds that menu) and the batch's new ADM1, read every file back and
     AUTHENTICATE against Milenage.  A card pulled mid-way is finished when re-inserted.
 
     The current ADM1 comes from --card-keys, or --adm1 (best as file:PATH or env:VAR), or a
@@ -223,11 +229,16 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
         from simtool.provision.crypto import read_key_file
 
         records_key = read_key_file(key_file, BATCH_KEY_LEN, what="batch key")
+    gp_keys = None
+    if gp_keys_path is not None:
+        from simtool.gp.keyfile import read_key_file as read_gp_keys
+
+        gp_keys = read_gp_keys(gp_keys_path).require_scp()
     batch = open_batch(batch_dir, journal_url, records_key=records_key)
     ctx.call_on_close(batch.journal.close)
     Programmer(batch.journal, batch.records, batch.card, adm_source, station=station,
-               allow_iccid_change=allow_iccid_change,
-               factory_iccids=batch.factory_iccids).check_records()
+               allow_iccid_change=allow_iccid_change, factory_iccids=batch.factory_iccids,
+               gp_keys=gp_keys).check_records()
     readers = select_readers(obj.reader)
     say(f"batch {batch.batch_id}: {len(batch.records)} records; station {station}; "
         f"reader{'s' if len(readers) > 1 else ''} {', '.join(readers)}")
@@ -237,7 +248,7 @@ def program(ctx: click.Context, batch_dir: Path, journal_url: str | None, statio
         name = f"{station}/{reader}" if len(readers) > 1 else station
         return Programmer(journal, batch.records, batch.card, adm_source, station=name,
                           progress=progress, allow_iccid_change=allow_iccid_change,
-                          factory_iccids=batch.factory_iccids)
+                          factory_iccids=batch.factory_iccids, gp_keys=gp_keys)
 
     def wrap(transport):
         return TracingTransport(transport, obj.trace_log) if trace else transport

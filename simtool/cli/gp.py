@@ -4,7 +4,8 @@ Every command selects the ISD, opens a secure channel (SCP02 or SCP03, C-MAC and
 the key set of ``--keys FILE`` (:mod:`simtool.gp.keyfile`; keys never on the command line),
 and runs one library call of :class:`simtool.gp.session.GpSession`.  A wrong key set is
 caught by the card cryptogram before EXTERNAL AUTHENTICATE, so it costs none of the card's
-authentication tries.
+authentication tries; an ISD that says it allows fewer than 2 more failures is not opened
+(exit 5).
 """
 
 from __future__ import annotations

@@ -8,6 +8,15 @@ EXTERNAL AUTHENTICATE is sent, so no try of the card's authentication counter is
 whose counter has run out answers INITIALIZE UPDATE with 6983 (authentication method blocked)
 and the session stops there (:class:`GpKeysBlocked`).  Commands carrying keys (EXTERNAL
 AUTHENTICATE, PUT KEY) are sent ``secret`` so that traces redact them.
+
+Before INITIALIZE UPDATE the session asks the card how many failed authentications it still
+allows (GET DATA :data:`KEY_TRIES_TAG`, outside the secure channel) and refuses to go on below
+:data:`MIN_KEY_TRIES` (:class:`GpKeyTriesTooLow`, exit 5), as ``verify_adm`` does for ADM1: with
+one try left, one more mistake (a key set that passes the cryptogram check yet fails, a C-MAC
+broken in transit) would lock the ISD for good.  GlobalPlatform defines no data object for the
+counter; the tag is simtool's choice, which the virtual card answers.  A card that does not know
+it answers 6A88 (or anything but 9000): the counter counts as unknown, and the cryptogram check
+above is what keeps a wrong key set from costing a try.
 """
 
 from __future__ import annotations
@@ -18,7 +27,9 @@ from dataclasses import dataclass
 
 from simtool.apdu.channel import Channel, card_error
 from simtool.apdu.command import CommandApdu, ResponseApdu
-from simtool.errors import AuthenticationFailed, CardError, SecureChannelError
+from simtool.apdu.tlv import ber_decode_all
+from simtool.errors import (AuthenticationFailed, CardError, DecodeError, SafetyRefusal,
+                            SecureChannelError)
 from simtool.gp import scp02, scp03
 from simtool.gp.cap import CapFile
 from simtool.gp.commands import (ISD_AID, Cplc, KeyInformation, Privileges, RegistryEntry,
@@ -34,8 +45,26 @@ Keys = scp02.Scp02Keys | scp03.Scp03Keys
 DEFAULT_LEVEL = scp03.SecurityLevel.C_MAC | scp03.SecurityLevel.C_DECRYPTION
 
 
+#: GET DATA tag of the ISD's authentication retry counter (one byte: failed EXTERNAL
+#: AUTHENTICATEs the card still allows).  A proprietary tag (ISO/IEC 7816-4 private class DF),
+#: simtool's choice: GlobalPlatform 2.3 leaves the counter to the card (§11.8).
+KEY_TRIES_TAG = 0xDF71
+#: Fewer tries left than this: no INITIALIZE UPDATE (as ``CardType.adm_min_tries`` for ADM1).
+MIN_KEY_TRIES = 2
+
+
 class GpKeysBlocked(CardError):
     """INITIALIZE UPDATE answered 6983: the card's key retry counter is exhausted."""
+
+
+class GpKeyTriesTooLow(SafetyRefusal):
+    def __init__(self, tries_left: int, minimum: int) -> None:
+        self.tries_left = tries_left
+        self.minimum = minimum
+        super().__init__(
+            f"the ISD allows {tries_left} more failed authentication(s), below the safe "
+            f"minimum of {minimum}: refusing to open a secure channel (a locked ISD cannot "
+            "be recovered)")
 
 
 @dataclass(frozen=True)
@@ -58,9 +87,28 @@ class GpSession:
         self._secure = None
         return bytes(self.channel.send(select(aid), name="SELECT ISD").data)
 
+    def key_tries(self) -> int | None:
+        """The ISD's authentication tries left (GET DATA :data:`KEY_TRIES_TAG`, no secure
+        channel); None when the card does not tell."""
+        r = self.channel.send(get_data(KEY_TRIES_TAG), check=False, name="GET DATA tries")
+        if r.sw != 0x9000:
+            return None
+        try:
+            objects = ber_decode_all(bytes(r.data))
+        except DecodeError:
+            return None
+        for obj in objects:
+            if obj.tag == KEY_TRIES_TAG and len(obj.value) == 1:
+                return obj.value[0]
+        return None
+
     def open(self, keys: Keys, level: int = DEFAULT_LEVEL, *,
-             host_challenge: bytes | None = None) -> None:
-        """INITIALIZE UPDATE, card cryptogram check, EXTERNAL AUTHENTICATE."""
+             host_challenge: bytes | None = None, min_tries: int = MIN_KEY_TRIES) -> None:
+        """Retry counter check, INITIALIZE UPDATE, card cryptogram check, EXTERNAL
+        AUTHENTICATE.  Call right after :meth:`select_isd`."""
+        tries = self.key_tries()
+        if tries is not None and tries < min_tries:
+            raise GpKeyTriesTooLow(tries, min_tries)
         challenge = host_challenge or secrets.token_bytes(8)
         hs: scp02.Scp02Handshake | scp03.Scp03Handshake
         if isinstance(keys, scp02.Scp02Keys):

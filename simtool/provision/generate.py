@@ -598,6 +598,8 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
         "programmer": programmer.value,
         "warnings": warnings, "card": card,
     }
+    if profile.applet is not None:  # the CAP's path and SHA-256: the same CAP when programming
+        info["applet"] = profile.applet.to_table()
     if op is not None:
         info["op_key_id"] = key_id(op)
     if transport_key is not None:

@@ -135,6 +135,8 @@ class BatchCard:
     card_type: str | None = None
     #: the IMS home network domain: the ISIM gets it with each record's IMPI and IMPU
     ims_domain: str | None = None
+    menu: str | None = None  # provisioning/menus/<menu>.toml: the ``menu`` step writes it
+    applet: Any = None  # batch.toml [applet]: the ``applet`` step installs it (.appletstep)
 
     @classmethod
     def from_batch_info(cls, info: Mapping[str, Any]) -> BatchCard:
@@ -143,13 +145,22 @@ class BatchCard:
             return cls(str(card["mcc"]), str(card["mnc"]), str(card["spn"]),
                        int(card.get("spn_display_condition", 0)),
                        bool(card.get("pin1_enabled", True)), card.get("type"),
-                       card.get("ims_domain"))
+                       card.get("ims_domain"), card.get("menu"), _applet(info))
         except (TypeError, KeyError, ValueError) as exc:
             raise DataError(f"batch.toml [card] is incomplete ({exc})") from None
 
     @property
     def home(self) -> Plmn:
         return Plmn(self.mcc, self.mnc)
+
+
+def _applet(info: Mapping[str, Any]) -> Any:
+    table = info.get("applet")
+    if table is None:
+        return None
+    from simtool.provision.appletstep import AppletSpec
+
+    return AppletSpec.from_table(table, "batch.toml")
 
 
 def _sized(value: EfCodec) -> Callable[[Fcp, bytes | None], bytes]:

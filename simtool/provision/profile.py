@@ -111,6 +111,8 @@ class Profile:
     #: the IMS home network domain ([network] ims_domain): the cards' ISIM gets IMPI, IMPU and
     #: this domain (simtool.provision.ims); None: the ISIM is left as the vendor made it
     ims_domain: str | None = None
+    #: [applet]: the toolkit applet ``batch program`` installs (simtool.provision.appletstep)
+    applet: Any = None
 
     @property
     def serial_digits(self) -> int:
@@ -288,7 +290,7 @@ def _toml_type(py_names: str) -> str:
 
 
 _TOP = {"format", "name", "operator", "menu", "services", "network", "iccid", "imsi", "spn",
-        "msisdn_pool", "pin", "card", "barcode", "credentials", "label", "panel_hash"}
+        "msisdn_pool", "pin", "card", "barcode", "credentials", "label", "panel_hash", "applet"}
 
 
 def parse_profile(text: str, source: str = "<profile>") -> Profile:
@@ -408,12 +410,26 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         menu=r.name(("menu",), None), services=r.name(("services",), None), source=source,
         label_sheet=label_sheet, label_border=r.get(("label", "border"), bool, False),
         label_web=r.get(("label", "web"), str, None), panel_hash=panel_hash,
-        ims_domain=ims_domain)
+        ims_domain=ims_domain, applet=_applet(r, source))
     if profile.serial_digits < 6:
         raise r.fail(("imsi", "msin_prefix") if msin_prefix else ("iccid", "prefix"),
                      f"leaves only {profile.serial_digits} digits for the card serial "
                      "(need at least 6)")
     return profile
+
+
+def _applet(r: _Reader, source: str):
+    """``[applet]`` (simtool.provision.appletstep.AppletSpec); a relative CAP path is taken
+    from the provisioning folder the profile is in."""
+    table = r.get(("applet",), dict, None)
+    if table is None:
+        return None
+    from simtool.provision.appletstep import AppletSpec
+
+    path = Path(source)
+    root = path.resolve().parent.parent if path.is_file() else default_provisioning_dir()
+    line = r.keys.line_of(("applet",))
+    return AppletSpec.from_table(table, f"{source}:{line}" if line else source, root)
 
 
 def _panel_hash(r: _Reader) -> HashParams:

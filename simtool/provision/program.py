@@ -11,7 +11,10 @@ For each inserted card :meth:`Programmer.program`
 4. VERIFYs ADM1 once with the card's current key (the vendor's, or the batch's once the ADM1
    step is done); a wrong key marks the record failed and is never sent again;
 5. runs the write steps not yet done, marking each in the journal (EF.ICCID first, so that from
-   then on the card names its record); the ADM1 change is the last step;
+   then on the card names its record); for a batch whose profile names an applet, the
+   ``applet`` step installs it through the ISD unless the card has it (:mod:`.appletstep`);
+   for a batch whose profile has a menu, the ``menu`` step writes EF.MENU unless the card
+   already holds that menu (:mod:`.menuwrite`); the ADM1 change is the last step;
 6. reads back every file written and runs AUTHENTICATE with a random RAND, comparing RES, CK
    and IK with Milenage computed here → ``verified``; any mismatch → ``failed``.
 
@@ -39,6 +42,8 @@ from simtool.errors import (AdmTriesTooLow, AuthenticationFailed, CardError, Car
 from simtool.provision.batchdir import CardRecord
 from simtool.provision.cardkeys import AdmSource, adm_for_card
 from simtool.provision.journal import Journal, JournalError, RecordState
+from simtool.provision.appletstep import IsdNotOpened
+from simtool.provision.menuwrite import MENU_WRITING, MenuContent, MenuFileMissing, write_menu
 from simtool.provision.cardkeys import CardKeyFile, FixedAdm, read_card_keys
 from simtool.provision.plan import (BatchCard, CardDriver, CardSecrets, FileWrite,
                                     VerificationFailed, check_file, plan_steps, restore_file,
@@ -51,9 +56,11 @@ __all__ = [  # the programming API in one place (some names live in .plan and .c
 ]
 
 #: The write steps, in order.  ``start`` writes nothing: it moves the record to ``writing``
-#: so that a card pulled while its EF.ICCID changes is still recognised.  ADM1 goes last.
+#: so that a card pulled while its EF.ICCID changes is still recognised.  ``applet`` and
+#: ``menu`` run only for a batch with an applet / a menu (and are then marked even when the
+#: card had them).  ADM1 goes last.
 STEPS = ("start", "iccid", "imsi", "ki_opc", "spn", "msisdn", "ad", "acc", "plmn", "isim",
-         "pins", "adm1")
+         "pins", "applet", "menu", "adm1")
 #: Marked just before the EF.ADM1 update: with it and without ``adm1`` the update's answer
 #: was lost, and which ADM1 the card holds is not known.
 ADM1_SENDING = "adm1:sending"
@@ -181,8 +188,25 @@ class Programmer:
                  token_bytes: Callable[[int], bytes] = secrets.token_bytes,
                  progress: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 allow_iccid_change: bool = False, factory_iccids: bool = False) -> None:
+                 allow_iccid_change: bool = False, factory_iccids: bool = False,
+                 menu: MenuContent | None | bool = True, gp_keys: Any = None) -> None:
         self.journal = journal
+        # the ``applet`` step: the batch's applet (its CAP read and checked now) and the ISD
+        # key set that installs it (simtool.gp.keyfile); a batch with an applet needs both
+        self.applet = None
+        if batch.applet is not None:
+            from simtool.provision.appletstep import ResolvedApplet
+
+            if gp_keys is None:
+                raise DataError("the batch installs an applet ([applet] in batch.toml): give "
+                                "the cards' ISD key set with --gp-keys FILE")
+            self.applet = ResolvedApplet.of(batch.applet)
+        self.gp_keys = gp_keys
+        # the EF.MENU content of the ``menu`` step: by default the batch's menu (none: no
+        # step); a MenuContent to write another, None for no menu step
+        if menu is True:
+            menu = MenuContent.named(batch.menu) if batch.menu else None
+        self.menu: MenuContent | None = menu or None
         # the records carry the cards' own ICCIDs (a batch made from the vendor's card list):
         # then a card showing a record's ICCID may be blank (see _check_unrecorded)
         self.factory_iccids = factory_iccids
@@ -283,6 +307,21 @@ class Programmer:
             for step in STEPS:
                 if step in done:
                     continue
+                if step == "menu":
+                    if self.menu is not None:
+                        self._progress(step)
+                        self._write_menu(card, claim.index, done)
+                        written.append(step)
+                    continue
+                if step == "applet":
+                    if self.applet is not None:
+                        from simtool.provision.appletstep import install_applet
+
+                        self._progress(step)
+                        install_applet(card, self.applet, self.gp_keys)
+                        self.journal.mark_step(claim.index, step)
+                        written.append(step)
+                    continue
                 self._progress(step)
                 # each file is read back right after its write, while it is still the current
                 # file; EF.ADM1 once the journal knows the card has the batch's ADM1
@@ -300,7 +339,7 @@ class Programmer:
             self._progress("read back")
             # what is left: files written in an earlier session, and the linked files, read
             # through their other path; the ones read by SFI last, once their DF is current
-            rest = [fw for name in STEPS for fw in plan[name] if id(fw) not in checked]
+            rest = [fw for name in STEPS for fw in plan.get(name, ()) if id(fw) not in checked]
             rest.sort(key=lambda fw: any(p in short_ids for p in fw.also_check))
             for fw in rest:
                 check_file(card, fw, short_ids)
@@ -323,6 +362,10 @@ class Programmer:
         except _Stop as stop:
             return result(stop.outcome, str(stop), step=step, steps=tuple(written),
                           exit_code=stop.exit_code)
+        except (MenuFileMissing, IsdNotOpened) as exc:  # nothing written there: resumable
+            self.journal.mark_partial(claim.index, f"{step}: {exc}")
+            return result(Outcome.PARTIAL, f"{step}: {exc}", step=step, steps=tuple(written),
+                          exit_code=exc.exit_code)
         except (VerificationFailed, CardError, DataError, SafetyRefusal) as exc:
             self.journal.mark_failed(claim.index, f"{step}: {exc}")
             return result(Outcome.FAILED, f"{step}: {exc}", step=step, steps=tuple(written),
@@ -418,6 +461,14 @@ class Programmer:
         except AdmTriesTooLow as exc:
             self._give_back(index, done, str(exc))
             raise _Stop(Outcome.REFUSED, str(exc), exc.exit_code) from None
+
+    def _write_menu(self, card: Card, index: int, done: list[str]) -> None:
+        """The ``menu`` step: EF.MENU read first, written only when it holds another menu (the
+        journal marks :data:`MENU_WRITING` before the first UPDATE), read back."""
+        assert self.menu is not None
+        write_menu(card, self.menu, resumed=MENU_WRITING in done,
+                   before_write=lambda: self.journal.mark_step(index, MENU_WRITING))
+        self.journal.mark_step(index, "menu")
 
     def _change_adm(self, card: Card, writes: list[FileWrite], index: int) -> None:
         """Write the batch's ADM1 between two journal marks.  When the second mark fails (the

@@ -156,8 +156,19 @@ def parse_batch_info(text: str, source: str) -> tuple[dict[str, Any], BatchInfo]
             check_domain(ims_domain, mcc, mnc)
         except DataError as exc:
             raise r.fail(("card", "ims_domain"), str(exc)) from None
+    menu = r.get(("card", "menu"), str, None)
+    if menu is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", menu):
+        raise r.fail(("card", "menu"), "must name a menu of provisioning/menus (a-z 0-9 - _)")
+    applet = None
+    if "applet" in data:
+        from simtool.provision.appletstep import AppletSpec
+
+        table = r.get(("applet",), dict)
+        line = r.keys.line_of(("applet",))
+        applet = AppletSpec.from_table(table, f"{source}:{line}" if line else str(source))
     card = BatchCard(mcc, mnc, spn, condition, pin1_enabled,
-                     _canonical_type(type_name) if type_name else None, ims_domain)
+                     _canonical_type(type_name) if type_name else None, ims_domain, menu,
+                     applet)
     programmer = r.get(("programmer",), str, "simtool")
     if programmer not in ("simtool", "pysim"):
         raise r.fail(("programmer",), "must be simtool or pysim")

@@ -384,3 +384,6 @@ EXAMPLES: tuple[tuple[ProactiveCommand, str], ...] = (
             "D0 1E 81 03 01 10 00 82 02 81 83 85 08 4E 6F 74 20 62 75 73 79"
             " 86 09 91 10 32 04 21 43 65 1C 2C"),
 )
+
+# REFRESH lives in its own module; importing it here registers it with decode_proactive.
+from simtool.stk import refresh as _refresh  # noqa: E402,F401

@@ -46,6 +46,7 @@ from simtool.stk.envelopes import MenuSelection
 from simtool.stk.network import Network, NetworkError, SsError, UssdError
 from simtool.stk.objects import GeneralResult, Result, TextString
 from simtool.stk.profile import DEFAULT, TerminalProfile
+from simtool.stk.refresh import Refresh, RefreshMode
 from simtool.stk.responses import TerminalResponse
 from simtool.stk.texts import HandsetTexts, default_texts
 
@@ -142,7 +143,7 @@ class ScriptedUI:
 class Event:
     """One step of a session.  ``kind``: terminal_profile, envelope, proactive, menu,
     display, select, input, notify, network_request, network_reply, network_error, call,
-    terminal_response, note, stopped."""
+    refresh, terminal_response, note, stopped."""
 
     kind: str
     text: str
@@ -224,6 +225,15 @@ class Handset:
         self._log(Event("terminal_profile", self.profile.describe(), self.profile.data))
         resp = self._send(0x10, self.profile.data, "TERMINAL PROFILE")
         self.started = True
+        self._run(resp)
+        return Transcript(tuple(self._events))
+
+    def poll(self) -> Transcript:
+        """STATUS (TS 102 221 §11.1.2, P2 0C: no data), as a terminal polls an idle card,
+        then the proactive commands its 91xx announces (REFRESH, a new SET UP MENU after the
+        card's menu changed).  Nothing pending: an empty transcript."""
+        self._events = []
+        resp = self.channel.send(CommandApdu(self.cla, 0xF2, 0x00, 0x0C), name="STATUS")
         self._run(resp)
         return Transcript(tuple(self._events))
 
@@ -467,9 +477,35 @@ class Handset:
         self.ui.notify(self.texts.calling.format(number=number))
         return TerminalResponse.to(cmd, GeneralResult.OK)
 
+    def _refresh(self, cmd: Refresh) -> TerminalResponse:
+        """REFRESH (TS 102 223 §6.4.7): for a file change notification (01, or 02 with the
+        NAA's initialisation, which for this terminal is the same) the listed files are read
+        again before the answer (result 00); the modes that reset the card or the session
+        are beyond this terminal (30).  A listed file it cannot read: result 20 with
+        additional information 00 (§8.12.2, no specific cause)."""
+        if cmd.mode is None or not cmd.mode.lists_files:
+            mode = f"{cmd.qualifier:02X}"
+            self._log(Event("note", f"REFRESH mode {mode} not supported by this terminal"))
+            return TerminalResponse.to(cmd, GeneralResult.BEYOND_TERMINAL_CAPABILITIES)
+        from simtool.card import Card
+
+        card = Card(self.channel)
+        for path in cmd.files:
+            name = "/".join(f"{fid:04X}" for fid in path)
+            try:
+                if 0x7FFF in path and card.cla != 0xA0:
+                    card.select_usim()      # 7FFF: the application's ADF (TS 102 221 §8.4.2)
+                data = card.read_transparent(path, name=f"READ BINARY {name} (REFRESH)")
+            except (CardError, DecodeError) as exc:
+                self._log(Event("note", f"REFRESH: cannot read {name} again: {exc}"))
+                return TerminalResponse.to(cmd, GeneralResult.TERMINAL_UNABLE, b"\x00")
+            self._log(Event("refresh", f"re-read {name} ({len(data)} bytes)"))
+        return TerminalResponse.to(cmd, GeneralResult.OK)
+
     _HANDLERS: dict[type, Callable[[Handset, Any], TerminalResponse]] = {
         SetUpMenu: _set_up_menu, DisplayText: _display_text, SelectItem: _select_item,
         GetInput: _get_input, SendUssd: _send_ussd, SendSs: _send_ss, SetUpCall: _set_up_call,
+        Refresh: _refresh,
     }
 
     def _notify_alpha(self, cmd: SendUssd | SendSs | SetUpCall) -> None:

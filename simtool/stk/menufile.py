@@ -11,6 +11,8 @@ unpacked when every character fits, else the shortest UCS2 form 80 / 81 / 82)::
 
     E1 L  menu file
       80 01 version (01)
+      8F 10 content digest (optional): the first 16 bytes of SHA-256 over every byte of the
+            E1 value after this object
       81 L  menu title
       A2 L  call control (optional): 80 request, 81 alpha, 82 national
       A3 L  item, repeated in menu order:
@@ -29,9 +31,18 @@ unpacked when every character fits, else the shortest UCS2 form 80 / 81 / 82)::
 
 An erased file (all FF) holds no menu: :func:`decode_menu_file` returns None.  Anything else
 that is not this format raises :class:`~simtool.errors.DecodeError` naming the object.
+
+The digest makes the file's first bytes (its *header*: E1 L, version, digest) name its whole
+content.  A writer that writes the header last (:func:`update_apdus`,
+:mod:`simtool.provision.menuwrite`) can then tell a card that already holds a menu by reading
+:data:`HEADER_MAX` bytes, and a write cut short leaves the old header, whose digest no longer
+matches what follows: the reader refuses such a file (DecodeError) instead of showing half of
+two menus.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from simtool.apdu.command import CommandApdu
 from simtool.apdu.tlv import Tlv, ber_decode, ber_decode_all, ber_encode
@@ -43,6 +54,10 @@ from simtool.text import decode_alpha, encode_alpha
 
 VERSION = 1
 FILE_TAG = 0xE1
+DIGEST_TAG = 0x8F
+DIGEST_LENGTH = 16
+#: The longest header: E1 82 xx xx, 80 01 01, 8F 10 + the digest.
+HEADER_MAX = 4 + 3 + 2 + DIGEST_LENGTH
 #: EF.MENU's place and size: :data:`simtool.cardtree.EF_MENU`.
 EF_MENU_FID = EF_MENU.fid
 EF_MENU_SIZE = EF_MENU.size
@@ -90,15 +105,53 @@ def _item(item: MenuItem) -> bytes:
     return ber_encode(0xA3, body + _action(item.action))
 
 
-def encode_menu(menu: Menu) -> bytes:
-    """The EF.MENU content of ``menu``, unpadded (EncodeError on a text outside UCS2)."""
-    body = _byte(0x80, VERSION) + _text(0x81, menu.title)
+def menu_digest(rest: bytes) -> bytes:
+    """The content digest (8F) of the E1 value bytes that follow it."""
+    return hashlib.sha256(rest).digest()[:DIGEST_LENGTH]
+
+
+def encode_menu(menu: Menu, *, digest: bool = True) -> bytes:
+    """The EF.MENU content of ``menu``, unpadded (EncodeError on a text outside UCS2); with
+    its content digest unless ``digest=False``."""
+    body = _text(0x81, menu.title)
     cc = menu.call_control
     if cc is not None:
         body += ber_encode(0xA2, _text(0x80, cc.request) + _text(0x81, cc.alpha)
                            + _text(0x82, cc.national))
     body += b"".join(_item(it) for it in menu.items)
-    return ber_encode(FILE_TAG, body)
+    head = _byte(0x80, VERSION)
+    if digest:
+        head += ber_encode(DIGEST_TAG, menu_digest(body))
+    return ber_encode(FILE_TAG, head + body)
+
+
+def header_length(content: bytes) -> int:
+    """How many leading bytes of an encoded menu file are its header (E1 L, version, the
+    digest when there is one); DecodeError when ``content`` does not start as a menu file."""
+    if len(content) < 2 or content[0] != FILE_TAG:
+        raise DecodeError("EF.MENU: no menu file header")
+    first = content[1]
+    size = 1 if first < 0x80 else 1 + (first & 0x7F)
+    pos = 1 + size + 3                              # E1 L, 80 01 01
+    if content[pos:pos + 2] == bytes((DIGEST_TAG, DIGEST_LENGTH)):
+        pos += 2 + DIGEST_LENGTH
+    if len(content) < pos:
+        raise DecodeError("EF.MENU: header cut short")
+    return pos
+
+
+def stored_length(head: bytes) -> int | None:
+    """The length of the menu file whose first bytes are ``head`` (E1 tag, length and the
+    length's bytes); None when ``head`` does not start with an E1 object."""
+    if len(head) < 2 or head[0] != FILE_TAG:
+        return None
+    first = head[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if not 1 <= n <= 2 or len(head) < 2 + n:
+        return None
+    return 2 + n + int.from_bytes(head[2:2 + n], "big")
 
 
 def encode_menu_file(menu: Menu, size: int = EF_MENU_SIZE) -> bytes:
@@ -111,12 +164,16 @@ def encode_menu_file(menu: Menu, size: int = EF_MENU_SIZE) -> bytes:
 
 def update_apdus(menu: Menu, size: int = EF_MENU_SIZE, block: int = 200) -> list[CommandApdu]:
     """SELECT EF.MENU (from ADF.USIM, no answer data) and UPDATE BINARY of the whole file,
-    ``block`` bytes each: the script that writes ``menu`` (over ADM1 or OTA RFM)."""
+    ``block`` bytes each, the header last: the script that writes ``menu`` (over ADM1 or OTA
+    RFM).  A script cut short leaves the old header, so no reader takes the file for the new
+    menu (see the module's docstring)."""
     content = encode_menu_file(menu, size)
+    head = header_length(content)
     out = [CommandApdu(0x00, 0xA4, 0x00, 0x0C, EF_MENU_FID.to_bytes(2, "big"))]
-    for offset in range(0, len(content), block):
+    for offset in range(head, len(content), block):
         out.append(CommandApdu(0x00, 0xD6, offset >> 8, offset & 0xFF,
                                content[offset:offset + block]))
+    out.append(CommandApdu(0x00, 0xD6, 0x00, 0x00, content[:head]))
     return out
 
 
@@ -238,12 +295,26 @@ def decode_menu_file(data: bytes) -> Menu | None:
     if rest.strip(b"\xff"):
         raise DecodeError("EF.MENU: data after the menu where FF padding belongs")
     where = "EF.MENU"
+    # the digest first: a file written in part is named as such, whatever its bytes parse as
+    value = bytes(outer.value)
+    lead = bytes((0x80, 1, VERSION, DIGEST_TAG, DIGEST_LENGTH))
+    if value.startswith(lead) and len(value) >= len(lead) + DIGEST_LENGTH:
+        digest = value[len(lead):len(lead) + DIGEST_LENGTH]
+        if digest != menu_digest(value[len(lead) + DIGEST_LENGTH:]):
+            raise DecodeError(f"{where}: the content digest (8F) does not match the menu: "
+                              "the file was written only in part")
     objects = _objects(outer.value, where)
-    if len(objects) < 2 or objects[0].tag != 0x80 or objects[1].tag != 0x81:
+    if len(objects) < 2 or objects[0].tag != 0x80:
         raise DecodeError(f"{where}: must start with version (80) and title (81)")
     if objects[0].value != bytes((VERSION,)):
         raise DecodeError(f"{where}: version {objects[0].value.hex().upper()} unknown "
                           f"(this simtool reads {VERSION:02X})")
+    if objects[1].tag == DIGEST_TAG:
+        if len(objects[1].value) != DIGEST_LENGTH:
+            raise DecodeError(f"{where}: the content digest (8F) must be {DIGEST_LENGTH} bytes")
+        objects = objects[:1] + objects[2:]          # checked above
+    if len(objects) < 2 or objects[0].tag != 0x80 or objects[1].tag != 0x81:
+        raise DecodeError(f"{where}: must start with version (80) and title (81)")
     head = _Fields(ber_encode(0x81, objects[1].value), where)
     title = head.required_text(0x81)
     rest_objects = objects[2:]

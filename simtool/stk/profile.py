@@ -129,13 +129,14 @@ MENU_USSD_FACILITIES = ("profile_download", "menu_selection", "command_result", 
                         "ucs2_display", "display_text", "get_inkey", "get_input", "select_item",
                         "send_ss", "send_ussd", "set_up_menu")
 
-#: What the handset simulator announces by default: the menu + USSD set and SET UP CALL.
-DEFAULT = TerminalProfile.from_facilities(MENU_USSD_FACILITIES + ("set_up_call",))
+#: What the handset simulator announces by default: the menu + USSD set, SET UP CALL and
+#: REFRESH (it re-reads the files a file change notification lists).
+DEFAULT = TerminalProfile.from_facilities(MENU_USSD_FACILITIES + ("set_up_call", "refresh"))
 
 #: A handset that also hands every call to the card first (call control by USIM, with the
 #: USSD string allowed in the card's answer): ``simtool stk call``.
 WITH_CALL_CONTROL = TerminalProfile.from_facilities(
-    MENU_USSD_FACILITIES + ("set_up_call", "call_control", "ussd_in_call_control"))
+    MENU_USSD_FACILITIES + ("set_up_call", "refresh", "call_control", "ussd_in_call_control"))
 
 #: (profile, hex) pairs; one generic test walks them both ways.
 EXAMPLES: tuple[tuple[TerminalProfile, str], ...] = (

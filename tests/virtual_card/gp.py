@@ -22,7 +22,8 @@ Python menu applet show the menu in EF.MENU at the next TERMINAL PROFILE.
 Key retry rule (modelled on what GP 2.3 §11.8 leaves to the card): every EXTERNAL AUTHENTICATE
 that fails on its host cryptogram or C-MAC costs one of ``key_tries``; a successful one restores
 ``key_max_tries``; at zero INITIALIZE UPDATE answers 6983 (authentication method blocked) for
-good.  Every refused command leaves the registry as it was.
+good.  GET DATA ``DF71`` (:data:`simtool.gp.session.KEY_TRIES_TAG`, in or outside a session)
+answers ``DF71 01 <tries left>``.  Every refused command leaves the registry as it was.
 """
 
 from __future__ import annotations
@@ -284,6 +285,8 @@ class SecurityDomain:
         tag = apdu.p1 << 8 | apdu.p2
         if tag == 0x9F7F:
             return CPLC.encode()
+        if tag == 0xDF71:                                   # simtool.gp.session.KEY_TRIES_TAG
+            return ber_encode(0xDF71, bytes((max(0, min(self.state.key_tries, 0xFF)),)))
         if tag == 0x00E0:
             entries = b""
             for k in self.state.keys:

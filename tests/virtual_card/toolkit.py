@@ -20,10 +20,30 @@ from collections.abc import Callable
 
 from simtool.stk.dispatch import AppletStatus, ToolkitDispatcher
 
+from . import announce
 from . import status as st
 from .status import CardStatus
 
 log = logging.getLogger("tests.virtual_card")
+
+
+def _supports_refresh(profile: bytes) -> bool:
+    try:
+        from simtool.stk.profile import TerminalProfile
+        return TerminalProfile(profile).supports_command(0x01)
+    except Exception:   # noqa: BLE001 - no profile decoder: announce without REFRESH
+        return False
+
+
+def _decodes(content: bytes) -> bool:
+    try:
+        from simtool.stk.menufile import decode_menu_file
+        decode_menu_file(content)
+    except ImportError:
+        return True
+    except Exception:   # noqa: BLE001 - DecodeError: not (yet) a menu
+        return False
+    return True
 
 
 class Toolkit:
@@ -72,24 +92,36 @@ class Toolkit:
         return self.applet
 
     def menu_changed(self) -> None:
-        """EF.MENU or the registry changed (OTA RFM, GP INSTALL / DELETE).  After a TERMINAL
-        PROFILE, a menu applet whose menu is now different sends SET UP MENU again at once (a
-        new SET UP MENU replaces the terminal's menu, TS 102 223 §6.4.7); the terminal sees
-        91xx after the command that changed it.  A removed menu applet sends nothing: the
-        terminal drops the menu at its next TERMINAL PROFILE."""
-        if self._injected is not None or not self._built \
-                or not self.dispatcher.terminal_profile_data:
+        """EF.MENU or the registry changed (ADM1 UPDATE BINARY, OTA RFM, GP INSTALL /
+        DELETE).  After a TERMINAL PROFILE the terminal sees 91xx after the command that
+        changed it, and then (:mod:`.announce`): for a rewritten EF.MENU, REFRESH (file change
+        notification of EF.MENU, when its profile supports REFRESH) and the new SET UP MENU
+        (a new SET UP MENU replaces the terminal's menu, TS 102 223 §6.4.8); for an applet
+        installed, SET UP MENU; for the applet deleted, SET UP MENU "remove menu".  A file
+        that does not decode (a write still under way: its header goes last) changes
+        nothing yet."""
+        profile = self.dispatcher.terminal_profile_data
+        if self._injected is not None or not self._built or not profile:
             return
-        if self._menu_file() == self._built_from:
+        content = self._menu_file()
+        if content == self._built_from:
+            return
+        was, old = self._built_from, self.applet
+        if content is not None and not _decodes(content):
             return
         self._drop()
         self._built = True
-        self.applet = self._build()
-        if self.applet is not None:
-            try:
-                self.dispatcher.install(self.applet)
-            except Exception:   # noqa: BLE001 - the card keeps answering
-                log.exception("STK applet failed to announce its new menu")
+        new = self.applet = self._build()
+        try:
+            if new is None:
+                if old is not None:          # the menu the terminal shows has gone
+                    self.dispatcher.install(announce.Announcement([announce.remove_menu()]))
+                return
+            if was is not None and content is not None and _supports_refresh(profile):
+                self.dispatcher.install(announce.Announcement([announce.refresh_menu_file()]))
+            self.dispatcher.install(new)
+        except Exception:   # noqa: BLE001 - the card keeps answering
+            log.exception("STK applet failed to announce its new menu")
 
     def pending_length(self) -> int:
         return self.dispatcher.pending_length()

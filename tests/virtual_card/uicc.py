@@ -232,6 +232,8 @@ class VirtualUicc(FileCommands, RemoteManagement):
             return _sw(exc.gsm if gsm else exc.uicc)
         except GpAnswer as exc:
             return exc.data + _sw(exc.sw)
+        if ins == 0xD6:                      # EF.MENU may have changed: REFRESH, SET UP MENU
+            self.toolkit.menu_changed()
         if out:
             if le is None or (data and le < len(out)):
                 # T=0 case 4 (TS 102 221 §7.3.1.1.4): the command ran; keep all its data
