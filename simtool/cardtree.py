@@ -178,11 +178,17 @@ class CardTree:
     @staticmethod
     def _walk_into(df: DfNode, path: tuple[int, ...], where: str,
                    index: dict[str, Located]) -> None:
-        fids: set[int] = set()
+        fids: set[int | bytes] = set()
         sfis: set[int] = set()
         for child in df.children:
             fid = child.path_fid if isinstance(child, DfNode) else child.fid
-            if fid in fids:
+            if isinstance(child, DfNode) and child.aid is not None:
+                # ADFs (all 7FFF in a path) are told apart by their AIDs
+                if child.aid in fids:
+                    raise DataError(f"AID {child.aid.hex()} twice in {df.name}",
+                                    where=child.name)
+                fids.add(child.aid)
+            elif fid in fids:
                 raise DataError(f"FID {fid:04X} twice in {df.name}", where=child.name)
             fids.add(fid)
             if isinstance(child, EfNode) and child.sfi is not None:

@@ -25,31 +25,32 @@ class RemoteManagement:
                 if out[-1].sw != 0x9000:
                     break
             return out
-        saved = (self._df, self._ef, self._adf, self._record, self._pending,
-                 self._adm1.verified)
-        try:
-            self._adm1.verified = True
-            self._ef, self._record, self._pending = None, 0, b""
-            if tar == TAR_RFM_USIM:
-                self._df = self._adf = self._usim
-            else:
-                self._df, self._adf = self._mf, None
-            for apdu in apdus:
-                if apdu.ins in _NOT_RFM:
-                    out.append(ResponseApdu(b"", 0x6D00))   # not file management
-                    break
-                raw = self._process(apdu.to_bytes())
-                data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
-                if sw >> 8 == 0x61:
-                    raw = self._process(bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF)))
+        saved = (self._pending, self._pending_channel, self._adm1.verified)
+        if tar == TAR_RFM_USIM:
+            start, adf = self._usim, self._usim
+        else:
+            start, adf = self._mf, None
+        # the script's basic channel is a channel of its own (.channels): the terminal's
+        # channels keep their selection
+        with self.channels.isolated(start, adf):
+            try:
+                self._adm1.verified = True
+                self._pending = b""
+                for apdu in apdus:
+                    if apdu.ins in _NOT_RFM:
+                        out.append(ResponseApdu(b"", 0x6D00))   # not file management
+                        break
+                    raw = self._process(apdu.to_bytes())
                     data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
-                if sw >> 8 == 0x91:
-                    sw = 0x9000
-                out.append(ResponseApdu(data, sw))
-                if sw != 0x9000:
-                    break
-        finally:
-            (self._df, self._ef, self._adf, self._record, self._pending,
-             self._adm1.verified) = saved
+                    if sw >> 8 == 0x61:
+                        raw = self._process(bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF)))
+                        data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
+                    if sw >> 8 == 0x91:
+                        sw = 0x9000
+                    out.append(ResponseApdu(data, sw))
+                    if sw != 0x9000:
+                        break
+            finally:
+                self._pending, self._pending_channel, self._adm1.verified = saved
         self.toolkit.menu_changed()          # EF.MENU may have changed
         return out
