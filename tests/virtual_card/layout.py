@@ -88,6 +88,11 @@ EFS: tuple[EfSpec, ...] = (
     # The STK menu applet's menu (simtool.stk.menufile), a proprietary FID clear of the
     # SJA2's own AF20..AF33 (EF.USIM_SQN is AF30): read always, updated with ADM1 or OTA RFM.
     EfSpec("3F00/7FFF/AF50", "EF.MENU", ALW_ADM, None, 8192),
+    # SJA2 proprietary files held as bytes (simtool.cardtypes.SJA2_FILES)
+    EfSpec("3F00/A515/6F27", "EF.GP_DIV_DATA", ADM_ADM, None, (12, 1)),
+    EfSpec("3F00/7FFF/AF31", "EF.GBA_SK", ADM_NEV, None, 33),
+    EfSpec("3F00/7FFF/AF32", "EF.GBA_REC_LIST", ADM_NEV, None, 200),
+    EfSpec("3F00/7FFF/AF33", "EF.GBA_INT_KEY", ADM_NEV, None, (32, 1)),
     EfSpec("3F00/7FFF/5F3B/4F20", "EF.Kc", PIN_PIN, 0x01, 9),
     EfSpec("3F00/7FFF/5F3B/4F52", "EF.KcGPRS", PIN_PIN, 0x02, 9),
 )

@@ -1,4 +1,5 @@
-"""The SJA2's PIN files in DF.SYSTEM (A515): EF.CHV1 6F01, EF.CHV2 6F81, EF.ADM1 6F0A.
+"""The SJA2's PIN files in DF.SYSTEM (A515): EF.CHV1 6F01, EF.CHV2 6F81, EF.ADM1 6F0A,
+EF.ADM2 6F0B.
 
 On a sysmoISIM-SJA2 the PIN, PUK and ADM values live in these proprietary transparent files
 (layout as osmocom pySim's ``sysmocom_sja2.py`` describes it; sysmocom's manual was not
@@ -10,7 +11,7 @@ updating them needs ADM1.
 Each file here is a view of the card's :class:`.pins.Pin`: reading encodes it, UPDATE BINARY
 decodes the new bytes into it, so VERIFY / UNBLOCK use what was written and the image keeps it
 in its ``pins`` section.  Bytes the Pin cannot hold (a PIN that is not 4-8 digits, a PUK that
-is not 8 digits, a counter above its maximum, a maximum outside 1..15, ADM1 disabled) are
+is not 8 digits, a counter above its maximum, a maximum outside 1..15, an ADM disabled) are
 refused with 6A80 and change nothing.
 """
 
@@ -33,6 +34,7 @@ PIN_FILES = (  # (FID, name, Pin name, fixed state bits)
     (0x6F01, "EF.CHV1", "PIN1", PIN_STATE),
     (0x6F81, "EF.CHV2", "PIN2", PIN_STATE),
     (0x6F0A, "EF.ADM1", "ADM1", ADM_STATE),
+    (0x6F0B, "EF.ADM2", "ADM2", ADM_STATE),
 )
 
 
@@ -68,7 +70,7 @@ class PinFileContent(Content):
         block = value[3:11]
         ok = 1 <= max_tries <= 15 and tries <= max_tries and block_digits(block) is not None
         enabled = not state & STATE_DISABLED
-        if pin.name == "ADM1" and not enabled:
+        if pin.name.startswith("ADM") and not enabled:
             ok = False
         puk = None
         if pin.puk is not None:
@@ -86,7 +88,7 @@ class PinFileContent(Content):
 
 
 def add_pin_files(mf: DF, pins: dict[str, Pin]) -> None:
-    """Put EF.CHV1, EF.CHV2 and EF.ADM1 into DF.SYSTEM, as views of ``pins``."""
+    """Put EF.CHV1, EF.CHV2, EF.ADM1 and EF.ADM2 into DF.SYSTEM, as views of ``pins``."""
     df_system = mf.children[DF_SYSTEM_FID]
     for fid, name, pin_name, state_bits in PIN_FILES:
         content = PinFileContent(f"pins.{pin_name}", pins[pin_name], state_bits)

@@ -18,8 +18,8 @@ from . import status as st
 from .status import CardStatus
 
 # TS 102 221 §9.5.1 Table 9.3 (UICC) and TS 51.011 §9.2.9 (GSM CHV numbers).
-UICC_REFS = {0x01: "PIN1", 0x81: "PIN2", 0x0A: "ADM1"}
-GSM_REFS = {0x01: "PIN1", 0x02: "PIN2", 0x0A: "ADM1"}
+UICC_REFS = {0x01: "PIN1", 0x81: "PIN2", 0x0A: "ADM1", 0x0B: "ADM2"}
+GSM_REFS = {0x01: "PIN1", 0x02: "PIN2", 0x0A: "ADM1", 0x0B: "ADM2"}
 GSM_UNBLOCK_REFS = {0x00: "PIN1", 0x02: "PIN2"}
 
 
@@ -177,9 +177,10 @@ class PinCommands:
         self._change(pin, apply)
 
     def set_enabled(self, key_ref: int, data: bytes, gsm: bool, enable: bool) -> None:
-        """DISABLE PIN (enable=False) / ENABLE PIN (enable=True); ADM1 cannot be disabled."""
+        """DISABLE PIN (enable=False) / ENABLE PIN (enable=True); ADM keys cannot be
+        disabled."""
         pin = self._pin(GSM_REFS if gsm else UICC_REFS, key_ref)
-        if pin.name == "ADM1" or (gsm and pin.name != "PIN1"):
+        if pin.name.startswith("ADM") or (gsm and pin.name != "PIN1"):
             raise CardStatus(st.PIN_STATUS_CONFLICT)
         if len(data) != 8:
             raise CardStatus(st.WRONG_LENGTH)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simtool.apdu.command import CommandApdu
+from simtool.cardtypes import SYSMO_ISIM_SJA2
 from simtool.gp.commands import ISD_AID
 
 from . import status as st
@@ -39,6 +40,7 @@ from .pins import PinCommands
 from .remote import RemoteManagement
 from .status import CardStatus
 from .toolkit import Toolkit
+from .views import add_state_files
 
 log = logging.getLogger("tests.virtual_card")
 
@@ -93,6 +95,10 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         # the channels the ATR advertises; the applications (ADFs) in EF.DIR order
         self.channels = Channels(channel_capabilities(self.atr), self._mf, [self._usim],
                                  [self._pin2])
+        # the SJA2 files that show the OTA, GP and SQN state (.views)
+        add_state_files(self._mf, self.channels.applications, SYSMO_ISIM_SJA2.tree,
+                        gp=lambda: self.isd.state, ota=lambda: self.ota.state,
+                        auth=self._auth)
         h = self
         # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
         self._uicc = {
