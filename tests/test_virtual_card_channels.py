@@ -39,7 +39,7 @@ def test_the_sja2_atr_advertises_four_channels_both_ways_of_opening():
 
 MANAGE_CHANNEL = [
     ("0070000001", "019000"),            # the card picks 1 (Le 01: the number)
-    ("00700002", "9000"),                # the terminal names 2
+    ("0070000200", "9000"),              # the terminal names 2 (T=0: P3 00)
     ("0070000001", "039000"),
     ("0070000001", "6A81"),              # none left
     ("00700001", "6A81"),                # 1 is open already
@@ -47,8 +47,9 @@ MANAGE_CHANNEL = [
     ("00700014", "6A86"),                # beyond what CLA can name
     ("00700100", "6A86"),                # P1 neither open nor close
     ("00708000", "6A86"),                # the basic channel cannot be closed
-    ("00708002", "9000"),
+    ("0070800200", "9000"),
     ("00708002", "6881"),                # closed already
+    ("0070800101", "6700"),              # close has no Le
     ("02A4000C023F00", "6881"),          # a command on the closed channel
     ("02B000000A", "6881"),
     ("0070000001", "029000"),            # the lowest free number again

@@ -251,7 +251,7 @@ class Channels:
                 raise CardStatus(CHANNEL_NOT_SUPPORTED)
             if not caps.by_terminal or p2 in self._open:
                 raise CardStatus(FUNCTION_NOT_SUPPORTED)
-            if le is not None:
+            if le not in (None, 256):         # T=0 sends a case 1 command with P3 = 00
                 raise CardStatus(st.WRONG_LENGTH)
             number = p2
         origin = self.current
@@ -266,7 +266,7 @@ class Channels:
         return bytes((number,)) if p2 == 0 else b""
 
     def _close_channel(self, p2: int, le: int | None) -> None:
-        if le is not None:
+        if le not in (None, 256):             # T=0 sends a case 1 command with P3 = 00
             raise CardStatus(st.WRONG_LENGTH)
         if p2 == 0 or p2 > MAX_CHANNEL_NUMBER:
             raise CardStatus(st.WRONG_P1P2)
