@@ -101,11 +101,15 @@ SJA2_FILES: tuple[tuple[str, Node], ...] = (
     ("ADF.USIM", raw("EF.GBA_REC_LIST", 0xAF32, ADM_NEV, 200)),
     ("ADF.USIM", raw("EF.GBA_INT_KEY", 0xAF33, ADM_NEV, 32, records=1)),
     ("ADF.USIM", EF_MENU),
-) + ((
+)
+#: ADF.ISIM's own files on the SJA2, part of SJA2_FILES as soon as the common tree has the ISIM
+SJA2_ISIM_FILES: tuple[tuple[str, Node], ...] = (
     ("ADF.ISIM", raw("EF.ISIM_AUTH_KEY", 0xAF20, ADM_ADM, 33, store=AUTH_USIM)),
     ("ADF.ISIM", raw("EF.ISIM_AUTH_KEY_2G", 0xAF22, ADM_ADM, 33, store=AUTH_GSM)),
     ("ADF.ISIM", raw("EF.ISIM_SQN", 0xAF30, ADM_ADM, 206, store=SQN_STATE)),
-) if COMMON.has("ADF.ISIM") else ())
+)
+if COMMON.has("ADF.ISIM"):
+    SJA2_FILES += SJA2_ISIM_FILES
 #: ADF.USIM's files that are DF.GSM's, DF.TELECOM's or the MF's (pySim-prog programs an SJA2
 #: through DF.GSM and DF.TELECOM only).
 SJA2_LINKS: tuple[tuple[str, str], ...] = (("ADF.USIM/EF.ARR", "EF.ARR"),) + tuple(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from simtool.cardtree import COMMON, PIN_ADM, PIN_PIN2, DfNode, Located, raw
+from simtool.cardtree import COMMON, PIN_ADM, PIN_PIN2, DfNode, raw
 from tests.test_virtual_card import AID, ICCID, IMSI, PIN1, PIN2, h, run
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.channels import (BASIC_ONLY, ChannelCapabilities, channel_capabilities,
@@ -19,7 +19,8 @@ from tests.virtual_card.channels import (BASIC_ONLY, ChannelCapabilities, channe
 from tests.virtual_card.fs import DF, EF, Ac, Content, Rule
 from tests.virtual_card.layout import SJA2_ATR
 
-ISIM_AID = "A0000000871004FFFFFFFF8907090000"
+ISIM_AID = (COMMON.get("ADF.ISIM").node.aid.hex().upper() if COMMON.has("ADF.ISIM")
+            else "A0000000871004FFFFFFFF8907090000")      # a real SJA2's
 IMPI = b"\x80\x1b" + b"260011234567890@milo.example"[:27]
 
 
@@ -116,37 +117,50 @@ def test_a_warm_reset_closes_every_channel_but_the_basic_one():
 
 # --- several applications ---------------------------------------------------------------
 
+TEST_PIN2 = raw("EF.TEST_PIN2", 0x6FF0, PIN_PIN2, 1)   # a PIN2-protected file of the test's
+
+
 def isim_tree():
-    """The common tree with a small ADF.ISIM, as the tests' stand-in until the tree has one:
-    EF.IMPI (PIN1 read) and a PIN2-protected file to see the local PIN per application."""
-    adf = DfNode("ADF.ISIM", None, (
-        raw("EF.IMPI", 0x6F02, PIN_ADM, len(IMPI)),
-        raw("EF.TEST_PIN2", 0x6FF0, PIN_PIN2, 1),
-    ), aid=h(ISIM_AID))
+    """The common tree with an ADF.ISIM holding EF.IMPI (PIN1 read) and a PIN2-protected file,
+    to see the local PIN per application: the tree's own ISIM when it has one, else a small
+    stand-in."""
+    if COMMON.has("ADF.ISIM"):
+        return COMMON.with_child("ADF.ISIM", TEST_PIN2)
+    adf = DfNode("ADF.ISIM", None, (raw("EF.IMPI", 0x6F02, PIN_ADM, len(IMPI)), TEST_PIN2),
+                 aid=h(ISIM_AID))
     return COMMON.with_child("", adf)
 
 
-def emulator_adf(loc: Located, contents: dict[int, bytes]) -> DF:
-    """An emulator DF for a tree ADF (the emulator's file system is built from the tree by
-    its own builder; this one covers the transparent EFs the test needs)."""
-    node = loc.node
-    adf = DF(None, node.name, node.aid)
-    for child in node.children:
+def _content(node, contents: dict[int, bytes]) -> Content:
+    if node.records:
+        return Content(node.name, records=[b"\xff" * node.size] * node.records)
+    return Content(node.name, data=contents.get(node.fid, b"").ljust(node.size, b"\xff"))
+
+
+def add_isim(card: VirtualUicc, contents: dict[int, bytes]) -> None:
+    """The tree's ADF.ISIM in the emulator: its transparent EFs with ``contents`` (the rest
+    erased), or, when the emulator has the ISIM already, the test's extra file in it."""
+    loc = isim_tree().get("ADF.ISIM")
+    have = {adf.aid: adf for adf in card.channels.applications}
+    adf = have.get(loc.node.aid)
+    if adf is None:
+        adf = DF(None, loc.node.name, loc.node.aid)
+        card.add_application(adf)
+    for child in loc.node.children:
+        if isinstance(child, DfNode) or child.fid in adf.children:
+            continue
         rule = Rule(Ac(child.access.read), Ac(child.access.update))
-        ef = EF(child.fid, child.name, Content(child.name, data=contents[child.fid]), rule)
+        ef = EF(child.fid, child.name, _content(child, contents), rule, child.sfi)
         ef.arr_fid = 0x6F06
         adf.add(ef)
-    return adf
+    impi = adf.children[0x6F02].content
+    impi.data = IMPI.ljust(len(impi.data), b"\xff")
 
 
 @pytest.fixture
 def card_with_isim() -> VirtualUicc:
     card = VirtualUicc.from_image(None)
-    tree = isim_tree()
-    for loc in tree.walk():
-        if isinstance(loc.node, DfNode) and loc.node.aid is not None \
-                and loc.node.aid != card.channels.applications[0].aid:
-            card.add_application(emulator_adf(loc, {0x6F02: IMPI, 0x6FF0: b"\x00"}))
+    add_isim(card, {0x6F02: IMPI, 0x6FF0: b"\x00"})
     return card
 
 
@@ -197,4 +211,41 @@ def test_outside_any_application_pin2_is_the_first_applications(card_with_isim):
     run(card_with_isim, [
         (f"A020000208{PIN2}", "9000"), (f"00A4040C10{AID}", "9000"), ("0020008100", "9000"),
         (f"00A4040C10{ISIM_AID}", "9000"), ("0020008100", "63C3"),
+    ])
+
+
+def test_the_isd_stays_selected_on_its_channel_while_another_selects_the_usim():
+    cplc = "9F7F2A" + "X" * 84 + "9000"
+    run(VirtualUicc.from_image(None), [
+        ("00A4040008A00000015100000000", "6F108408A000000151000000A5049F6501FF9000"),
+        ("80CA9F7F00", cplc),
+        ("0070000001", "019000"), (f"01A4040C10{AID}", "9000"),
+        ("80CA9F7F00", cplc),              # channel 0 still talks to the ISD
+        ("81CA9F7F00", "6D00"),            # channel 1 to the USIM, which has no GET DATA
+        ("0070800100", "9000"), ("80CA9F7F00", cplc),
+        (f"00A4040C10{AID}", "9000"), ("80CA9F7F00", "6D00"),   # the USIM replaced it
+    ])
+
+
+def test_the_sja2_isim_files_come_with_an_isim_in_the_tree(card_with_isim):
+    """SJA2_ISIM_FILES join the tree with ADF.ISIM; the emulator's views find the ISIM's by
+    AID: its EF.ISIM_SQN (AF30) shows the same SQN state as the USIM's, on its channel."""
+    from simtool.cardtypes import SJA2_FILES, SJA2_ISIM_FILES
+    from tests.virtual_card.views import add_state_files
+
+    tree = isim_tree()
+    for parent, node in SJA2_FILES + tuple(f for f in SJA2_ISIM_FILES if f not in SJA2_FILES):
+        tree = tree.with_child(parent, node)
+    assert tree.get("ADF.ISIM/EF.ISIM_SQN").key == "3F00/7FFF/AF30"
+    card = card_with_isim
+    add_state_files(card._mf, card.channels.applications, tree, gp=lambda: card.isd.state,
+                    ota=lambda: card.ota.state, auth=card._auth)
+    card._auth.sqn = 0x42
+    sqn_start = "1003" + "00" * 12 + "000000000042"
+    run(card, [
+        ("0020000A083131323233333434", "9000"), ("0070000001", "019000"),
+        (f"01A4040C10{ISIM_AID}", "9000"), ("01A4000C02AF30", "9000"),
+        ("01B0000014", sqn_start + "9000"),
+        (f"00A4040C10{AID}", "9000"), ("00A4000C02AF30", "9000"),
+        ("00B0000014", sqn_start + "9000"),
     ])

@@ -237,7 +237,8 @@ def add_state_files(mf: DF, applications: list[DF], tree: CardTree, *,
                     auth: Authenticator) -> None:
     """Put the tree's EFs whose ``store`` is one of the views into the emulator's DFs
     (``applications``: the emulator's ADFs, matched to the tree's by AID; ``gp`` and ``ota``
-    give the current GP and OTA state, which their owners replace as they change it)."""
+    give the current GP and OTA state, which their owners replace as they change it).  A file
+    the emulator has already is left as it is, so a later call adds what a new ADF brings."""
     by_aid = {adf.aid: adf for adf in applications}
     for loc in tree.files():
         node = loc.node
@@ -250,8 +251,8 @@ def add_state_files(mf: DF, applications: list[DF], tree: CardTree, *,
                 parent = by_aid.get(anc.aid)
             elif parent is not None:
                 parent = parent.children.get(anc.fid)
-        if parent is None:
-            continue                      # an application the emulator does not have
+        if parent is None or node.fid in parent.children:
+            continue                      # an application the emulator lacks, or done
         if node.store == SQN_STATE:
             content: Content = SqnContent(node.store, auth, node.size)
         else:
