@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from . import status as st
 from .fs import DF, EF
@@ -49,25 +50,12 @@ FUNCTION_NOT_SUPPORTED = (0x6A81, 0x6A81)
 MAX_CHANNEL_NUMBER = 19
 
 
-class ChannelCapabilities(tuple):
-    """(channel count, card assigns, terminal assigns) from an ATR."""
+class ChannelCapabilities(NamedTuple):
+    """What an ATR says about logical channels."""
 
-    __slots__ = ()
-
-    def __new__(cls, count: int, by_card: bool, by_terminal: bool) -> ChannelCapabilities:
-        return super().__new__(cls, (count, by_card, by_terminal))
-
-    @property
-    def count(self) -> int:
-        return self[0]
-
-    @property
-    def by_card(self) -> bool:
-        return self[1]
-
-    @property
-    def by_terminal(self) -> bool:
-        return self[2]
+    count: int              # the basic channel included
+    by_card: bool           # MANAGE CHANNEL with P2 00: the card picks the number
+    by_terminal: bool       # MANAGE CHANNEL with P2 01..: the terminal names it
 
 
 BASIC_ONLY = ChannelCapabilities(1, False, False)
@@ -139,7 +127,7 @@ class Channels:
         self.applications: list[DF] = list(applications)
         self._local_pins = tuple(local_pins)
         self._open: dict[int, Channel] = {}
-        self._verified: dict[tuple[int, str], bool] = {}   # (id of the ADF, PIN name)
+        self._verified: dict[tuple[DF | None, str], bool] = {}   # (application, PIN name)
         self._isolated: Channel | None = None
         self.current: Channel = Channel(0, mf)
         #: the channel on which the ISD is selected, if it is
@@ -189,11 +177,12 @@ class Channels:
 
     # --- the local PINs' state follows the application in use ----------------------------
 
-    def _context(self, channel: Channel) -> int:
+    def _context(self, channel: Channel) -> DF | None:
+        """The application whose local PINs apply on ``channel``."""
         adf = channel.adf
         if adf is None and self.applications:
             adf = self.applications[0]
-        return id(adf)
+        return adf
 
     def _save(self) -> None:
         key = self._context(self.current)
@@ -262,7 +251,7 @@ class Channels:
         self._open[number] = channel
         if channel.adf is not None:            # the same application: its PIN state is shared
             for pin in self._local_pins:
-                self._verified[(id(channel.adf), pin.name)] = pin.verified
+                self._verified[(channel.adf, pin.name)] = pin.verified
         return bytes((number,)) if p2 == 0 else b""
 
     def _close_channel(self, p2: int, le: int | None) -> None:
