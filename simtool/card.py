@@ -2,7 +2,13 @@
 
 Commands per ETSI TS 102 221 §11 (UICC, CLA 00) and 3GPP TS 51.011 §9 (GSM, CLA A0).  Every
 method sends through :class:`simtool.apdu.channel.Channel`, so status words are checked there and
-failures arrive as typed exceptions; nothing here looks at SW1 by hand.
+failures arrive as typed exceptions; nothing here looks at SW1 by hand.  The class byte is the
+card's (:attr:`Card.cla`), and so is what a PIN counter query means (:meth:`Card.pin_tries`):
+the channel only sends.
+
+An error names the status word the card sent, or none: a GSM SIM asked to select an
+application, or a card whose EF.DIR lists no USIM, raises
+:class:`~simtool.errors.NotSupported` with ``sw`` None, never a status word made up for it.
 """
 
 from __future__ import annotations
@@ -10,13 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from simtool.apdu.channel import Channel
+from simtool.apdu.channel import Channel, card_error, command_name
 from simtool.apdu.command import CommandApdu
-from simtool.errors import AdmTriesTooLow, DecodeError, FileNotFound
+from simtool.cardtree import MF_FID as MF
+from simtool.ef.application import EfDir
+from simtool.errors import AdmTriesTooLow, DecodeError, FileNotFound, NotSupported
+from simtool.pin import ADM1, PIN1, PIN2  # noqa: F401 - the key references, re-exported
 from simtool.secret import Secret
 
-MF = 0x3F00
-EF_DIR = 0x2F00
+EF_DIR = EfDir.FID
 USIM_AID_PREFIX = bytes.fromhex("A0000000871002")
 
 # TS 102 221 §11.1.1.2: P1 selection control, P2 response data.
@@ -26,8 +34,8 @@ SELECT_PATH_FROM_MF = 0x08
 P2_RETURN_FCP = 0x04
 P2_NO_DATA = 0x0C
 
-# TS 102 221 §9.5.1 Table 9.3 key references.
-PIN1, PIN2, ADM1 = 0x01, 0x81, 0x0A
+#: Class bytes: a UICC (TS 102 221 §10.1.1) and a GSM SIM (TS 51.011 §9.2).
+CLA_UICC, CLA_GSM = 0x00, 0xA0
 
 INS_VERIFY, INS_CHANGE, INS_DISABLE, INS_ENABLE, INS_UNBLOCK = 0x20, 0x24, 0x26, 0x28, 0x2C
 
@@ -81,12 +89,19 @@ class _Unread:
 
 
 class Card:
-    """A UICC (CLA 00) or GSM SIM (CLA A0) reached through a Channel."""
+    """A UICC (CLA 00) or GSM SIM (CLA A0) reached through a Channel.
 
-    def __init__(self, channel: Channel) -> None:
+    ``cla`` is the class byte of every command this object builds."""
+
+    def __init__(self, channel: Channel, *, cla: int = CLA_UICC) -> None:
         self.channel = channel
-        self.cla = channel.cla
+        self.cla = cla
         self.usim_aid: bytes | None = None
+
+    @property
+    def gsm(self) -> bool:
+        """True for a GSM SIM spoken to in class A0 (TS 51.011): no applications, no AIDs."""
+        return self.cla == CLA_GSM
 
     @property
     def atr(self) -> bytes:
@@ -117,9 +132,10 @@ class Card:
         return self._select(SELECT_BY_AID, aid, fcp, f"SELECT AID {aid.hex().upper()}")
 
     def _select(self, p1: int, data: bytes, fcp: bool, name: str) -> bytes:
-        if self.cla == 0xA0:  # TS 51.011 §9.2.1: SELECT takes FIDs one at a time, P1 P2 = 00 00
+        if self.gsm:  # TS 51.011 §9.2.1: SELECT takes FIDs one at a time, P1 P2 = 00 00
             if p1 == SELECT_BY_AID:
-                raise DecodeError("a GSM SIM (CLA A0) cannot select by AID")
+                raise NotSupported(None, name, "a GSM SIM (CLA A0) has no applications to "
+                                   "select by AID")
             out = b""
             fids = [data[i : i + 2] for i in range(0, len(data), 2)]
             if p1 == SELECT_PATH_FROM_MF:
@@ -132,20 +148,32 @@ class Card:
         return self.channel.send(self._cmd(0xA4, p1, p2, data, le), name=name).data
 
     def select_usim(self) -> bytes:
-        """Select ADF.USIM by the AID found in EF.DIR (TS 102 221 §13.1); returns its FCP."""
+        """Select ADF.USIM by the AID found in EF.DIR (TS 102 221 §13.1); returns its FCP.
+
+        A card without a USIM raises :class:`~simtool.errors.NotSupported`: a GSM SIM (CLA
+        A0, nothing sent), no EF.DIR (with the card's 6A82), an EF.DIR that lists no USIM
+        (no status word: the card answered 9000), or a SELECT by AID the card refuses (6A81,
+        6Dxx, 6Exx as it sent them)."""
+        if self.gsm:
+            raise NotSupported(None, "SELECT ADF.USIM", "a GSM SIM (CLA A0) has no USIM "
+                               "application")
         if self.usim_aid is None:
             self.usim_aid = self.find_usim_aid()
         return self.select_aid(self.usim_aid)
 
     def find_usim_aid(self) -> bytes:
-        from simtool.errors import FileNotFound
-
+        """The USIM's AID from EF.DIR (TS 102 221 §13.1)."""
         self.select_fid(MF, fcp=False)
-        for rec in self.read_records_of(EF_DIR):
+        try:
+            records = self.read_records_of(EF_DIR)
+        except FileNotFound as exc:
+            raise NotSupported(exc.sw, exc.command, "no EF.DIR: the card lists no "
+                               "applications (a GSM-only card?)") from exc
+        for rec in records:
             aid = _dir_record_aid(rec)
             if aid is not None and aid.startswith(USIM_AID_PREFIX):
                 return aid
-        raise FileNotFound(0x6A82, "EF.DIR", "no USIM application listed in EF.DIR")
+        raise NotSupported(None, "EF.DIR", "no USIM application listed in EF.DIR")
 
     # --- transparent and record EFs (TS 102 221 §11.1.3-§11.1.6) ----------------------
 
@@ -182,7 +210,7 @@ class Card:
         """Decode an FCP (UICC) or GSM GET RESPONSE (A0) into simtool.ef's Fcp."""
         from simtool.ef import decode_select_response
 
-        return decode_select_response(fcp, gsm=self.cla == 0xA0)
+        return decode_select_response(fcp, gsm=self.gsm)
 
     def read_transparent(self, fid_or_path: int | Sequence[int], *, name: str | None = None) -> bytes:
         """Select a transparent EF and read all of it (size from its FCP)."""
@@ -209,11 +237,25 @@ class Card:
         """Retry counter of a PIN/ADM, read WITHOUT spending a try (VERIFY with no data).
 
         None means the PIN is disabled or already verified (the card answered 9000)."""
-        return self.channel.pin_tries(key_ref, ins=INS_VERIFY)
+        return self._counter(INS_VERIFY, key_ref)
 
     def puk_tries(self, key_ref: int) -> int | None:
         """Retry counter of the PUK of a PIN (UNBLOCK PIN with no data)."""
-        return self.channel.pin_tries(key_ref, ins=INS_UNBLOCK)
+        return self._counter(INS_UNBLOCK, key_ref)
+
+    def _counter(self, ins: int, key_ref: int) -> int | None:
+        """VERIFY / UNBLOCK PIN with no data (TS 102 221 §11.1.9, §11.1.13): the x of
+        ``63 Cx``; None for 9000 (disabled or verified); 0 when blocked (``69 83``, GSM
+        ``98 40``).  Any other answer raises its CardError, with the card's status word."""
+        apdu = self._cmd(ins, 0x00, key_ref)
+        sw = self.channel.send(apdu, check=False).sw
+        if sw & 0xFFF0 == 0x63C0:
+            return sw & 0x0F
+        if sw == 0x9000:
+            return None
+        if sw in (0x6983, 0x9840):
+            return 0
+        raise card_error(apdu, sw, f"{command_name(apdu)} counter query (P2 {key_ref:02X})")
 
     def verify_pin(self, key_ref: int, pin: Secret[bytes], *, name: str = "VERIFY PIN") -> None:
         self.channel.send(self._cmd(INS_VERIFY, 0, key_ref, pin.reveal()), name=name, secret=True)
@@ -274,8 +316,8 @@ class TrackedCard(Card):
     other failure forgets the selection, so the next SELECT is always sent.
     """
 
-    def __init__(self, channel: Channel) -> None:
-        super().__init__(channel)
+    def __init__(self, channel: Channel, *, cla: int = CLA_UICC) -> None:
+        super().__init__(channel, cla=cla)
         self._current: tuple | None = None     # key of the current file (see _key)
         self._current_df: tuple | None = None  # (application AID or None, path bytes of the DF)
         self._app: bytes | None = None         # AID of the current application (7FFF)
@@ -286,8 +328,8 @@ class TrackedCard(Card):
         """The tracked view of ``card`` (``card`` itself when it already is one)."""
         if isinstance(card, TrackedCard):
             return card
-        tracked = cls(card.channel)
-        tracked.cla, tracked.usim_aid = card.cla, card.usim_aid
+        tracked = cls(card.channel, cla=card.cla)
+        tracked.usim_aid = card.usim_aid
         return tracked
 
     def _key(self, p1: int, data: bytes) -> tuple | None:
@@ -353,9 +395,11 @@ class TrackedCard(Card):
             return self.select_aid(self.usim_aid)
         from simtool.apdu.tlv import ber_decode_all
 
+        if self.gsm:
+            return super().select_usim()          # raises NotSupported, sends nothing
         try:
             fcp = self.select_aid(USIM_AID_PREFIX)
-        except FileNotFound:
+        except (FileNotFound, NotSupported):      # e.g. 6A81: no partial AIDs on this card
             return super().select_usim()
         try:
             (template,) = ber_decode_all(fcp)

@@ -27,7 +27,8 @@ from simtool.ef.application import EfDir
 from simtool.ef.base import EfCodec, Structure
 from simtool.ef.dialling import EfAdn, EfMsisdn
 from simtool.ef.identity import EfAcc, EfAd, EfIccid, EfImsi, EfSpn
-from simtool.ef.network import EfFplmn, EfHplmnwAct, EfLoci, EfOplmnwAct, EfPlmnwAct
+from simtool.ef.network import (EfEhplmn, EfFplmn, EfHplmnwAct, EfLoci, EfOplmnwAct, EfPlmnSel,
+                                EfPlmnwAct)
 from simtool.ef.services import EfSst, EfUst
 from simtool.errors import DataError
 
@@ -230,6 +231,33 @@ class CardTree:
         link = getattr(loc.node, "link", None)
         return self._index[link] if link else loc
 
+    def listing(self) -> str:
+        """The tree as text, one file a line: FID, SFI, structure and size, READ/UPDATE
+        conditions, and the codec, the linked file or the content store (docs/architecture.md
+        shows this listing)."""
+        lines = [f"{self.root.name} {self.root.fid:04X}"]
+
+        def walk(df: DfNode, indent: str) -> None:
+            for i, child in enumerate(df.children):
+                last = i == len(df.children) - 1
+                head = f"{indent}{'└─ ' if last else '├─ '}"
+                if isinstance(child, DfNode):
+                    ident = f"AID {child.aid.hex().upper()}" if child.aid else f"{child.fid:04X}"
+                    lines.append(f"{head}{child.name} {ident}")
+                    walk(child, indent + ("   " if last else "│  "))
+                    continue
+                shape = (f"{child.structure.value} {child.records}×{child.size}"
+                         if child.records else f"{child.structure.value} {child.size}")
+                sfi = f"SFI {child.sfi:02X}" if child.sfi is not None else "      "
+                acc = f"{child.access.read.name}/{child.access.update.name}"
+                what = (f"→ {child.link}" if child.link else child.codec.__name__ if child.codec
+                        else f"[{child.store}]" if child.store else "")
+                lines.append(f"{head}{child.name:<{26 - len(indent)}} {child.fid:04X} {sfi} "
+                             f"{shape:<19} {acc:<9} {what}".rstrip())
+
+        walk(self.root, "")
+        return "\n".join(lines)
+
     # --- deriving trees ----------------------------------------------------------------
 
     def _edit(self, where: str, edit) -> CardTree:
@@ -276,6 +304,11 @@ def _gsm(codec: type[EfCodec], access: Access, **kw) -> EfNode:
     return ef(codec, access, sfi=False, **kw)
 
 
+#: Files DF.GSM/DF.TELECOM and ADF.USIM both have, that simtool keeps as bytes: declared once
+#: (the ADF.USIM place adds its SFI).
+_HPPLMN = raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1)
+_SMSP = raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2)
+
 MF = DfNode("MF", MF_FID, (
     ef(EfDir, ALW_ADM, size=32, records=2),
     ef(EfIccid, ALW_ADM),
@@ -284,14 +317,14 @@ MF = DfNode("MF", MF_FID, (
     DfNode("DF.TELECOM", 0x7F10, (
         _gsm(EfAdn, PIN_PIN, records=10),
         _gsm(EfMsisdn, PIN_PIN, records=2),
-        raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2),
+        _SMSP,
     )),
     DfNode("DF.GSM", 0x7F20, (
         raw("EF.LP", 0x6F05, ALW_PIN, 5),
         _gsm(EfImsi, PIN_ADM),
         raw("EF.Kc", 0x6F20, PIN_PIN, 9),
-        raw("EF.PLMNsel", 0x6F30, PIN_PIN, 60),
-        raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1),
+        _gsm(EfPlmnSel, PIN_PIN, size=60),
+        _HPPLMN,
         _gsm(EfSst, PIN_ADM),
         raw("EF.GID1", 0x6F3E, PIN_ADM, 10),
         raw("EF.GID2", 0x6F3F, PIN_ADM, 10),
@@ -312,10 +345,10 @@ MF = DfNode("MF", MF_FID, (
         ef(EfImsi, PIN_ADM),
         raw("EF.Keys", 0x6F08, PIN_PIN, 33, sfi=0x08),
         raw("EF.KeysPS", 0x6F09, PIN_PIN, 33, sfi=0x09),
-        raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1, sfi=0x12),
+        replace(_HPPLMN, sfi=0x12),
         ef(EfUst, PIN_ADM, size=20),
         _gsm(EfMsisdn, PIN_PIN, records=2),
-        raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2),
+        _SMSP,
         _gsm(EfSpn, ALW_ADM),
         raw("EF.EST", 0x6F56, PIN_PIN2, 1, sfi=0x05),
         ef(EfPlmnwAct, PIN_PIN, size=60),
@@ -327,7 +360,7 @@ MF = DfNode("MF", MF_FID, (
         ef(EfLoci, PIN_PIN),
         ef(EfAd, ALW_ADM),
         raw("EF.ECC", 0x6FB7, ALW_ADM, 4, records=5, sfi=0x01),
-        raw("EF.EHPLMN", 0x6FD9, PIN_ADM, 12, sfi=0x1D),
+        ef(EfEhplmn, PIN_ADM),
         DfNode("DF.GSM-ACCESS", 0x5F3B, (
             raw("EF.Kc", 0x4F20, PIN_PIN, 9, sfi=0x01),
             raw("EF.KcGPRS", 0x4F52, PIN_PIN, 9, sfi=0x02),

@@ -7,11 +7,11 @@ untouched (a blocked ADM1 cannot be recovered).  ATRs per ../shared/reference/si
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from simtool.cardtree import ADM_ADM, ADM_NEV, COMMON, EF_MENU, CardTree, DfNode, Node, raw
-from simtool.pin import AdmFormat
+from simtool.pin import ADM1, ADM_MIN_TRIES, AdmFormat, KeyReference
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,10 @@ class CardType:
     name: str
     atrs: tuple[bytes, ...]
     adm_format: AdmFormat
-    adm_key_ref: int = 0x0A
+    adm_key_ref: KeyReference = ADM1
     programmable: bool = True
     # Never VERIFY ADM1 when fewer tries than this are left: one mistake must not lock the card.
-    adm_min_tries: int = 2
+    adm_min_tries: int = ADM_MIN_TRIES
     # The vendor ties the card OS's licence management to the factory ICCID (sysmocom's
     # sysmoISIM cards; pySim's driver refuses to rewrite it for that reason): simtool changes
     # the ICCID of such a card only when explicitly told to.
@@ -31,16 +31,26 @@ class CardType:
     files: tuple[tuple[str, Node], ...] = ()
     #: files that share another file's content: (place, place of the file it shows)
     links: tuple[tuple[str, str], ...] = ()
+    #: a tree given instead of the common one + files + links (:meth:`with_tree`)
+    given_tree: CardTree | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def tree(self) -> CardTree:
         """The common tree with this card type's own files and links."""
+        if self.given_tree is not None:
+            return self.given_tree
         tree = COMMON
         for parent, node in self.files:
             tree = tree.with_child(parent, node)
         for where, target in self.links:
             tree = tree.linked(where, target)
         return tree
+
+    def with_tree(self, tree: CardTree) -> CardType:
+        """The same card type (equal to this one) reading ``tree``: a driver or ``info`` built
+        on it sees a file removed from the tree as absent, e.g.
+        ``SYSMO_ISIM_SJA2.with_tree(SYSMO_ISIM_SJA2.tree.without("ADF.USIM/EF.AD"))``."""
+        return replace(self, given_tree=tree)
 
     def matches(self, atr: bytes) -> bool:
         return atr in self.atrs

@@ -4,7 +4,8 @@ Exit codes (documented in README.md and ``simtool --help``):
 
 ====  =====================================================================
 0     success
-1     a card answered with an error (wrong PIN, file not found, ...)
+1     a card answered with an error (wrong PIN, file not found, ...) or cannot do what
+      was asked (NotSupported: a GSM-only SIM asked for its USIM, ...)
 2     usage error (bad option or argument; click's own code)
 3     no PC/SC service, no reader, no card, or the card was removed
 4     bad input data (a malformed file, hex string, profile or batch), or a file
@@ -81,17 +82,24 @@ class CardRemoved(TransportError):
 
 
 class CardError(SimtoolError):
-    """The card answered a command with a status word that means failure."""
+    """The card answered a command with a status word that means failure, or its answers
+    show it cannot do what was asked.
+
+    ``sw`` is the status word the card sent, never one simtool made up: None when the card
+    sent none for this failure (simtool knew before sending, or a successful answer showed
+    it, e.g. an EF.DIR that lists no USIM)."""
 
     exit_code = 1
 
-    def __init__(self, sw: int, command: str, message: str | None = None) -> None:
+    def __init__(self, sw: int | None, command: str, message: str | None = None) -> None:
         from simtool.apdu.sw import describe  # local: errors must import without apdu
 
         self.sw = sw
         self.command = command
-        text = message or describe(sw)
-        super().__init__(f"{command}: {sw:04X} {text}")
+        if sw is None:
+            super().__init__(f"{command}: {message or 'failed'}")
+        else:
+            super().__init__(f"{command}: {sw:04X} {message or describe(sw)}")
 
 
 class WrongPin(CardError):
@@ -124,7 +132,11 @@ class WrongLength(CardError):
 
 
 class NotSupported(CardError):
-    """INS or CLA not supported by the card."""
+    """The card does not support what was asked (exit 1, like any refusal by the card): an
+    INS, CLA or function it refuses (6Dxx, 6Exx, 68xx, 6A81, with that ``sw``), or an
+    application it does not have: a GSM-only SIM (CLA A0) asked to select by AID, or a card
+    whose EF.DIR is missing or lists no USIM.  ``sw`` is None when the card sent no status
+    word for it (see :class:`CardError`)."""
 
 
 class AuthenticationFailed(CardError):

@@ -1,16 +1,43 @@
-"""``simtool info``: what a card is and holds, read without spending a PIN try."""
+"""``simtool info``: what a card is and holds, read without spending a PIN try.
+
+Where each file is read comes from the card tree (:mod:`simtool.cardtree`) of the card's type
+(the common tree for a card of no known type): EF.ICCID in the MF; EF.IMSI, EF.SPN and
+EF.MSISDN in ADF.USIM on a card with a USIM, else in DF.GSM / DF.TELECOM.  A file the tree
+does not have is not read (its field shows "-").
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from simtool.card import ADM1, PIN1, PIN2, Card
+from simtool.card import Card
+from simtool.cardtree import COMMON, CardTree
 from simtool.cardtypes import identify
-from simtool.errors import CardError, DecodeError, SecurityNotSatisfied
+from simtool.ef import EfCodec, EfIccid, EfImsi, EfMsisdn, EfSpn
+from simtool.errors import CardError, DataError, DecodeError, SecurityNotSatisfied
+from simtool.pin import ADM1, PIN1, PIN2
 
-EF_ICCID = 0x2FE2
-EF_IMSI, EF_SPN, EF_MSISDN = 0x6F07, 0x6F46, 0x6F40
-DF_TELECOM, DF_GSM = 0x7F10, 0x7F20
+#: The application whose files info reads on a card that has one.
+USIM = "ADF.USIM"
+
+
+def place(tree: CardTree, codec: type[EfCodec], *, usim: bool) -> tuple[int, ...] | None:
+    """The path (from the MF, the ADF as 7FFF) where info reads ``codec``'s file: its place
+    in ADF.USIM when ``usim``, else its place outside every ADF (MF, DF.GSM, DF.TELECOM);
+    None when the tree has no such place."""
+    for loc in tree.files():
+        if loc.node.codec is codec and (
+                loc.parent == USIM if usim else not loc.where.startswith("ADF.")):
+            return loc.path
+    return None
+
+
+def _tree_of(card: Card, tree: CardTree | None) -> CardTree:
+    if tree is not None:
+        return tree
+    ctype = identify(card.atr)
+    return ctype.tree if ctype else COMMON
 
 
 @dataclass(frozen=True)
@@ -75,12 +102,13 @@ def read_counters(card: Card) -> tuple[Counter, ...]:
     return tuple(out)
 
 
-def read_card_info(card: Card) -> CardInfo:
-    from simtool.ef import EfIccid, EfImsi, EfSpn
-
+def read_card_info(card: Card, *, tree: CardTree | None = None) -> CardInfo:
+    """What the card is and holds; ``tree`` (default: the card type's, by the ATR) says where
+    each file is read."""
     notes: list[str] = []
     atr = card.atr
     ctype = identify(atr)
+    tree = _tree_of(card, tree)
 
     def guarded(label: str, fn):
         try:
@@ -91,30 +119,46 @@ def read_card_info(card: Card) -> CardInfo:
             notes.append(f"{label}: {exc}")
         return None
 
-    iccid = guarded("ICCID", lambda: EfIccid.decode(card.read_transparent([EF_ICCID])).iccid.digits)
-    usim = guarded("USIM", card.select_usim)
-    if usim is not None:
-        imsi = guarded("IMSI", lambda: EfImsi.decode(card.read_transparent([0x7FFF, EF_IMSI])).imsi.digits)
-        spn = guarded("SPN", lambda: EfSpn.decode(card.read_transparent([0x7FFF, EF_SPN])).name)
-        msisdn_path = [0x7FFF, EF_MSISDN]
-    else:  # a 2G-only card: DF.GSM and DF.TELECOM
-        imsi = guarded("IMSI", lambda: EfImsi.decode(card.read_transparent([DF_GSM, EF_IMSI])).imsi.digits)
-        spn = guarded("SPN", lambda: EfSpn.decode(card.read_transparent([DF_GSM, EF_SPN])).name)
-        msisdn_path = [DF_TELECOM, EF_MSISDN]
-    msisdn = guarded("MSISDN", lambda: _first_msisdn(card.read_records_of(msisdn_path)))
+    def field_of(label: str, codec: type[EfCodec], usim: bool,
+                 read: Callable[[tuple[int, ...]], str | None]) -> str | None:
+        path = place(tree, codec, usim=usim)
+        if path is None:
+            return None  # this card type has no such file: nothing to read
+        return guarded(label, lambda: read(path))
+
+    iccid = field_of("ICCID", EfIccid, False,
+                     lambda p: EfIccid.decode(card.read_transparent(p)).iccid.digits)
+    # a 2G-only card (no USIM): DF.GSM and DF.TELECOM
+    usim = guarded("USIM", card.select_usim) is not None
+    imsi = field_of("IMSI", EfImsi, usim,
+                    lambda p: EfImsi.decode(card.read_transparent(p)).imsi.digits)
+    spn = field_of("SPN", EfSpn, usim, lambda p: EfSpn.decode(card.read_transparent(p)).name)
+    msisdn = field_of("MSISDN", EfMsisdn, usim,
+                      lambda p: _first_msisdn(card.read_records_of(p)))
     counters = read_counters(card)
     return CardInfo(atr, ctype.name if ctype else None, iccid, imsi, msisdn, spn, counters,
                     tuple(notes))
 
 
-def read_msisdn(card: Card) -> str | None:
+def read_iccid(card: Card, *, tree: CardTree | None = None) -> str:
+    """The card's ICCID (EF.ICCID is readable without PIN, TS 102 221 §13.2)."""
+    path = place(_tree_of(card, tree), EfIccid, usim=False)
+    if path is None:
+        raise DataError("the card tree has no EF.ICCID")
+    return EfIccid.decode(card.read_transparent(path, name="READ BINARY EF.ICCID")).iccid.digits
+
+
+def read_msisdn(card: Card, *, tree: CardTree | None = None) -> str | None:
     """The card's own number (first non-empty EF.MSISDN record; ADF.USIM, else DF.TELECOM),
     or None when it has none or it cannot be read (PIN1 not verified, no such file)."""
     try:
         card.select_usim()
-        path = [0x7FFF, EF_MSISDN]
+        usim = True
     except (CardError, DecodeError):
-        path = [DF_TELECOM, EF_MSISDN]
+        usim = False
+    path = place(_tree_of(card, tree), EfMsisdn, usim=usim)
+    if path is None:
+        return None
     try:
         return _first_msisdn(card.read_records_of(path))
     except (CardError, DecodeError):
@@ -122,8 +166,6 @@ def read_msisdn(card: Card) -> str | None:
 
 
 def _first_msisdn(records: list[bytes]) -> str | None:
-    from simtool.ef import EfMsisdn
-
     for rec in records:
         value = EfMsisdn.decode(rec)
         if value.number:

@@ -5,7 +5,10 @@
 * ADM: up to 8 decimal digits as ASCII + FF padding, or 16 hex digits sent as 8 raw bytes
   (provisioning-tool convention, sim-facts §9.4).
 * Key references for P2 of VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK PIN
-  (ETSI TS 102 221 §9.5.1 Table 9.3) and the GSM CHV numbers (3GPP TS 51.011 §9.2.9-§9.2.13).
+  (ETSI TS 102 221 §9.5.1 Table 9.3) and the GSM CHV numbers (3GPP TS 51.011 §9.2.9-§9.2.13),
+  and the fewest ADM tries simtool leaves untouched (:data:`ADM_MIN_TRIES`).  These are
+  written here only: the card model, ``info``, the card types, the CLI and the virtual card
+  import them.
 
 Values arrive and leave as :class:`~simtool.secret.Secret`; no error message contains a digit
 of the value.
@@ -58,7 +61,16 @@ class KeyReference(enum.IntEnum):
 PIN1 = KeyReference.PIN1
 PIN2 = KeyReference.PIN2
 ADM1 = KeyReference.ADM1
+ADM2 = KeyReference.ADM2
+ADM3 = KeyReference.ADM3
+ADM4 = KeyReference.ADM4
 UNIVERSAL_PIN = KeyReference.UNIVERSAL_PIN
+
+#: Never VERIFY an ADM key when fewer tries than this are left: one mistake must not block
+#: it (a blocked ADM1 cannot be recovered).  The default of every card type
+#: (:attr:`simtool.cardtypes.CardType.adm_min_tries`) and of ``simtool pin verify adm1`` on a
+#: card of no known type.
+ADM_MIN_TRIES = 2
 
 
 class GsmChv(enum.IntEnum):

@@ -141,3 +141,25 @@ class SeededRandom:
 
     def randbelow(self, n: int) -> int:
         return self._r.randrange(n)
+
+
+class ScriptedCard:
+    """A card double that answers each expected command APDU (hex) with its scripted response
+    (hex: data + SW1 SW2); any other or extra command fails the test.  ``seen`` keeps what
+    was sent."""
+
+    atr = bytes.fromhex("3B9F96801FC78031A073BE21136743200718000001A5")
+
+    def __init__(self, script: list[tuple[str, str]]) -> None:
+        self.script = [(bytes.fromhex(c), bytes.fromhex(r)) for c, r in script]
+        self.seen: list[bytes] = []
+
+    def process(self, apdu: bytes) -> bytes:
+        assert self.script, f"unexpected extra command {apdu.hex().upper()}"
+        expected, response = self.script.pop(0)
+        assert apdu.hex().upper() == expected.hex().upper()
+        self.seen.append(apdu)
+        return response
+
+    def reset(self) -> bytes:
+        return self.atr

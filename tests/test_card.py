@@ -7,12 +7,15 @@ import pytest
 from simtool import milenage
 from simtool.apdu.channel import Channel
 from simtool.apdu.transport import CountingTransport, InProcessTransport
-from simtool.card import ADM1, PIN1, Card, parse_auth_response
+from simtool.apdu.sw import describe
+from simtool.card import Card, TrackedCard, parse_auth_response
 from simtool.ef import EfIccid, EfSpn
-from simtool.errors import AdmTriesTooLow, DecodeError, SecurityNotSatisfied, WrongPin
+from simtool.errors import (AdmTriesTooLow, CardError, DecodeError, FileNotFound, NotSupported,
+                            SecurityNotSatisfied, WrongPin)
 from simtool.info import read_card_info
-from simtool.pin import encode_adm, encode_pin
+from simtool.pin import ADM1, PIN1, encode_adm, encode_pin
 from simtool.secret import Secret
+from tests.conftest import ScriptedCard
 from tests.virtual_card import VirtualUicc
 
 # 3GPP TS 35.208 test set 1: the virtual card's default Ki/OPc
@@ -23,7 +26,13 @@ OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
 
 def card(cla: int = 0x00) -> tuple[Card, CountingTransport]:
     wire = CountingTransport(InProcessTransport(VirtualUicc.from_image(None)))
-    return Card(Channel(wire, cla=cla)), wire
+    return Card(Channel(wire), cla=cla), wire
+
+
+def scripted(script: list[tuple[str, str]], cla: int = 0x00,
+             kind: type[Card] = Card) -> tuple[Card, ScriptedCard]:
+    double = ScriptedCard(script)
+    return kind(Channel(InProcessTransport(double)), cla=cla), double
 
 
 def test_info_reads_identity_and_counters_without_spending_a_try():
@@ -114,3 +123,122 @@ def test_read_msisdn_needs_pin1_and_then_reads_the_own_number():
     assert read_msisdn(c) is None  # PIN1 enabled and not verified: 69 82
     c.verify_pin(PIN1, encode_pin(Secret("1234")))
     assert read_msisdn(c) == "+48531234567"
+
+
+# --- PIN counters (TS 102 221 §11.1.9, §11.1.13): the card's, not the channel's ---------------
+
+PIN_TRIES = [
+    (0x01, False, 0x00, "00200001", "63C3", 3),
+    (0x01, True, 0x00, "002C0001", "63CA", 10),
+    (0x81, False, 0x00, "00200081", "63C2", 2),
+    (0x0A, False, 0x00, "0020000A", "63C0", 0),
+    (0x01, False, 0x00, "00200001", "9000", None),  # disabled or already verified
+    (0x01, False, 0x00, "00200001", "6983", 0),  # blocked
+    (0x01, False, 0xA0, "A0200001", "9840", 0),  # GSM: CHV blocked
+]
+
+
+@pytest.mark.parametrize("ref, puk, cla, command, sw, tries", PIN_TRIES)
+def test_pin_tries_queries_without_data_in_the_cards_class(ref, puk, cla, command, sw, tries):
+    c, double = scripted([(command, sw)], cla=cla)
+    assert (c.puk_tries(ref) if puk else c.pin_tries(ref)) == tries
+    assert double.script == []
+
+
+def test_the_default_class_is_the_uicc_one():
+    c, _ = scripted([("0020000A", "63C3")])
+    assert c.cla == 0x00 and not c.gsm
+    assert c.pin_tries(ADM1) == 3
+
+
+def test_pin_tries_names_the_query_and_the_cards_status_word():
+    c, _ = scripted([("00200099", "6A88")])
+    with pytest.raises(CardError, match="6A88 referenced data not found"):
+        c.pin_tries(0x99)
+    c, _ = scripted([("00200081", "6A82")])
+    with pytest.raises(FileNotFound) as info:
+        c.pin_tries(0x81)
+    assert info.value.sw == 0x6A82
+    assert str(info.value) == f"VERIFY PIN counter query (P2 81): 6A82 {describe(0x6A82)}"
+
+
+# --- a card without a USIM: NotSupported, with the status word the card sent or none -----------
+
+USIM_AID = "A0000000871002FFFFFFFF8907090000"
+SELECT_MF = ("00A4000C023F00", "9000")
+EF_DIR_FCP = "621782054221002001" "83022F00" "8A0105" "8B032F0601" "80020020"
+SELECT_EF_DIR = ("00A40004022F0000", EF_DIR_FCP + "9000")
+
+
+def dir_record(aid: str) -> str:
+    """An EF.DIR record (TS 102 221 §13.1): application template 61 with the AID (4F)."""
+    body = "4F" + f"{len(aid) // 2:02X}" + aid
+    return ("61" + f"{len(body) // 2:02X}" + body).ljust(64, "F")
+
+
+@pytest.mark.parametrize("tracked", [False, True])
+def test_a_gsm_sim_is_asked_for_no_application_and_says_not_supported(tracked):
+    """CLA A0 (TS 51.011) has no SELECT by AID: nothing is sent, no status word is made up."""
+    c, wire = card(cla=0xA0)
+    if tracked:
+        c = TrackedCard.of(c)
+    for call in (c.select_usim, lambda: c.select_aid(bytes.fromhex(USIM_AID))):
+        with pytest.raises(NotSupported) as info:
+            call()
+        assert info.value.sw is None and info.value.exit_code == 1
+        assert "GSM SIM (CLA A0)" in str(info.value)
+    assert wire.count == 0
+
+
+@pytest.mark.parametrize("refusal", ["6A81", "6D00", "6E00"])
+def test_a_refused_select_by_aid_is_not_supported_with_the_cards_status_word(refusal):
+    aid = bytes.fromhex(USIM_AID)
+    c, _ = scripted([(f"00A4040410{USIM_AID}00", refusal)])
+    with pytest.raises(NotSupported) as info:
+        c.select_aid(aid)
+    assert info.value.sw == int(refusal, 16)
+    assert str(info.value) == f"SELECT AID {USIM_AID}: {refusal} {describe(int(refusal, 16))}"
+    # the same through select_usim: EF.DIR names the USIM, the card refuses to select it
+    c, double = scripted([SELECT_MF, SELECT_EF_DIR, ("00B2010420", dir_record(USIM_AID) + "9000"),
+                          (f"00A4040410{USIM_AID}00", refusal)])
+    with pytest.raises(NotSupported) as info:
+        c.select_usim()
+    assert info.value.sw == int(refusal, 16) and double.script == []
+
+
+def test_a_tracked_card_refusing_partial_aids_falls_back_to_ef_dir():
+    c, double = scripted([("00A4040407A000000087100200", "6A81"), SELECT_MF, SELECT_EF_DIR,
+                          ("00B2010420", dir_record(USIM_AID) + "9000"),
+                          (f"00A4040410{USIM_AID}00", "6A81")], kind=TrackedCard)
+    with pytest.raises(NotSupported) as info:
+        c.select_usim()
+    assert info.value.sw == 0x6A81 and double.script == []
+
+
+def test_no_ef_dir_is_not_supported_with_the_cards_6a82():
+    c, _ = scripted([SELECT_MF, ("00A40004022F0000", "6A82")])
+    with pytest.raises(NotSupported) as info:
+        c.select_usim()
+    assert info.value.sw == 0x6A82
+    assert str(info.value).startswith("SELECT 2F00: 6A82 no EF.DIR")
+
+
+def test_an_ef_dir_without_a_usim_is_not_supported_with_no_status_word():
+    """Every answer was 9000: the error carries no status word (it used to invent 6A82)."""
+    isim = "A0000000871004FFFFFFFF8907090000"
+    c, _ = scripted([SELECT_MF, SELECT_EF_DIR, ("00B2010420", dir_record(isim) + "9000")])
+    with pytest.raises(NotSupported) as info:
+        c.select_usim()
+    assert info.value.sw is None
+    assert str(info.value) == "EF.DIR: no USIM application listed in EF.DIR"
+
+
+def test_the_virtual_card_without_its_usim_record_says_not_supported():
+    c, _ = card()
+    c.verify_adm(ADM1, encode_adm(Secret("11223344"))[0], min_tries=2)
+    c.select_path([0x2F00])
+    for n in (1, 2):
+        c.update_record(n, b"\xff" * 32)
+    with pytest.raises(NotSupported) as info:
+        Card(c.channel).select_usim()
+    assert info.value.sw is None

@@ -1,5 +1,6 @@
 """Channel over InProcessTransport and a scripted card: 61xx/6Cxx/9Fxx chains byte-exact, the
-typed errors, PIN counter queries, raw APDUs and lost cards."""
+typed errors, raw APDUs and lost cards.  (PIN counter queries are the card model's:
+tests/test_card.py.)"""
 
 from __future__ import annotations
 
@@ -24,35 +25,16 @@ from simtool.errors import (
     WrongLength,
     WrongPin,
 )
+from tests.conftest import ScriptedCard
 
 
 def h(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
-class ScriptedCard:
-    """Answers each expected command with its scripted response; anything else fails the test."""
-
-    atr = h("3B9F96801FC78031A073BE21136743200718000001A5")
-
-    def __init__(self, script: list[tuple[str, str]]) -> None:
-        self.script = [(h(c), h(r)) for c, r in script]
-        self.seen: list[bytes] = []
-
-    def process(self, apdu: bytes) -> bytes:
-        assert self.script, f"unexpected extra command {apdu.hex().upper()}"
-        expected, response = self.script.pop(0)
-        assert apdu.hex().upper() == expected.hex().upper()
-        self.seen.append(apdu)
-        return response
-
-    def reset(self) -> bytes:
-        return self.atr
-
-
-def channel_for(script, cla=0x00):
+def channel_for(script):
     card = ScriptedCard(script)
-    return Channel(InProcessTransport(card), cla=cla), card
+    return Channel(InProcessTransport(card)), card
 
 
 FCP = "62 1A 82 02 78 21 83 02 3F 00 A5 03 80 01 71 8A 01 05 8B 03 2F 06 01 C6 03 90 01 40"
@@ -196,6 +178,10 @@ ERRORS = [
     (READ, "6D00", NotSupported, {}),
     (READ, "6E00", NotSupported, {}),
     (CommandApdu(0xA0, 0xF2, 0x00, 0x00, le=22), "6E00", NotSupported, {}),
+    # TS 102 221 §10.2.1.5: function not supported, and the 68xx "functions in CLA" family
+    (CommandApdu(0x00, 0xA4, 0x04, 0x04, h("A0000000871002"), le=0), "6A81", NotSupported, {}),
+    (CommandApdu(0x01, 0xB0, 0x00, 0x00, le=9), "6881", NotSupported, {}),
+    (CommandApdu(0x04, 0xB0, 0x00, 0x00, le=9), "6882", NotSupported, {}),
     (AUTH, "9862", AuthenticationFailed, {}),
     (READ, "6A86", CardError, {}),
     (READ, "6581", CardError, {}),
@@ -250,32 +236,6 @@ def test_error_message_names_the_step_or_the_instruction():
         channel.send(READ)
 
 
-# --- PIN counters (TS 102 221 §11.1.9, §11.1.13; sim-facts §9.3) --------------------------------
-
-PIN_TRIES = [
-    (0x01, 0x20, 0x00, "00200001", "63C3", 3),
-    (0x01, 0x2C, 0x00, "002C0001", "63CA", 10),
-    (0x81, 0x20, 0x00, "00200081", "63C2", 2),
-    (0x0A, 0x20, 0x00, "0020000A", "63C0", 0),
-    (0x01, 0x20, 0x00, "00200001", "9000", None),  # disabled or already verified
-    (0x01, 0x20, 0x00, "00200001", "6983", 0),  # blocked
-    (0x01, 0x20, 0xA0, "A0200001", "9840", 0),  # GSM: CHV blocked
-]
-
-
-@pytest.mark.parametrize("p2, ins, cla, command, sw, tries", PIN_TRIES)
-def test_pin_tries_queries_without_data(p2, ins, cla, command, sw, tries):
-    channel, card = channel_for([(command, sw)], cla=cla)
-    assert channel.pin_tries(p2, ins=ins) == tries
-    assert card.script == []
-
-
-def test_pin_tries_raises_for_other_answers():
-    channel, _ = channel_for([("00200099", "6A88")])
-    with pytest.raises(CardError, match="6A88 referenced data not found"):
-        channel.pin_tries(0x99)
-
-
 # --- secrets and lost cards -------------------------------------------------------------------------
 
 
@@ -307,7 +267,7 @@ def test_secret_flag_reaches_every_exchange_of_a_chain():
 def test_gsm_algorithm_response_is_redacted_in_a_trace():
     lines: list[str] = []
     card = ScriptedCard([("A088000010" + RAND, "9F0C"), ("A0C000000C", SRES_KC + "9000")])
-    channel = Channel(TracingTransport(InProcessTransport(card), lines.append), cla=0xA0)
+    channel = Channel(TracingTransport(InProcessTransport(card), lines.append))
     resp = channel.send(CommandApdu(0xA0, 0x88, 0x00, 0x00, h(RAND)))
     assert resp.data == h(SRES_KC)
     assert lines == [
@@ -440,12 +400,12 @@ def test_status_word_families(sw, error, message):
 
 def test_9804_answering_a_pin_command_says_wrong_chv():
     verify = CommandApdu(0xA0, 0x20, 0x00, 0x01, b"1234" + b"\xff" * 4)
-    channel, _ = channel_for([(verify.to_bytes().hex(), "9804")], cla=0xA0)
+    channel, _ = channel_for([(verify.to_bytes().hex(), "9804")])
     with pytest.raises(SecurityNotSatisfied) as info:
         channel.send(verify)
     assert str(info.value) == ("VERIFY PIN: 9804 wrong CHV (at least one attempt left) or "
                                "access condition not fulfilled")
-    channel, _ = channel_for([("A0B0000009", "9804")], cla=0xA0)
+    channel, _ = channel_for([("A0B0000009", "9804")])
     with pytest.raises(SecurityNotSatisfied) as info:
         channel.send(CommandApdu(0xA0, 0xB0, 0, 0, le=9))
     assert str(info.value) == f"READ BINARY: 9804 {describe(0x9804)}"
@@ -458,16 +418,14 @@ def test_an_unknown_instruction_is_named_by_its_byte():
     assert str(info.value) == f"INS 5A: 6A82 {describe(0x6A82)}"
 
 
-def test_the_default_class_is_the_uicc_one():
-    card = ScriptedCard([("0020000A", "63C3")])
-    assert Channel(InProcessTransport(card)).pin_tries(0x0A) == 3
-
-
-def test_pin_tries_names_the_query_in_an_unexpected_answer():
-    channel, _ = channel_for([("00200081", "6A82")])
-    with pytest.raises(FileNotFound) as info:
-        channel.pin_tries(0x81)
-    assert str(info.value) == f"VERIFY PIN counter query (P2 81): 6A82 {describe(0x6A82)}"
+def test_the_channel_only_sends_what_it_is_given():
+    """The class byte and the PIN counter queries are the card model's (simtool.card.Card):
+    a command goes out with its own CLA, and GET RESPONSE takes that CLA too."""
+    assert not hasattr(Channel(InProcessTransport(ScriptedCard([]))), "cla")
+    assert not hasattr(Channel, "pin_tries")
+    channel, card = channel_for([("A0B0000009", "9F09"), ("A0C0000009", "00" * 9 + "9000")])
+    assert channel.send(CommandApdu(0xA0, 0xB0, 0, 0, le=9)).data == bytes(9)
+    assert card.script == []
 
 
 def test_short_responses_are_named_exactly():
@@ -537,5 +495,5 @@ def test_a_lost_connection_without_a_name_uses_the_instruction():
 def test_endless_9fxx_names_the_status_word_in_upper_case():
     card = ScriptedCard([("A0B0000009", "9F0A")] + [("A0C000000A", "9F0A")] * MAX_EXCHANGES)
     with pytest.raises(DecodeError) as info:
-        Channel(InProcessTransport(card), cla=0xA0).send(CommandApdu(0xA0, 0xB0, 0, 0, le=9))
+        Channel(InProcessTransport(card)).send(CommandApdu(0xA0, 0xB0, 0, 0, le=9))
     assert str(info.value) == f"card still answered 9F0A after {MAX_EXCHANGES} exchanges"

@@ -21,8 +21,13 @@ from simtool.apdu import pcsc
 from simtool.apdu.transport import InProcessTransport
 from simtool.cli import card as card_commands
 from simtool.cli.main import main
-from simtool.cli.pin import ADM_MIN_TRIES
+from simtool.apdu.channel import Channel
+from simtool.apdu.sw import describe
+from simtool.card import Card
 from simtool.errors import CardRemoved, NoReader
+from simtool.pin import ADM1, ADM_MIN_TRIES, encode_adm
+from simtool.secret import Secret
+from tests.conftest import ScriptedCard
 from tests.virtual_card import VirtualUicc, defaults
 from tests.virtual_card.image import default_state
 from tests.virtual_card.pins import pin_block
@@ -173,6 +178,56 @@ def test_exit_4_on_an_unwritable_file(capsys, monkeypatch):
     code, out, err = run(capsys, "apdu", "00")
     assert (code, out) == (4, "")
     assert err == "error: /data/out.json: No space left on device\n"
+
+
+USIM_AID = "A0000000871002FFFFFFFF8907090000"
+
+
+@pytest.mark.parametrize("cla, script, message", [
+    # a GSM SIM (CLA A0): refused before anything is sent, no status word made up
+    (0xA0, [], f"SELECT AID {USIM_AID}: a GSM SIM (CLA A0) has no applications to select "
+               "by AID"),
+    # a GSM-only card answering class 00: its refusal, with its status word
+    (0x00, [(f"00A4040410{USIM_AID}00", "6A81")], f"SELECT AID {USIM_AID}: 6A81 "
+                                                   f"{describe(0x6A81)}"),
+    (0x00, [(f"00A4040410{USIM_AID}00", "6D00")], f"SELECT AID {USIM_AID}: 6D00 "
+                                                   f"{describe(0x6D00)}"),
+])
+def test_exit_1_when_a_gsm_only_card_has_no_application(monkeypatch, capsys, cla, script,
+                                                         message):
+    """NotSupported is the card's refusal (exit 1), never bad input data (exit 4)."""
+    double = ScriptedCard(script)
+    monkeypatch.setattr(pcsc, "list_readers", lambda: [READER])
+    monkeypatch.setattr(pcsc, "reader_atrs", lambda: [(READER, double.atr)])
+    monkeypatch.setattr(pcsc.PcscTransport, "connect",
+                        classmethod(lambda cls, name, timeout=0: InProcessTransport(double)))
+
+    def select_usim(obj, apdus):
+        card = obj.open_card()
+        card.cla = cla
+        card.select_aid(bytes.fromhex(USIM_AID))
+
+    monkeypatch.setattr(card_commands.apdu, "callback", click.pass_obj(select_usim))
+    code, out, err = run(capsys, "apdu", "00")
+    assert (code, out, err) == (1, "", f"error: {message}\n")
+    assert double.script == []
+
+
+def test_info_on_a_card_without_a_usim_names_no_made_up_status_word(reader, capsys):
+    """EF.DIR lists no USIM: every answer was 9000, so the note carries no status word; the
+    IMSI and SPN come from DF.GSM instead."""
+    wire = reader()
+    setup = Card(Channel(InProcessTransport(wire.card)))
+    setup.verify_adm(ADM1, encode_adm(Secret(VENDOR_ADM))[0], min_tries=ADM_MIN_TRIES)
+    ef_dir = setup.file_info(setup.select_path([0x2F00]))
+    for n in range(1, ef_dir.record_count + 1):
+        setup.update_record(n, b"\xff" * ef_dir.record_length)
+    wire.card.reset()
+    code, out, err = run(capsys, "--json", "info")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert "USIM: EF.DIR: no USIM application listed in EF.DIR" in data["notes"]
+    assert data["spn"] == "Milo Telecom"
 
 
 def test_exit_5_on_a_safety_refusal(reader, capsys):

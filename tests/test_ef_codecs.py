@@ -15,6 +15,7 @@ from simtool.ef import (
     EfAdn,
     EfCodec,
     EfDir,
+    EfEhplmn,
     EfFplmn,
     EfHplmnwAct,
     EfIccid,
@@ -22,6 +23,7 @@ from simtool.ef import (
     EfLoci,
     EfMsisdn,
     EfOplmnwAct,
+    EfPlmnSel,
     EfPlmnwAct,
     EfSpn,
     EfSst,
@@ -53,7 +55,8 @@ def test_worked_examples_both_ways(name, obj, hexdata):
 def test_registry_entries_are_complete(name):
     cls = EF_CODECS[name]
     assert issubclass(cls, EfCodec) and cls.NAME == name
-    assert 0x2F00 <= cls.FID <= 0x6FFF and cls.SIZE > 0 and cls.LOCATIONS
+    assert 0x2F00 <= cls.FID <= 0x6FFF and cls.SIZE > 0
+    assert not hasattr(cls, "LOCATIONS"), "where a file lives is the card tree's (cardtree.py)"
     assert cls.EXAMPLES, "every codec carries worked examples"
     assert cls.CLAUSE and cls.CLAUSE.split()[0] in (cls.__doc__ or "") + cls.CLAUSE
 
@@ -64,6 +67,18 @@ def test_registry_fids():
     assert fids["EF.IMSI"] == 0x6F07 and fids["EF.AD"] == 0x6FAD and fids["EF.ACC"] == 0x6F78
     assert fids["EF.UST"] == fids["EF.SST"] == 0x6F38
     assert EF_CODECS["EF.MSISDN"].STRUCTURE is Structure.LINEAR_FIXED
+    # TS 51.011 §10.3.4 (DF.GSM only, no SFI); TS 31.102 §4.2.84 (SFI 1D)
+    assert (fids["EF.PLMNsel"], EfPlmnSel.SFI, EfPlmnSel.SIZE) == (0x6F30, None, 24)
+    assert (fids["EF.EHPLMN"], EfEhplmn.SFI) == (0x6FD9, 0x1D)
+
+
+def test_plmn_lists_are_distinct_files_of_one_coding():
+    raw = bytes.fromhex("62F010" + "FF" * 9)
+    sel, eh, fplmn = EfPlmnSel.decode(raw), EfEhplmn.decode(raw), EfFplmn.decode(raw)
+    assert sel.plmns == eh.plmns == fplmn.plmns == (Plmn("260", "01"),)
+    assert type(sel) is EfPlmnSel and sel != eh and sel != fplmn
+    with pytest.raises(DecodeError, match="EF.PLMNsel is 4 bytes"):
+        EfPlmnSel.decode(raw[:4])
 
 
 @pytest.mark.parametrize("plmn,hexdata", PLMN_EXAMPLES)
@@ -115,6 +130,8 @@ STRATEGIES = {
                          st.builds(Lai, st.one_of(st.none(), plmns), st.integers(0, 0xFFFF)),
                          st.integers(0, 255), st.integers(0, 255)),
     "EF.FPLMN": st.builds(EfFplmn, st.lists(plmns, max_size=6).map(tuple)),
+    "EF.PLMNsel": st.builds(EfPlmnSel, st.lists(plmns, max_size=10).map(tuple)),
+    "EF.EHPLMN": st.builds(EfEhplmn, st.lists(plmns, max_size=6).map(tuple)),
     "EF.DIR": st.builds(EfDir, st.binary(min_size=1, max_size=16),
                         st.one_of(st.none(), alpha_text),
                         st.sampled_from([b"", bytes.fromhex("730EA00C80011781025F608203454150")])),

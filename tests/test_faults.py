@@ -26,6 +26,7 @@ import pytest
 from simtool.apdu.channel import Channel
 from simtool.apdu.transport import InProcessTransport
 from simtool.card import Card
+from simtool.cardtypes import SYSMO_ISIM_SJA2
 from simtool.errors import CardRemoved
 from simtool.provision.batchdir import read_records
 from simtool.provision.generate import generate_batch
@@ -43,7 +44,8 @@ from tests.virtual_card.defaults import swapped_bcd
 from tests.virtual_card.image import default_state, load_image, save_image
 
 VENDOR_ADM = "11223344"  # the emulator's default image
-ADM1_FILE = EF_ADM1.to_bytes(2, "big")  # the SJA2's ADM1 key file, A515/6F0A
+# the SJA2's ADM1 key file, A515/6F0A
+ADM1_FILE = SYSMO_ISIM_SJA2.tree.get(EF_ADM1).node.fid.to_bytes(2, "big")
 
 
 # --- helpers ---------------------------------------------------------------------------------

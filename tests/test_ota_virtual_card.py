@@ -9,7 +9,9 @@ import json
 
 import pytest
 
+from simtool.apdu.channel import Channel
 from simtool.apdu.command import CommandApdu, ResponseApdu
+from simtool.apdu.transport import InProcessTransport
 from simtool.errors import PorError
 from simtool.gp.commands import StatusSubset, delete, get_status, parse_get_status
 from simtool.ota.packet import (Algorithm, CounterPolicy, Integrity, OtaKey, OtaKeyset,
@@ -35,6 +37,12 @@ SPI = Spi(Integrity.CC, True, CounterPolicy.HIGHER, PorRequest.ALWAYS, Integrity
 SENDER = Address("1234")
 
 
+def exchange(card: VirtualUicc, apdu: bytes) -> bytes:
+    """One command as a terminal sends it: the response (data + SW1 SW2) completed by
+    simtool's Channel (61xx → GET RESPONSE ...), the one place those rules live."""
+    return Channel(InProcessTransport(card)).send_raw(apdu).to_bytes()
+
+
 def ota(card: VirtualUicc, tar: bytes, script: bytes, counter: int, *, keys=AES_KEYS,
         spi=SPI, tamper=None):
     """Send one command packet; the opened PoR (checked against the command's TAR and
@@ -44,9 +52,7 @@ def ota(card: VirtualUicc, tar: bytes, script: bytes, counter: int, *, keys=AES_
         packet = tamper(bytearray(packet))
     answer = b""
     for env in sms_pp_download(bytes(packet), SENDER):
-        answer = card.process(env.to_bytes())
-        if answer[0] == 0x61:
-            answer = card.process(bytes((0x00, 0xC0, 0x00, 0x00, answer[1])))
+        answer = exchange(card, env.to_bytes())
         assert answer[-2:] in (b"\x90\x00", b"\x91\x00") or answer[-2] == 0x91, answer.hex()
     if len(answer) == 2:
         return None
@@ -172,9 +178,7 @@ def test_refused_packets_answer_their_por_status_and_change_nothing(case, kwargs
         packet = bytes(kwargs["tamper"](bytearray(packet)))
     answer = b""
     for env in sms_pp_download(packet, SENDER):
-        answer = card.process(env.to_bytes())
-    if answer[0] == 0x61:
-        answer = card.process(bytes((0x00, 0xC0, 0x00, 0x00, answer[1])))
+        answer = exchange(card, env.to_bytes())
     udh, raw = por_from_response(answer[:-2])
     por = open_response_packet(raw, spi, keys, udh=udh, tar=tar)
     with pytest.raises(PorError) as err:

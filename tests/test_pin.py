@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -147,3 +151,97 @@ def test_adm_lengths_at_the_edges():
     for text in ("XXXXXXXXXXXXXXXX", "0123456789ABCDEG", "0123456789abcde "):
         with pytest.raises(EncodeError):
             encode_adm(Secret(text))
+
+
+# --- key references and the ADM threshold are written once: simtool.pin --------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+#: Names that hold a key reference or an ADM threshold, wherever they are defined.
+_HOLDERS = re.compile(r"^(KEY_REFS?|[A-Z0-9_]*_REFS|PIN1|PIN2|ADM\d+|UNIVERSAL_PIN|"
+                      r"adm_key_ref|adm_min_tries|ADM_MIN_TRIES|MIN_TRIES)$")
+#: Card methods whose first argument is a key reference.
+_TAKES_KEY_REF = frozenset({"verify_pin", "verify_adm", "change_pin", "disable_pin",
+                            "enable_pin", "unblock_pin", "pin_tries", "puk_tries"})
+
+
+def _int_literal(node: ast.AST | None) -> bool:
+    """Is ``node`` a number, or a value made of numbers (a branch of ``x if c else y``, an
+    element, key or value of a tuple, list, set or dict)?"""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.IfExp):
+        return _int_literal(node.body) or _int_literal(node.orelse)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(_int_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return any(_int_literal(e) for e in (*node.keys, *node.values))
+    return False
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Attribute):
+        return [target.attr]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for t in target.elts for n in _target_names(t)]
+    return []
+
+
+def key_reference_literals(source: str) -> list[tuple[int, str]]:
+    """(line, what) for each key reference or ADM threshold written as a number in
+    ``source``: assigned to a name that holds one, passed as the key reference of a PIN
+    command or as ``min_tries``, or returned by a ``key_reference`` function."""
+    tree = ast.parse(source)
+    # members of other enumerations (an access-condition level named PIN1) are not key refs
+    enum_members = {id(stmt) for cls in ast.walk(tree) if isinstance(cls, ast.ClassDef)
+                    and any("Enum" in ast.unparse(b) for b in cls.bases) for stmt in cls.body}
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in enum_members:
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n for t in targets for n in _target_names(t) if _HOLDERS.match(n)]
+            if names and _int_literal(node.value):
+                found.append((node.lineno, f"{', '.join(names)} = a number"))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in _TAKES_KEY_REF and node.args and _int_literal(node.args[0]):
+                found.append((node.lineno, f"{name}(a number)"))
+            found += [(node.lineno, "min_tries=a number") for k in node.keywords
+                      if k.arg == "min_tries" and _int_literal(k.value)]
+        elif isinstance(node, ast.FunctionDef) and "key_ref" in node.name:
+            found += [(r.lineno, f"{node.name} returns a number") for r in ast.walk(node)
+                      if isinstance(r, ast.Return) and r.value is not None
+                      and _int_literal(r.value)]
+    return sorted(found)
+
+
+def test_the_scan_finds_key_references_written_as_numbers():
+    assert key_reference_literals("PIN1, PIN2, ADM1 = 0x01, 0x81, 0x0A") == [
+        (1, "PIN1, PIN2, ADM1 = a number")]
+    assert [w for _, w in key_reference_literals(
+        'KEY_REFS = {"pin1": 0x01}\nUICC_REFS = {0x01: "PIN1"}\n'
+        "class T:\n    adm_key_ref: int = 0x0A\n    adm_min_tries: int = 2\n"
+        "card.verify_pin(0x01, pin)\ncard.verify_adm(ref, key, min_tries=2)\n"
+        "def key_reference(self):\n    return 0x01 if self.pin == 1 else 0x81\n")] == [
+        "KEY_REFS = a number", "UICC_REFS = a number", "adm_key_ref = a number",
+        "adm_min_tries = a number", "verify_pin(a number)", "min_tries=a number",
+        "key_reference returns a number"]
+    assert key_reference_literals("KEY_REFS = {'pin1': PIN1}\ncard.verify_pin(PIN1, pin)\n"
+                                  "TAG_KEY_REFERENCE = 0x83\n"
+                                  "class Ac(enum.IntEnum):\n    PIN1 = 0x1\n") == []
+
+
+def test_key_references_and_adm_thresholds_come_from_simtool_pin_only():
+    """TS 102 221 §9.5.1 Table 9.3 and simtool's ADM threshold are written in simtool/pin.py;
+    the library, the CLI and the virtual card import them (issue 9, item 7)."""
+    files = sorted((REPO / "simtool").rglob("*.py")) + sorted(
+        (REPO / "tests" / "virtual_card").glob("*.py"))
+    pin_module = REPO / "simtool" / "pin.py"
+    copies = [f"{path.relative_to(REPO)}:{line}: {what}" for path in files
+              if path != pin_module
+              for line, what in key_reference_literals(path.read_text(encoding="utf-8"))]
+    assert copies == []

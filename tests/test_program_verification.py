@@ -110,12 +110,7 @@ def card(sqn: int | None = None, window: int | None = None) -> VirtualUicc:
     if sqn is not None:
         state.sqn = sqn  # the card has accepted this SQN: a lower one gets AUTS
     state.sqn_window = window  # how far ahead a fresh SQN may be (None: any distance)
-    vc = VirtualUicc(state)
-    if sqn is not None:
-        # EF.USIM_SQN would tell the driver the card's SQN; without it (a card whose SQN
-        # state cannot be read) the driver finds it through AUTS
-        del vc.channels.applications[0].children[0xAF30]
-    return vc
+    return VirtualUicc(state)
 
 
 def test_an_honest_double_verifies_and_answers_with_kc(batch):

@@ -6,13 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simtool.stk.applet import (
-    MAX_INPUT_ATTEMPTS,
-    NETWORK_ERRORS_PL,
-    AppletStatus,
-    MenuApplet,
-    plain,
-)
+from simtool.stk.applet import MAX_INPUT_ATTEMPTS, AppletStatus, MenuApplet, plain
 from simtool.stk.commands import (
     MAX_COMMAND_LENGTH,
     DisplayText,
@@ -25,6 +19,7 @@ from simtool.stk.commands import (
     SetUpMenu,
     decode_proactive,
 )
+from simtool.stk.dispatch import ToolkitDispatcher
 from simtool.stk.envelopes import MenuSelection
 from simtool.stk.menu import load_menu
 from tests.stk_menus import milo_with_ss_forwarding
@@ -32,6 +27,7 @@ from simtool.stk.objects import GeneralResult as R
 from simtool.stk.objects import TextString
 from simtool.stk.profile import DEFAULT, TerminalProfile
 from simtool.stk.responses import TerminalResponse
+from simtool.stk.texts import default_texts
 
 MENUS = Path(__file__).resolve().parents[1] / "provisioning" / "menus"
 MILO = milo_with_ss_forwarding()
@@ -39,35 +35,41 @@ CITYSAT = load_menu(MENUS / "citysat.toml")
 
 
 class Driver:
-    """Plays the terminal by hand: one method per toolkit APDU."""
+    """Plays the terminal by hand: one method per toolkit APDU, to the card's dispatcher
+    (``card``) with the applet in it."""
 
-    def __init__(self, menu=MILO, profile: TerminalProfile = DEFAULT) -> None:
+    def __init__(self, menu=MILO, profile: TerminalProfile = DEFAULT, *,
+                 install: bool = True) -> None:
         self.applet = MenuApplet(menu)
-        self.applet.terminal_profile(profile.data)
+        self.card = ToolkitDispatcher([self.applet])
+        self.card.terminal_profile(profile.data)
         self.last: ProactiveCommand | None = None
         if profile.supports("set_up_menu"):
-            self.answer(R.OK, expect=SetUpMenu)
+            if install:
+                self.answer(R.OK, expect=SetUpMenu)
+            else:
+                self.fetch()
 
     def fetch(self) -> ProactiveCommand:
-        n = self.applet.pending_length()
-        raw = self.applet.fetch()
+        n = self.card.pending_length()
+        raw = self.card.fetch()
         assert len(raw) == n <= MAX_COMMAND_LENGTH
         self.last = decode_proactive(raw)
         return self.last
 
     def select(self, item: int, *, help: bool = False) -> ProactiveCommand | None:
-        self.applet.envelope(MenuSelection.of(item, help=help).encode())
-        return self.fetch() if self.applet.pending_length() else None
+        self.card.envelope(MenuSelection.of(item, help=help).encode())
+        return self.fetch() if self.card.pending_length() else None
 
     def answer(self, general: int, additional: bytes = b"", *, text: str | None = None,
                item: int | None = None, expect: type | None = None) -> ProactiveCommand | None:
-        cmd = self.fetch() if self.applet.pending_length() else self.last
+        cmd = self.fetch() if self.card.pending_length() else self.last
         if expect is not None:
             assert isinstance(cmd, expect), cmd
         ts = None if text is None else TextString.from_text(text)
         tr = TerminalResponse.to(cmd, general, additional, text=ts, item=item)
-        self.applet.terminal_response(tr.encode())
-        return self.fetch() if self.applet.pending_length() else None
+        self.card.terminal_response(tr.encode())
+        return self.fetch() if self.card.pending_length() else None
 
 
 def _shown(cmd: ProactiveCommand | None) -> str:
@@ -77,27 +79,29 @@ def _shown(cmd: ProactiveCommand | None) -> str:
 
 def test_set_up_menu_after_terminal_profile():
     applet = MenuApplet(MILO)
-    assert applet.pending_length() == 0
-    applet.terminal_profile(DEFAULT.data)
-    menu = decode_proactive(applet.fetch())
+    card = ToolkitDispatcher([applet])
+    assert card.pending_length() == 0
+    card.terminal_profile(DEFAULT.data)
+    menu = decode_proactive(card.fetch())
     assert isinstance(menu, SetUpMenu) and menu.alpha.text == "Milo Telecom"
     assert [(i.identifier, i.text) for i in menu.items][:3] == [
         (1, "Mój numer"), (2, "Internet"), (3, "Stan konta")]
     assert menu.help_available
-    applet.terminal_response(TerminalResponse.to(menu, R.OK).encode())
-    assert applet.menu_installed and not applet.busy and applet.pending_length() == 0
+    card.terminal_response(TerminalResponse.to(menu, R.OK).encode())
+    assert applet.menu_installed and not applet.busy and card.pending_length() == 0
 
 
 def test_no_set_up_menu_without_the_facility():
     applet = MenuApplet(MILO)
-    applet.terminal_profile(DEFAULT.without("set_up_menu").data)
-    assert applet.pending_length() == 0 and not applet.busy
+    card = ToolkitDispatcher([applet])
+    card.terminal_profile(DEFAULT.without("set_up_menu").data)
+    assert card.pending_length() == 0 and not applet.busy
 
 
 def test_terminal_without_ucs2_display_gets_plain_titles():
-    applet = MenuApplet(MILO)
-    applet.terminal_profile(DEFAULT.without("ucs2_display").data)
-    menu = decode_proactive(applet.fetch())
+    card = ToolkitDispatcher([MenuApplet(MILO)])
+    card.terminal_profile(DEFAULT.without("ucs2_display").data)
+    menu = decode_proactive(card.fetch())
     assert menu.items[3].text == "Waznosc srodkow"
     assert menu.items[3].data[0] < 0x80  # GSM alphabet, not UCS2
     assert plain("Łódź żółć") == "Lodz zolc"
@@ -112,7 +116,7 @@ def test_terminal_without_ucs2_display_gets_plain_titles():
 def test_status_words_for_misuse(call, sw):
     d = Driver()
     with pytest.raises(AppletStatus) as exc:
-        call(d.applet)
+        call(d.card)
     assert exc.value.sw == sw
 
 
@@ -121,16 +125,16 @@ def test_terminal_response_must_answer_the_outstanding_command():
     cmd = d.select(3)
     wrong = TerminalResponse.to(cmd.with_number(cmd.number + 1), R.OK)
     with pytest.raises(AppletStatus) as exc:
-        d.applet.terminal_response(wrong.encode())
+        d.card.terminal_response(wrong.encode())
     assert exc.value.sw == 0x6A80
 
 
 def test_busy_while_a_session_runs():
     d = Driver()
-    d.applet.envelope(MenuSelection.of(3).encode())
+    d.card.envelope(MenuSelection.of(3).encode())
     for step in ("pending", "outstanding"):
         with pytest.raises(AppletStatus) as exc:
-            d.applet.envelope(MenuSelection.of(1).encode())
+            d.card.envelope(MenuSelection.of(1).encode())
         assert exc.value.sw == 0x9300, step
         if step == "pending":
             d.fetch()
@@ -142,7 +146,7 @@ def test_busy_while_a_session_runs():
 
 def test_other_envelopes_are_ignored():
     d = Driver()
-    assert d.applet.envelope(bytes.fromhex("D6 07 99 01 04 82 02 82 81")) == b""
+    assert d.card.envelope(bytes.fromhex("D6 07 99 01 04 82 02 82 81")) == b""
     assert not d.applet.busy
 
 
@@ -195,7 +199,7 @@ def test_every_send_ussd_result(general, additional, reply, shown):
 def test_network_error_names_follow_the_network_codes():
     from simtool.stk.network import MapError
 
-    assert set(NETWORK_ERRORS_PL) == {int(e) for e in MapError}
+    assert set(default_texts().applet.network_errors) == {int(e) for e in MapError}
 
 
 def test_ss_error_and_success_text():

@@ -74,7 +74,7 @@ def applet(profile=WITH_CALL_CONTROL, menu="milo"):
 
 
 def answer(a, envelope: CallControl) -> CallControlResponse:
-    return CallControlResponse.decode(a.envelope(envelope.encode()))
+    return CallControlResponse.decode(a.envelope(envelope.encode()).data)
 
 
 @pytest.mark.parametrize("dialled,ussd", [

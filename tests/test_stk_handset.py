@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from simtool.apdu.channel import Channel
+from simtool.apdu.command import CommandApdu
 from simtool.apdu.transport import InProcessTransport
-from simtool.stk.applet import AppletStatus, MenuApplet
+from simtool.stk.applet import MenuApplet
 from simtool.stk.commands import DisplayText, SendUssd, UnknownCommand
+from simtool.stk.dispatch import AppletStatus, ToolkitDispatcher
 from simtool.stk.envelopes import MenuSelection
 from simtool.stk.handset import AskHelp, Handset, ScriptedUI, ToolkitBusy, UserAction
 from simtool.stk.menu import load_menu
@@ -32,42 +34,32 @@ MENUS = Path(__file__).resolve().parents[1] / "provisioning" / "menus"
 
 
 class FakeCard:
-    """A card that only has the toolkit: CLA 80 (or A0) INS 10/12/14/C2 go to the applet."""
+    """A card that only has the toolkit: CLA 80 (or A0) INS 10/12/14/C2 go to the library's
+    toolkit dispatcher, with ``applet`` in it."""
 
     atr = bytes.fromhex("3B 9F 96 80 1F C7 80 31 A0 73 BE 21 13 67 43 20 07 18 00 00 01 A5")
 
     def __init__(self, applet) -> None:
         self.applet = applet
+        self.toolkit = ToolkitDispatcher([applet])
         self.apdus: list[bytes] = []
 
     def reset(self) -> bytes:
+        self.toolkit.reset()
         return self.atr
 
     def process(self, apdu: bytes) -> bytes:
         self.apdus.append(apdu)
-        cla, ins = apdu[0], apdu[1]
-        data = apdu[5:5 + apdu[4]] if len(apdu) > 5 else b""
-        if cla not in (0x80, 0xA0):
+        command = CommandApdu.from_bytes(apdu)
+        if command.cla not in (0x80, 0xA0):
             return b"\x6E\x00"
         try:
-            if ins == 0x10:
-                self.applet.terminal_profile(data)
-                out = b""
-            elif ins == 0xC2:
-                out = self.applet.envelope(data)
-            elif ins == 0x12:
-                out = self.applet.fetch()
-                if len(apdu) == 5 and apdu[4] != len(out) & 0xFF:
-                    return bytes([0x6C, len(out) & 0xFF])
-            elif ins == 0x14:
-                self.applet.terminal_response(data)
-                out = b""
-            else:
-                return b"\x6D\x00"
+            out = self.toolkit.command(command.ins, command.p1, command.p2, command.data,
+                                       command.le)
         except AppletStatus as exc:
-            return exc.sw.to_bytes(2, "big")
-        pending = self.applet.pending_length()
-        return out + (bytes([0x91, pending]) if pending else b"\x90\x00")
+            sw = exc.sw if command.cla == 0x80 else exc.gsm_sw
+            return sw.to_bytes(2, "big")
+        return out + self.toolkit.status_word().to_bytes(2, "big")
 
 
 class FakeNetwork:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from simtool.apdu.tlv import ber_decode, ber_decode_all
 from simtool.errors import DataError
 from simtool.milenage import gsm_kc
+from simtool.stk.dispatch import EnvelopeAnswer
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.defaults import default_image
 from tests.virtual_card.image import load_image
@@ -546,24 +547,17 @@ class FakeApplet:
     def __init__(self):
         self.profile = None
         self.responses = []
-        self.queue = []
 
     def terminal_profile(self, profile):
         self.profile = profile
-        self.queue.append(bytes.fromhex("D009810301250082028182"))
+        return [bytes.fromhex("D009810301250082028182")]
 
     def envelope(self, data):
-        self.queue.append(bytes.fromhex("D00B8103011300820281838500"))
-        return b"\xab"
+        return EnvelopeAnswer(b"\xab", (bytes.fromhex("D00B8103011300820281838500"),))
 
-    def fetch(self):
-        return self.queue.pop(0)
-
-    def terminal_response(self, data):
-        self.responses.append(data)
-
-    def pending_length(self):
-        return len(self.queue[0]) if self.queue else 0
+    def terminal_response(self, response):
+        self.responses.append(response.encode())
+        return []
 
 
 def test_toolkit_commands_go_to_the_applet_and_91xx_follows():

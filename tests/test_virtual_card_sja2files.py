@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 
-from simtool.card import Card
-from simtool.apdu.channel import Channel
-from simtool.apdu.transport import InProcessTransport
 from simtool.cardtypes import SYSMO_ISIM_SJA2
-from simtool.provision.sja2 import Sja2Driver, UsimSqnFile
+from simtool.milenage import autn
+from simtool.provision.sja2 import UsimSqnFile
 from tests.test_virtual_card import AID, PIN1, h, run
 from tests.virtual_card import VirtualUicc
+from tests.virtual_card.defaults import KI, OPC
 from tests.virtual_card.image import default_state
 
 ADM1 = "3131323233333434"
@@ -143,7 +142,7 @@ def test_an_ota_key_written_through_ef_0348_key_is_the_one_the_card_uses(tmp_pat
     assert new not in repr(card.ota.state) and new.lower() not in repr(card.ota.state)
 
 
-def test_usim_sqn_shows_the_highest_sqn_accepted_and_the_driver_starts_above_it():
+def test_usim_sqn_shows_the_highest_sqn_accepted_in_the_layout_simtool_decodes():
     state = default_state()
     state.sqn, state.sqn_window = 0x123456780, 1 << 28
     vc = VirtualUicc(state)
@@ -153,9 +152,12 @@ def test_usim_sqn_shows_the_highest_sqn_accepted_and_the_driver_starts_above_it(
     sqn = UsimSqnFile.decode(data[:-2])
     assert (sqn.flag1, sqn.flag2, sqn.delta_max, sqn.ind_len) == (0x50, 0x03, 1 << 28, 0)
     assert sqn.freshness[0] == 0x123456780 and not any(sqn.freshness[1:])
-    # simtool's SJA2 driver picks the first SQN from it: one above, accepted at once
-    card = Card(Channel(InProcessTransport(vc)))
-    assert Sja2Driver().start_sqn(card) == (0x123456781, 0)
+    # an SQN picked from it (IND length 0: one above the freshness value) is accepted at once
+    assert sqn.next_sqn() == 0x123456781
+    rand = bytes(range(16))
+    token = autn(KI, OPC, rand, sqn.next_sqn().to_bytes(6, "big"), b"\x80\x00")
+    run(vc, [(f"0020000108{PIN1}", "9000"),
+             ("008800812210" + rand.hex() + "10" + token.hex() + "00", "DB08" + "X" * 102 + "9000")])
 
 
 def test_usim_sqn_written_sets_the_cards_sqn_state():

@@ -14,12 +14,15 @@ toolkit command of class ``80`` (ENVELOPE, FETCH, TERMINAL RESPONSE) is followed
 With ``check=True`` a failing status word raises the :class:`~simtool.errors.CardError`
 subclass that names it; 9000, 91xx, 92xx (not 9240), and 62xx/63xx warnings are success,
 except ``63 Cx`` answering a PIN command, which is a wrong PIN.
+
+The channel only sends what it is given: the class byte of a command (00 UICC, A0 GSM) and
+what a PIN counter query means are :class:`simtool.card.Card`'s.
 """
 
 from __future__ import annotations
 
 from simtool.apdu.command import CommandApdu, ResponseApdu
-from simtool.apdu.sw import is_success
+from simtool.apdu.sw import FOLLOW_UP_SW1, is_success
 from simtool.apdu.transport import AUTH_INS, PIN_INS, Transport
 from simtool.errors import (
     AuthenticationFailed,
@@ -40,8 +43,6 @@ from simtool.errors import (
 MAX_EXCHANGES = 256
 
 _GET_RESPONSE = 0xC0
-#: SW1 that the channel follows up: 61xx, 6Cxx (TS 102 221 Table 7.1), 9Fxx (TS 51.011 §9.4.1).
-_FOLLOW_UP = frozenset({0x61, 0x6C, 0x9F})
 
 #: Fixed status words → error class (architecture contract, TS 102 221 §10.2.1, TS 51.011 §9.4).
 _ERRORS: dict[int, type[CardError]] = {
@@ -49,6 +50,7 @@ _ERRORS: dict[int, type[CardError]] = {
     0x9804: SecurityNotSatisfied,
     0x6A82: FileNotFound,
     0x9404: FileNotFound,
+    0x6A81: NotSupported,
     0x6A83: RecordNotFound,
     0x9402: RecordNotFound,
     0x6D00: NotSupported,
@@ -120,7 +122,7 @@ def card_error(apdu: CommandApdu, sw: int, name: str | None = None) -> CardError
         return PinBlocked(sw, command)
     if sw >> 8 == 0x67:
         return WrongLength(sw, command)
-    if sw >> 8 in (0x6D, 0x6E):  # TS 51.011 §9.4.6 uses any SW2 with 6D/6E
+    if sw >> 8 in (0x68, 0x6D, 0x6E):  # TS 51.011 §9.4.6 uses any SW2 with 6D/6E
         return NotSupported(sw, command)
     cls = _ERRORS.get(sw, CardError)
     if sw == 0x9804 and apdu.ins in PIN_INS:
@@ -132,10 +134,8 @@ def card_error(apdu: CommandApdu, sw: int, name: str | None = None) -> CardError
 class Channel:
     """Send commands to one card and get checked, complete responses back."""
 
-    def __init__(self, transport: Transport, *, cla: int = 0x00) -> None:
+    def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        #: Class byte for commands this channel builds itself (pin_tries): 00 UICC, A0 GSM.
-        self.cla = cla
 
     def send(self, apdu: CommandApdu, *, name: str | None = None, secret: bool = False,
              check: bool = True) -> ResponseApdu:
@@ -174,28 +174,11 @@ class Channel:
         resp = self._exchange(raw, secret, "raw APDU " + raw[:4].hex(" ").upper(), None)
         return ResponseApdu(resp[:-2], (resp[-2] << 8) | resp[-1])
 
-    def pin_tries(self, p2: int, ins: int = 0x20) -> int | None:
-        """Retry counter of a PIN/PUK/ADM without spending a try (TS 102 221 §11.1.9, §11.1.13).
-
-        Sends VERIFY (or UNBLOCK, ``ins=0x2C``) with no data.  Returns the x of ``63 Cx``;
-        None when the card answers 9000 (PIN disabled or already verified); 0 when blocked
-        (``69 83`` / ``98 40``).  Other status words raise their CardError.
-        """
-        apdu = CommandApdu(self.cla, ins, 0x00, p2)
-        sw = self.send(apdu, check=False).sw
-        if sw & 0xFFF0 == 0x63C0:
-            return sw & 0x0F
-        if sw == 0x9000:
-            return None
-        if sw in (0x6983, 0x9840):
-            return 0
-        raise card_error(apdu, sw, f"{command_name(apdu)} counter query (P2 {p2:02X})")
-
     def _exchange(self, raw: bytes, secret: bool, name: str | None,
                   apdu: CommandApdu | None) -> bytes:
         try:
             resp = self.transport.transmit(raw, secret=secret)
-            if len(resp) < 2 or resp[-2] in _FOLLOW_UP:
+            if len(resp) < 2 or resp[-2] in FOLLOW_UP_SW1:
                 resp = self._complete(raw, resp, secret)
         except CardRemoved as exc:
             step = name or command_name(apdu)

@@ -170,6 +170,14 @@ _SW1_CLASS: dict[int, str] = {
 }
 
 
+#: SW1 values after which the answer continues in the next exchange, the T=0 follow-up status
+#: words: 61xx → GET RESPONSE, 6Cxx → the command again with Le = xx (TS 102 221 §7.3.1.1.4,
+#: Table 7.1), 9Fxx → GET RESPONSE on a GSM SIM (TS 51.011 §9.4.1).  The one set:
+#: :class:`simtool.apdu.channel.Channel` follows them up, the tracer keeps a redacted answer
+#: redacted across them.
+FOLLOW_UP_SW1 = frozenset({0x61, 0x6C, 0x9F})
+
+
 def _n256(xx: int) -> int:
     return xx or 256
 

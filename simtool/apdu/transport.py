@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from simtool.apdu.sw import FOLLOW_UP_SW1
+
 #: VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK PIN (TS 102 221 §11.1.9–§11.1.13): the command
 #: data is a PIN, PUK or ADM key.
 PIN_INS = frozenset({0x20, 0x24, 0x26, 0x28, 0x2C})
 #: AUTHENTICATE (TS 102 221 §11.1.16, both INS values) and RUN GSM ALGORITHM (TS 51.011, INS 88):
 #: the command carries RAND/AUTN and the response RES/CK/IK/Kc.
 AUTH_INS = frozenset({0x88, 0x89})
-#: SW1 values after which the card's answer continues in the next exchange (GET RESPONSE or a
-#: resend with the corrected Le): 61xx, 6Cxx (TS 102 221 Table 7.1), 9Fxx (TS 51.011 §9.4.1).
-_CONTINUES = frozenset({0x61, 0x6C, 0x9F})
 
 
 @runtime_checkable
@@ -143,7 +142,7 @@ class TracingTransport:
             raise
         self._log("<< " + format_response(resp, redact=redact_resp))
         self._continues_secret = (
-            redact_resp and len(resp) >= 2 and resp[-2] in _CONTINUES
+            redact_resp and len(resp) >= 2 and resp[-2] in FOLLOW_UP_SW1
         )
         return resp
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import click
 
 from simtool.errors import PinBlocked, SimtoolError, WrongPin
+from simtool.pin import PIN1, PIN2
 from simtool.provision.conninfo import redact_conninfo
 
 
@@ -168,7 +169,7 @@ class CliContext:
         from simtool.secret import Secret
 
         with guarded_try(card, "pin1"):
-            card.verify_pin(0x01, encode_pin(Secret(ask_secret("PIN1"))))
+            card.verify_pin(PIN1, encode_pin(Secret(ask_secret("PIN1"))))
 
     def close(self) -> None:
         while self._closers:
@@ -290,7 +291,7 @@ class AliasOption(click.Option):
 
 # --- the moments a person needs a hint ----------------------------------------------------------
 
-KEY_REFS = {"pin1": 0x01, "pin2": 0x81}
+KEY_REFS = {"pin1": PIN1, "pin2": PIN2}
 PUK_OF = {"pin1": "PUK1", "pin2": "PUK2"}
 
 

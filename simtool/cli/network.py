@@ -51,11 +51,9 @@ def card_identity(obj, iccid: str | None, imsi: str | None):
 
     if iccid or imsi:
         return CardIdentity(iccid, imsi)
-    from simtool.ef import EfIccid
-    from simtool.info import EF_ICCID
+    from simtool.info import read_iccid
 
-    card = obj.open_card()
-    return CardIdentity(EfIccid.decode(card.read_transparent([EF_ICCID])).iccid.digits)
+    return CardIdentity(read_iccid(obj.open_card()))
 
 
 def _session(obj, state_path, profile, iccid, imsi, msisdn):

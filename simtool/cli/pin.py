@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 
 from simtool.cli.common import global_options, guarded_try, pass_cli, secret_option
+from simtool.pin import ADM1, ADM_MIN_TRIES, PIN1, PIN2
 from simtool.secret import Secret
 
-KEY_REFS = {"pin1": 0x01, "pin2": 0x81, "adm1": 0x0A}
+KEY_REFS = {"pin1": PIN1, "pin2": PIN2, "adm1": ADM1}
 KEY_NAMES = {v: k.upper() for k, v in KEY_REFS.items()}
-# Never VERIFY an ADM key with fewer tries left than this (a blocked ADM1 is unrecoverable).
-ADM_MIN_TRIES = 2
 
 
 def which_arg(*keys: str):
@@ -76,12 +75,20 @@ def verify(obj, which: str, pin: str) -> None:
     card = obj.open_card()
     which = which.lower()
     ref = KEY_REFS[which]
-    if ref == 0x0A:
-        card.verify_adm(ref, _adm(pin), min_tries=ADM_MIN_TRIES)
+    if ref == ADM1:
+        card.verify_adm(ref, _adm(pin), min_tries=_adm_min_tries(card))
     else:
         with guarded_try(card, which):
             card.verify_pin(ref, _pin(pin))
     obj.emit({"verified": which.upper()}, f"{which.upper()} verified")
+
+
+def _adm_min_tries(card) -> int:
+    """The ADM threshold of the card's type (by its ATR), else simtool's default."""
+    from simtool.cardtypes import identify
+
+    known = identify(card.atr)
+    return known.adm_min_tries if known is not None else ADM_MIN_TRIES
 
 
 def _adm(value: str) -> Secret[bytes]:

@@ -2,7 +2,8 @@
 
 Every class has ``decode(data)`` / ``encode(size=None)``, its spec clause in the docstring,
 class attributes ``NAME``, ``FID``, ``SFI``, ``STRUCTURE``, ``SIZE`` (default file size or
-record length), ``LOCATIONS`` and ``EXAMPLES`` (worked examples as ``(value, hex)`` pairs).
+record length) and ``EXAMPLES`` (worked examples as ``(value, hex)`` pairs).  Where a file
+lives on a card is the card tree's business (:mod:`simtool.cardtree`), not the codec's.
 :data:`EF_CODECS` maps the spec name ("EF.IMSI") to the class.
 """
 
@@ -33,10 +34,12 @@ from simtool.ef.identity import (
 )
 from simtool.ef.network import (
     ACCESS_TECHNOLOGY_BITS,
+    EfEhplmn,
     EfFplmn,
     EfHplmnwAct,
     EfLoci,
     EfOplmnwAct,
+    EfPlmnSel,
     EfPlmnwAct,
     Lai,
     LuStatus,
@@ -48,15 +51,16 @@ from simtool.ef.services import SIM_SERVICES, USIM_SERVICES, EfSst, EfUst
 EF_CODECS: dict[str, type[EfCodec]] = {
     cls.NAME: cls
     for cls in (EfIccid, EfDir, EfImsi, EfAd, EfAcc, EfSpn, EfMsisdn, EfAdn, EfUst, EfSst,
-                EfLoci, EfFplmn, EfPlmnwAct, EfOplmnwAct, EfHplmnwAct)
+                EfLoci, EfFplmn, EfPlmnSel, EfEhplmn, EfPlmnwAct, EfOplmnwAct, EfHplmnwAct)
 }
 
 __all__ = [
     "ACCESS_TECHNOLOGY_BITS", "DECIMAL", "DIALLING", "EF_CODECS", "ISIM_AID_PREFIX",
     "SIM_SERVICES", "TON_NPI_INTERNATIONAL", "TON_NPI_UNKNOWN", "USIM_AID_PREFIX",
-    "USIM_SERVICES", "EfAcc", "EfAd", "EfAdn", "EfCodec", "EfDir", "EfFplmn", "EfHplmnwAct",
-    "EfIccid", "EfImsi", "EfLoci", "EfMsisdn", "EfOplmnwAct", "EfPlmnwAct", "EfSpn", "EfSst",
-    "EfUst", "Fcp", "GsmChvStatus", "Iccid", "Imsi", "Lai", "LuStatus", "OperationMode",
-    "PinStatus", "Plmn", "PlmnWithAct", "Structure", "acc_for_imsi", "decode_bcd",
-    "decode_gsm_response", "decode_select_response", "encode_bcd", "iccid_with_check",
+    "USIM_SERVICES", "EfAcc", "EfAd", "EfAdn", "EfCodec", "EfDir", "EfEhplmn", "EfFplmn",
+    "EfHplmnwAct", "EfIccid", "EfImsi", "EfLoci", "EfMsisdn", "EfOplmnwAct", "EfPlmnSel",
+    "EfPlmnwAct", "EfSpn", "EfSst", "EfUst", "Fcp", "GsmChvStatus", "Iccid", "Imsi", "Lai",
+    "LuStatus", "OperationMode", "PinStatus", "Plmn", "PlmnWithAct", "Structure", "acc_for_imsi",
+    "decode_bcd", "decode_gsm_response", "decode_select_response", "encode_bcd",
+    "iccid_with_check",
 ]

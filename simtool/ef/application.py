@@ -30,7 +30,6 @@ class EfDir(EfCodec):
     SFI = 0x1E
     STRUCTURE = Structure.LINEAR_FIXED
     SIZE = 48
-    LOCATIONS = ("MF",)
     CLAUSE = "ETSI TS 102 221 §13.1"
 
     aid: bytes

@@ -35,8 +35,6 @@ class EfCodec:
     STRUCTURE: ClassVar[Structure] = Structure.TRANSPARENT
     #: default file size (transparent) or record length (linear fixed)
     SIZE: ClassVar[int]
-    #: DFs that hold the file, e.g. ("ADF.USIM", "DF.GSM")
-    LOCATIONS: ClassVar[tuple[str, ...]] = ()
     CLAUSE: ClassVar[str] = ""
     EXAMPLES: ClassVar[tuple[tuple[Any, str], ...]] = ()
     #: byte used to pad the encoding up to the file size

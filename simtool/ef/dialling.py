@@ -36,7 +36,6 @@ class EfMsisdn(EfCodec):
     FID = 0x6F40
     STRUCTURE = Structure.LINEAR_FIXED
     SIZE = 34
-    LOCATIONS = ("ADF.USIM", "DF.TELECOM")
     CLAUSE = "3GPP TS 31.102 §4.2.26, §4.4.2.3; 3GPP TS 51.011 §10.5.5"
 
     number: str = ""
@@ -117,7 +116,6 @@ class EfAdn(EfMsisdn):
     NAME = "EF.ADN"
     FID = 0x6F3A
     SIZE = 30
-    LOCATIONS = ("DF.TELECOM",)
     CLAUSE = "3GPP TS 51.011 §10.5.1; 3GPP TS 31.102 §4.4.2.3"
 
 

@@ -53,7 +53,6 @@ class EfIccid(EfCodec):
     FID = 0x2FE2
     SFI = 0x02
     SIZE = 10
-    LOCATIONS = ("MF",)
     CLAUSE = "ETSI TS 102 221 §13.2; 3GPP TS 51.011 §10.1.1"
 
     iccid: Iccid
@@ -119,7 +118,6 @@ class EfImsi(EfCodec):
     FID = 0x6F07
     SFI = 0x07
     SIZE = 9
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
     CLAUSE = "3GPP TS 31.102 §4.2.2; 3GPP TS 51.011 §10.3.2"
 
     imsi: Imsi
@@ -195,7 +193,6 @@ class EfAd(EfCodec):
     FID = 0x6FAD
     SFI = 0x03
     SIZE = 4
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
     CLAUSE = "3GPP TS 31.102 §4.2.18; 3GPP TS 51.011 §10.3.18"
 
     op_mode: int = OperationMode.NORMAL
@@ -251,7 +248,6 @@ class EfAcc(EfCodec):
     FID = 0x6F78
     SFI = 0x06
     SIZE = 2
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
     CLAUSE = "3GPP TS 31.102 §4.2.15; 3GPP TS 51.011 §10.3.15"
 
     classes: frozenset[int] = field(default_factory=frozenset)
@@ -306,7 +302,6 @@ class EfSpn(EfCodec):
     NAME = "EF.SPN"
     FID = 0x6F46
     SIZE = 17
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
     CLAUSE = "3GPP TS 31.102 §4.2.12; 3GPP TS 51.011 §10.3.11"
 
     name: str

@@ -1,4 +1,5 @@
-"""Networks: the 3-byte PLMN code, EF.LOCI, EF.FPLMN and the PLMN selector lists with AcT."""
+"""Networks: the 3-byte PLMN code, EF.LOCI, the PLMN lists (EF.FPLMN, EF.PLMNsel, EF.EHPLMN)
+and the PLMN selector lists with AcT."""
 
 from __future__ import annotations
 
@@ -107,7 +108,6 @@ class EfLoci(EfCodec):
     FID = 0x6F7E
     SFI = 0x0B
     SIZE = 11
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
     CLAUSE = "3GPP TS 31.102 §4.2.17; 3GPP TS 51.011 §10.3.17"
 
     tmsi: bytes = b"\xff\xff\xff\xff"
@@ -140,25 +140,18 @@ EfLoci.EXAMPLES = (
 )
 
 
-# --- EF.FPLMN -----------------------------------------------------------------------------------
+# --- lists of 3-byte PLMNs: EF.FPLMN, EF.PLMNsel, EF.EHPLMN ------------------------------------
 
 
 @dataclass(frozen=True)
-class EfFplmn(EfCodec):
-    """EF.FPLMN (6F7B): forbidden PLMNs, 3 bytes each, unused = FF FF FF
-    (3GPP TS 31.102 §4.2.16; TS 51.011 §10.3.16)."""
-
-    NAME = "EF.FPLMN"
-    FID = 0x6F7B
-    SFI = 0x0D
-    SIZE = 12
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
-    CLAUSE = "3GPP TS 31.102 §4.2.16; 3GPP TS 51.011 §10.3.16"
+class PlmnList(EfCodec):
+    """A transparent EF holding PLMNs of 3 bytes each (TS 24.008 §10.5.1.3 coding), in the
+    file's order; an unused entry is FF FF FF and is skipped on decode, padded on encode."""
 
     plmns: tuple[Plmn, ...] = ()
 
     @classmethod
-    def decode(cls, data: bytes) -> EfFplmn:
+    def decode(cls, data: bytes) -> PlmnList:
         if len(data) % 3:
             raise DecodeError(f"{cls.NAME} is {len(data)} bytes, not a multiple of 3")
         found = (Plmn.from_bytes_or_none(data[i : i + 3]) for i in range(0, len(data), 3))
@@ -168,10 +161,59 @@ class EfFplmn(EfCodec):
         return self._fit(b"".join(p.to_bytes() for p in self.plmns), size)
 
 
+@dataclass(frozen=True)
+class EfFplmn(PlmnList):
+    """EF.FPLMN (6F7B): forbidden PLMNs, 3 bytes each, unused = FF FF FF
+    (3GPP TS 31.102 §4.2.16; TS 51.011 §10.3.16)."""
+
+    NAME = "EF.FPLMN"
+    FID = 0x6F7B
+    SFI = 0x0D
+    SIZE = 12
+    CLAUSE = "3GPP TS 31.102 §4.2.16; 3GPP TS 51.011 §10.3.16"
+
+
 EfFplmn.EXAMPLES = (
     (EfFplmn((Plmn("246", "81"),)), "42F618FFFFFFFFFFFFFFFFFF"),  # TS 31.102 §4.2.16
     (EfFplmn((Plmn("228", "06"), Plmn("334", "020"))), "22F860330420FFFFFFFFFFFF"),
     (EfFplmn(), "FFFFFFFFFFFFFFFFFFFFFFFF"),
+)
+
+
+@dataclass(frozen=True)
+class EfPlmnSel(PlmnList):
+    """EF.PLMNsel (6F30, DF.GSM only): the PLMN selector of a GSM SIM, PLMNs in priority
+    order, 3 bytes each, unused = FF FF FF; 3n bytes with n >= 8 (3GPP TS 51.011 §10.3.4)."""
+
+    NAME = "EF.PLMNsel"
+    FID = 0x6F30
+    SIZE = 24
+    CLAUSE = "3GPP TS 51.011 §10.3.4"
+
+
+EfPlmnSel.EXAMPLES = (
+    # TS 51.011 §10.3.4: the highest priority PLMN first, the rest of the 8 entries unused
+    (EfPlmnSel((Plmn("246", "81"),)), "42F618" + "FFFFFF" * 7),
+    (EfPlmnSel((Plmn("260", "01"), Plmn("228", "06"), Plmn("334", "020"))),
+     "62F01022F860330420" + "FFFFFF" * 5),
+)
+
+
+@dataclass(frozen=True)
+class EfEhplmn(PlmnList):
+    """EF.EHPLMN (6FD9, SFI 1D): equivalent HPLMNs in decreasing priority, 3 bytes each,
+    unused = FF FF FF (3GPP TS 31.102 §4.2.84)."""
+
+    NAME = "EF.EHPLMN"
+    FID = 0x6FD9
+    SFI = 0x1D
+    SIZE = 12
+    CLAUSE = "3GPP TS 31.102 §4.2.84"
+
+
+EfEhplmn.EXAMPLES = (
+    (EfEhplmn((Plmn("260", "01"),)), "62F010FFFFFFFFFFFFFFFFFF"),  # the home PLMN only
+    (EfEhplmn((Plmn("246", "81"), Plmn("334", "020"))), "42F618330420FFFFFFFFFFFF"),
 )
 
 
@@ -235,7 +277,6 @@ class EfPlmnwAct(EfCodec):
     FID = 0x6F60
     SFI = 0x0A
     SIZE = 40
-    LOCATIONS = ("ADF.USIM", "DF.GSM")
     CLAUSE = "3GPP TS 31.102 §4.2.5; 3GPP TS 51.011 §10.3.35"
 
     entries: tuple[PlmnWithAct, ...] = ()

@@ -139,7 +139,6 @@ class EfUst(EfCodec):
     SFI = 0x04
     SIZE = 19
     FILL = 0x00
-    LOCATIONS = ("ADF.USIM",)
     CLAUSE = "3GPP TS 31.102 §4.2.8"
 
     services: frozenset[int] = field(default_factory=frozenset)
@@ -182,7 +181,6 @@ class EfSst(EfCodec):
     FID = 0x6F38
     SIZE = 15
     FILL = 0x00
-    LOCATIONS = ("DF.GSM",)
     CLAUSE = "3GPP TS 51.011 §10.3.7"
 
     allocated: frozenset[int] = field(default_factory=frozenset)

@@ -1,7 +1,9 @@
 """What programming writes on a card, as data: one :class:`FileWrite` per EF (where, what,
 secret or not), grouped by the journal's steps; and the few card operations that select,
 write, read back and compare them.  The standard EFs are encoded with :mod:`simtool.ef`
-(clauses there); the card type's own files come from its driver (:class:`CardDriver`).
+(clauses there) and found in the card type's tree (:mod:`simtool.cardtree`) by their codec
+class: each is written at its plain files and read back through the links that show them
+(:func:`places`); the card type's own files come from its driver (:class:`CardDriver`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from simtool.card import Card, TrackedCard
+from simtool.cardtree import CardTree, Located
 from simtool.cardtypes import CardType
-from simtool.ef import (EfAcc, EfAd, EfHplmnwAct, EfIccid, EfImsi, EfMsisdn, EfOplmnwAct,
-                        EfPlmnwAct, EfSpn, Fcp, Iccid, Imsi, OperationMode, Plmn, PlmnWithAct,
-                        Structure)
+from simtool.ef import (EfAcc, EfAd, EfCodec, EfEhplmn, EfHplmnwAct, EfIccid, EfImsi, EfMsisdn,
+                        EfOplmnwAct, EfPlmnSel, EfPlmnwAct, EfSpn, Fcp, Iccid, Imsi,
+                        OperationMode, Plmn, PlmnWithAct, Structure)
 from simtool.errors import DataError, SafetyRefusal, SimtoolError
 from simtool.pin import encode_pin, encode_puk
 from simtool.provision.batchdir import CardRecord
@@ -70,13 +73,41 @@ class CardSecrets:
             raise DataError(str(exc), where=exc.where or where) from None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a codec's file is written (``path``, a plain file of the tree) and the further
+    paths that must read back the same (``also_check``: the tree's links to that file)."""
+
+    name: str
+    path: tuple[int, ...]
+    also_check: tuple[tuple[int, ...], ...] = ()
+
+
+def places(tree: CardTree, codec: type[EfCodec]) -> tuple[Place, ...]:
+    """Every plain file of ``tree`` holding ``codec``'s content, in tree order, each with the
+    links that show it.  DataError naming the codec when the tree has none: a write the plan
+    asks for is never skipped in silence.  A second plain file of the same codec (EF.AD in
+    DF.GSM and in ADF.USIM) is named after its DF: "EF.AD (ADF.USIM)"."""
+    shown: dict[str, tuple[Located, list[Located]]] = {}
+    for loc in tree.of(codec):
+        target = tree.target(loc)
+        _plain, links = shown.setdefault(target.where, (target, []))
+        if target.where != loc.where:
+            links.append(loc)
+    return tuple(
+        Place(codec.NAME if i == 0 else f"{codec.NAME} ({plain.parent or 'MF'})", plain.path,
+              tuple(link.path for link in links))
+        for i, (plain, links) in enumerate(shown.values()))
+
+
 class CardDriver(Protocol):
     """What a programmable card type provides (see :class:`~simtool.provision.sja2.Sja2Driver`)."""
 
     card_type: CardType
 
     def probe(self, card: Card) -> None: ...
-    def locations(self) -> dict[str, tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]]: ...
+    #: where the file of a codec is written and read back (:func:`places` of its tree)
+    def locations(self, codec: type[EfCodec]) -> tuple[Place, ...]: ...
     #: read-back paths that can be read by short file identifier: path -> SFI
     short_file_ids: Mapping[tuple[int, ...], int]
     def key_writes(self, secrets: CardSecrets) -> list[FileWrite]: ...
@@ -115,42 +146,36 @@ class BatchCard:
         return Plmn(self.mcc, self.mnc)
 
 
-def _sized(encode: Callable[[int | None], bytes], *, record: bool = False,
-           ) -> Callable[[Fcp, bytes | None], bytes]:
-    return lambda fcp, _current: encode(fcp.record_length if record else fcp.size)
+def _sized(value: EfCodec) -> Callable[[Fcp, bytes | None], bytes]:
+    """The content of ``value``'s file, padded to the size the card's FCP gives (the record
+    length for a record file)."""
+    record = type(value).STRUCTURE is not Structure.TRANSPARENT
+    return lambda fcp, _current: value.encode(fcp.record_length if record else fcp.size)
 
 
 def plan_steps(driver: CardDriver, batch: BatchCard, rec: CardRecord,
                sec: CardSecrets) -> dict[str, list[FileWrite]]:
-    """The files each step writes for ``rec`` (codecs of simtool.ef; clauses there)."""
-    loc = driver.locations()
+    """The files each step writes for ``rec`` (codecs of simtool.ef; clauses there), at the
+    places the driver's card tree has for each codec."""
 
-    def std(name: str, content, *, record: int | None = None) -> list[FileWrite]:
-        if name not in loc:
-            return []
-        path, also = loc[name]
-        return [FileWrite(name, path, content, record=record, also_check=also)]
+    def std(value: EfCodec, *, record: int | None = None) -> list[FileWrite]:
+        content = _sized(value)
+        return [FileWrite(p.name, p.path, content, record=record, also_check=p.also_check)
+                for p in driver.locations(type(value))]
 
     home = batch.home
     act = (PlmnWithAct(home, HOME_ACT),)
-    # EF.PLMNsel (TS 51.011 §10.3.4) and EF.EHPLMN (TS 31.102 §4.2.84): 3-byte PLMNs, FF-padded
-    plmn_list = _sized(lambda size: home.to_bytes().ljust(size or 3, b"\xff"))
-    ad = _sized(EfAd(OperationMode.NORMAL, 0, len(batch.mnc)).encode)
     return {
         "start": [],
-        "iccid": std("EF.ICCID", _sized(EfIccid(Iccid(rec.iccid)).encode)),
-        "imsi": std("EF.IMSI", _sized(EfImsi(Imsi(rec.imsi)).encode)),
+        "iccid": std(EfIccid(Iccid(rec.iccid))),
+        "imsi": std(EfImsi(Imsi(rec.imsi))),
         "ki_opc": driver.key_writes(sec),
-        "spn": std("EF.SPN", _sized(EfSpn(batch.spn, batch.spn_display_condition).encode)),
-        "msisdn": std("EF.MSISDN", _sized(EfMsisdn("+" + rec.msisdn.lstrip("+")).encode,
-                                          record=True), record=1),
-        "ad": std("EF.AD", ad) + std("EF.AD (USIM)", ad),
-        "acc": std("EF.ACC", _sized(EfAcc(frozenset(c for c in range(16)
-                                                    if rec.acc >> c & 1)).encode)),
-        "plmn": (std("EF.PLMNwAcT", _sized(EfPlmnwAct(act).encode))
-                 + std("EF.OPLMNwACT", _sized(EfOplmnwAct(act).encode))
-                 + std("EF.HPLMNwAcT", _sized(EfHplmnwAct(act).encode))
-                 + std("EF.PLMNsel", plmn_list) + std("EF.EHPLMN", plmn_list)),
+        "spn": std(EfSpn(batch.spn, batch.spn_display_condition)),
+        "msisdn": std(EfMsisdn("+" + rec.msisdn.lstrip("+")), record=1),
+        "ad": std(EfAd(OperationMode.NORMAL, 0, len(batch.mnc))),
+        "acc": std(EfAcc(frozenset(c for c in range(16) if rec.acc >> c & 1))),
+        "plmn": (std(EfPlmnwAct(act)) + std(EfOplmnwAct(act)) + std(EfHplmnwAct(act))
+                 + std(EfPlmnSel((home,))) + std(EfEhplmn((home,)))),
         "pins": driver.pin_writes(sec, pin1_enabled=batch.pin1_enabled),
         "adm1": [w for w in (driver.adm_write(sec.adm1),) if w is not None],
     }

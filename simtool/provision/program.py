@@ -31,6 +31,7 @@ from typing import Any
 
 from simtool import milenage
 from simtool.card import Card, TrackedCard
+from simtool.cardtree import COMMON, CardTree
 from simtool.cardtypes import PROGRAMMABLE, identify
 from simtool.ef import EfIccid, EfMsisdn, EfSpn
 from simtool.errors import (AdmTriesTooLow, AuthenticationFailed, CardError, CardRemoved,
@@ -236,7 +237,7 @@ class Programmer:
             self._progress("identify")
             driver = self._identify(card)
             info["card_type"] = driver.card_type.name
-            card_iccid = _read_iccid(card)
+            card_iccid = _read_iccid(card, driver.card_type.tree)
             info["card_iccid"] = card_iccid
             if card_iccid in self._wrong_adm:
                 raise SafetyRefusal("this card refused its ADM1 earlier: not sending it again")
@@ -502,8 +503,8 @@ def _read_back_now(card: Card, writes: Sequence[FileWrite], checked: set[int]) -
             checked.add(id(fw))
 
 
-def _read_iccid(card: Card) -> str:
-    data = card.read_transparent((EfIccid.FID,), name="READ BINARY EF.ICCID")
+def _read_iccid(card: Card, tree: CardTree = COMMON) -> str:
+    data = card.read_transparent(tree.of(EfIccid)[0].path, name="READ BINARY EF.ICCID")
     try:
         return EfIccid.decode(data).iccid.digits
     except DataError:

@@ -14,25 +14,35 @@ and legacy ``cards.py`` describe the card; sysmocom's manual was not consulted):
   to DF.TELECOM's (pySim-prog programs an SJA2 through DF.GSM/DF.TELECOM only); EF.AD exists in
   both.  :class:`Sja2Driver` therefore writes each linked file once, through DF.GSM/DF.TELECOM,
   and reads it back at both places, which also proves the link.
+
+Every path and SFI comes from the card type's tree (:attr:`CardType.tree
+<simtool.cardtypes.CardType.tree>`): the standard files by their codec class
+(:func:`~simtool.provision.plan.places`), the card's own files by name
+(``tree.get("DF.SYSTEM/EF.CHV1")``).  A file the tree lacks is an error, except EF.USIM_SQN,
+which is read only when the tree has it.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cached_property
 
 from simtool.card import Card
+from simtool.cardtree import CardTree
 from simtool.cardtypes import SYSMO_ISIM_SJA2, CardType
-from simtool.errors import (DecodeError, EncodeError, FileNotFound, SecurityNotSatisfied,
-                            UnknownCardType)
-from simtool.provision.plan import CardSecrets, FileWrite
+from simtool.ef import EfCodec
+from simtool.errors import DecodeError, EncodeError, FileNotFound, NotSupported, UnknownCardType
+from simtool.provision.plan import CardSecrets, FileWrite, Place, places
 from simtool.secret import Secret
 
-ADF_USIM = 0x7FFF  # the current ADF (TS 102 221 §8.4.2)
-DF_TELECOM, DF_GSM, DF_SYSTEM = 0x7F10, 0x7F20, 0xA515
-EF_CHV1, EF_CHV2, EF_ADM1 = 0x6F01, 0x6F81, 0x6F0A
-EF_SIM_AUTH_KEY, EF_MILENAGE_CFG = 0x6F20, 0x6F21
-EF_USIM_AUTH_KEY, EF_USIM_AUTH_KEY_2G, EF_USIM_SQN = 0xAF20, 0xAF22, 0xAF30
+#: The SJA2's own files, by their place in the card type's tree (simtool.cardtypes).
+DF_SYSTEM = "DF.SYSTEM"
+EF_CHV1, EF_CHV2, EF_ADM1 = "DF.SYSTEM/EF.CHV1", "DF.SYSTEM/EF.CHV2", "DF.SYSTEM/EF.ADM1"
+EF_SIM_AUTH_KEY = "DF.SYSTEM/EF.SIM_AUTH_KEY"
+EF_USIM_AUTH_KEY = "ADF.USIM/EF.USIM_AUTH_KEY"
+EF_USIM_AUTH_KEY_2G = "ADF.USIM/EF.USIM_AUTH_KEY_2G"
+EF_USIM_SQN = "ADF.USIM/EF.USIM_SQN"
 
 _PIN_LEN = 8
 
@@ -170,52 +180,51 @@ class UsimSqnFile:
 
 class Sja2Driver:
     """What simtool writes on a sysmoISIM-SJA2, as :class:`~simtool.provision.plan.FileWrite`
-    lists; the programming loop selects, writes, reads back and compares them."""
+    lists; the programming loop selects, writes, reads back and compares them.  Paths come
+    from ``card_type.tree`` (give ``SYSMO_ISIM_SJA2.with_tree(tree)`` to program along
+    another tree)."""
 
-    card_type: CardType = SYSMO_ISIM_SJA2
     #: the IND length assumed when EF.USIM_SQN cannot be read (TS 33.102 Annex C.3.4: 5 bits)
     default_ind_len = 5
 
+    def __init__(self, card_type: CardType = SYSMO_ISIM_SJA2) -> None:
+        self.card_type = card_type
+
+    @property
+    def tree(self) -> CardTree:
+        return self.card_type.tree
+
+    def _path(self, where: str) -> tuple[int, ...]:
+        return self.tree.get(where).path
+
     def probe(self, card: Card) -> None:
         """Check the files that make this an SJA2 beyond its ATR: DF.SYSTEM and ADF.USIM."""
+        system = self.tree.get(DF_SYSTEM)
         try:
-            card.select_path((DF_SYSTEM,), fcp=False)
+            card.select_path(system.path, fcp=False)
         except FileNotFound:
             raise UnknownCardType(
-                f"the ATR says {self.card_type.name} but the card has no DF.SYSTEM (A515): "
-                "refusing to program an unknown card") from None
+                f"the ATR says {self.card_type.name} but the card has no {system.node.name} "
+                f"({system.node.fid:04X}): refusing to program an unknown card") from None
         try:
             card.select_usim()
-        except FileNotFound:
+        except (FileNotFound, NotSupported) as exc:
             raise UnknownCardType(
-                f"the ATR says {self.card_type.name} but EF.DIR lists no USIM application: "
-                "refusing to program it") from None
+                f"the ATR says {self.card_type.name} but the card has no USIM application "
+                f"({exc}): refusing to program it") from None
 
-    # --- the standard files: (write path, further paths that must read back the same) ---
+    # --- the standard files: written at their plain files, read back at the links ---------
 
-    def locations(self) -> dict[str, tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]]:
-        g, t, u = DF_GSM, DF_TELECOM, ADF_USIM
-        return {
-            "EF.ICCID": ((0x2FE2,), ()),
-            "EF.IMSI": ((g, 0x6F07), ((u, 0x6F07),)),
-            "EF.SPN": ((g, 0x6F46), ((u, 0x6F46),)),
-            "EF.MSISDN": ((t, 0x6F40), ((u, 0x6F40),)),
-            "EF.AD": ((g, 0x6FAD), ()),
-            "EF.AD (USIM)": ((u, 0x6FAD), ()),
-            "EF.ACC": ((g, 0x6F78), ((u, 0x6F78),)),
-            "EF.PLMNwAcT": ((g, 0x6F60), ((u, 0x6F60),)),
-            "EF.OPLMNwACT": ((g, 0x6F61), ((u, 0x6F61),)),
-            "EF.HPLMNwAcT": ((g, 0x6F62), ((u, 0x6F62),)),
-            "EF.PLMNsel": ((g, 0x6F30), ()),
-            "EF.EHPLMN": ((u, 0x6FD9), ()),
-        }
+    def locations(self, codec: type[EfCodec]) -> tuple[Place, ...]:
+        """Where ``codec``'s file is written and read back; DataError when the tree has none."""
+        return places(self.tree, codec)
 
-    #: Short file identifiers of the ADF.USIM files read back by SFI (TS 31.102 §4.2: EF.IMSI
-    #: 07, EF.ACC 06, EF.PLMNwAcT 0A, EF.OPLMNwACT 11, EF.HPLMNwAcT 13; sim-facts §2.2).
-    short_file_ids = {
-        (ADF_USIM, 0x6F07): 0x07, (ADF_USIM, 0x6F78): 0x06, (ADF_USIM, 0x6F60): 0x0A,
-        (ADF_USIM, 0x6F61): 0x11, (ADF_USIM, 0x6F62): 0x13,
-    }
+    @cached_property
+    def short_file_ids(self) -> dict[tuple[int, ...], int]:
+        """Path -> short file identifier of every file of the tree that has one (TS 31.102
+        §4.2: ADF.USIM's EF.IMSI 07, EF.ACC 06, ...); the links among them are read back by
+        SFI, without a SELECT."""
+        return {loc.path: loc.node.sfi for loc in self.tree.files() if loc.node.sfi is not None}
 
     # --- the card's own files --------------------------------------------------------------
 
@@ -227,10 +236,11 @@ class Sja2Driver:
         def content(_fcp, _current, data=data) -> bytes:
             return data
 
+        usim, gsm = self.tree.get(EF_USIM_AUTH_KEY), self.tree.get(EF_SIM_AUTH_KEY)
         return [
-            FileWrite("EF.USIM_AUTH_KEY", (ADF_USIM, EF_USIM_AUTH_KEY), content, secret=True),
-            FileWrite("EF.SIM_AUTH_KEY", (DF_SYSTEM, EF_SIM_AUTH_KEY), content, secret=True,
-                      also_check=((ADF_USIM, EF_USIM_AUTH_KEY_2G),)),
+            FileWrite(usim.node.name, usim.path, content, secret=True),
+            FileWrite(gsm.node.name, gsm.path, content, secret=True,
+                      also_check=(self._path(EF_USIM_AUTH_KEY_2G),)),
         ]
 
     def pin_writes(self, secrets: CardSecrets, *, pin1_enabled: bool) -> list[FileWrite]:
@@ -243,9 +253,9 @@ class Sja2Driver:
             return content
 
         return [
-            FileWrite("EF.CHV1", (DF_SYSTEM, EF_CHV1),
+            FileWrite("EF.CHV1", self._path(EF_CHV1),
                       chv(secrets.pin1, secrets.puk1, pin1_enabled), secret=True, read_first=True),
-            FileWrite("EF.CHV2", (DF_SYSTEM, EF_CHV2),
+            FileWrite("EF.CHV2", self._path(EF_CHV2),
                       chv(secrets.pin2, secrets.puk2, None), secret=True, read_first=True),
         ]
 
@@ -255,14 +265,11 @@ class Sja2Driver:
             old = PinFile.decode(current or b"", with_puk=False)
             return old.with_new_secrets(adm1, reset_counters=False).encode()
 
-        return FileWrite("EF.ADM1", (DF_SYSTEM, EF_ADM1), content, secret=True, read_first=True)
+        return FileWrite("EF.ADM1", self._path(EF_ADM1), content, secret=True, read_first=True)
 
     def start_sqn(self, card: Card) -> tuple[int, int]:
-        """(SQN for the first AUTHENTICATE, IND length) from EF.USIM_SQN when the card has it."""
-        try:
-            info = card.file_info(card.select_path((ADF_USIM, EF_USIM_SQN)))
-            data = card.read_binary(info.size or 0, name="READ BINARY EF.USIM_SQN")
-        except (FileNotFound, SecurityNotSatisfied):
-            return 1 << self.default_ind_len, self.default_ind_len
-        sqn = UsimSqnFile.decode(data)
-        return sqn.next_sqn(), sqn.ind_len
+        """(SQN for the first AUTHENTICATE, IND length): SEQ 1 with IND 0 and the default IND
+        length, without reading EF.USIM_SQN.  A card that has accepted higher SQNs answers
+        with AUTS and the programmer retries one SEQ above it (one APDU more, on such cards
+        only); reading the file first would cost a SELECT and a READ BINARY on every card."""
+        return 1 << self.default_ind_len, self.default_ind_len

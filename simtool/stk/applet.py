@@ -1,11 +1,12 @@
-"""The card-side SIM Toolkit menu applet: a state machine driven by toolkit APDU payloads.
+"""The card-side SIM Toolkit menu applet: a state machine driven by toolkit payloads.
 
-It implements the ``CardApplet`` protocol of docs/architecture.md: the virtual card hands it
-TERMINAL PROFILE (80 10), ENVELOPE (80 C2), FETCH (80 12) and TERMINAL RESPONSE (80 14) data
-and answers ``91 xx`` while :meth:`MenuApplet.pending_length` is non-zero (ETSI TS 102 223
-§6.3, the proactive cycle).
+It is a :class:`~simtool.stk.dispatch.CardApplet`: a card's
+:class:`~simtool.stk.dispatch.ToolkitDispatcher` hands it TERMINAL PROFILE, ENVELOPE and
+TERMINAL RESPONSE, and queues the proactive commands it answers with for FETCH (ETSI TS
+102 223 §6.3, the proactive cycle).  What the applet waits for is :attr:`MenuApplet.state`,
+one :class:`AppletState`.
 
-Behaviour: after TERMINAL PROFILE it queues SET UP MENU (§6.6.7) when the terminal supports
+Behaviour: after TERMINAL PROFILE it sends SET UP MENU (§6.6.7) when the terminal supports
 it.  A MENU SELECTION (§7.2) starts the item's action: SEND USSD / SEND SS (TS 31.111
 §6.4.11-12), GET INPUT prompts first for templates (validated; an invalid answer is shown as
 an error and asked again), SELECT ITEM for submenus, SET UP CALL for numbers; the network's
@@ -13,15 +14,20 @@ reply (the TEXT STRING of the TERMINAL RESPONSE) is shown with DISPLAY TEXT.  Ev
 §8.12 is handled: 10 ends the session, 11 goes one level back, 13 shows help, 20/30/31/32
 (the terminal cannot) explain the code as text, 21/34/37 (network) give a readable message.
 A command the terminal's profile lacks is never sent: the code is explained as text instead.
+Every text the applet says itself comes from its :class:`~simtool.stk.texts.AppletTexts`;
+the menu's own texts come from the menu.
 """
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from simtool.errors import DecodeError, EncodeError, SimtoolError
+from simtool.errors import DecodeError, EncodeError
+from simtool.stk.callcontrol import (CALL_CONTROL_TAG, CallControl, CallControlResponse,
+                                     CallControlResult)
 from simtool.stk.commands import (
     DisplayText,
     GetInput,
@@ -32,66 +38,40 @@ from simtool.stk.commands import (
     SetUpCall,
     SetUpMenu,
 )
-from simtool.stk.callcontrol import (CALL_CONTROL_TAG, CallControl, CallControlResponse,
-                                     CallControlResult)
 from simtool.stk.dialstrings import Address, UssdString
+from simtool.stk.dispatch import AppletStatus, EnvelopeAnswer
 from simtool.stk.envelopes import MenuSelection, UnknownEnvelope, decode_envelope
 from simtool.stk.menu import Call, Explain, Menu, MenuItem, Ss, Submenu, Template
-from simtool.stk.objects import GeneralResult as R
 from simtool.stk.objects import AlphaIdentifier, SsString
+from simtool.stk.objects import GeneralResult as R
 from simtool.stk.profile import TerminalProfile
 from simtool.stk.responses import TerminalResponse
+from simtool.stk.texts import AppletTexts, default_texts
+
+__all__ = ["AppletState", "AppletStatus", "EMERGENCY_NUMBERS", "MAX_INPUT_ATTEMPTS",
+           "MenuApplet", "OWN_NUMBER", "plain"]
 
 
-class AppletStatus(SimtoolError):
-    """The card must answer ``sw`` instead of 90 00 / 91 xx (TS 102 221 §10.2)."""
+class AppletState(enum.Enum):
+    """What the menu applet waits for.  Every state but IDLE is the TERMINAL RESPONSE to
+    one proactive command (TS 102 223 §6.8); a TERMINAL PROFILE leads back to IDLE (or to
+    INSTALLING_MENU) from anywhere."""
 
-    def __init__(self, sw: int, message: str = "") -> None:
-        self.sw = sw
-        super().__init__(f"{sw:04X}: {message}" if message else f"{sw:04X}")
+    #: no session: a MENU SELECTION starts one
+    IDLE = "idle"
+    #: SET UP MENU sent after TERMINAL PROFILE (§6.4.7)
+    INSTALLING_MENU = "installing_menu"
+    #: DISPLAY TEXT sent: a reply, an error, help, or a code to dial by hand (§6.4.1)
+    SHOWING_TEXT = "showing_text"
+    #: SELECT ITEM sent for a submenu (§6.4.9)
+    SELECTING_ITEM = "selecting_item"
+    #: GET INPUT sent for one field of a template (§6.4.3)
+    AWAITING_INPUT = "awaiting_input"
+    #: SEND USSD / SEND SS sent: the network's answer comes in the response (TS 31.111 §6.4)
+    AWAITING_NETWORK = "awaiting_network"
+    #: SET UP CALL sent (§6.4.13)
+    AWAITING_CALL = "awaiting_call"
 
-
-@dataclass(frozen=True)
-class Texts:
-    """What the applet says to the user (Polish by default)."""
-
-    network_unable: str = "Sieć nie może teraz wykonać polecenia. Spróbuj później."
-    ss_error: str = "Sieć odrzuciła usługę {code}: {reason} (błąd {error})."
-    ussd_error: str = "Sieć odrzuciła kod {code}: {reason} (błąd {error})."
-    unknown_error: str = "nieznany błąd"
-    not_supported: str = "Telefon nie może wysłać tego kodu. Wybierz na klawiaturze: {code}"
-    call_yourself: str = "Telefon nie może połączyć. Zadzwoń pod numer {code}."
-    failed: str = "Nie udało się wykonać: {code} (wynik {result})."
-    sent: str = "Wysłano kod {code}."
-    ss_done: str = "Wykonano: {code}."
-    help: str = "{title}: kod {code}."
-    unknown_item: str = "Nieznana pozycja menu."
-    input_length: str = "Podaj od {min} do {max} znaków."
-    input_digits: str = "Dozwolone są tylko cyfry."
-    input_time: str = "Niepoprawna godzina. Podaj GGMM, np. 0630."
-    input_trunk: str = "Podaj pełny numer z 0 i numerem kierunkowym, np. 0322015880."
-    call_confirm: str = "Zadzwonić pod {code}?"
-    own_number_unknown: str = "numer_tej_karty"
-
-
-POLISH = Texts()
-
-#: SS / USSD error codes of TS 24.080 §4.5 (values of TS 29.002 §17.6), as the user reads them.
-NETWORK_ERRORS_PL: dict[int, str] = {
-    13: "połączenia zablokowane",
-    16: "niedozwolona operacja",
-    17: "usługa w niewłaściwym stanie",
-    18: "usługa niedostępna",
-    19: "brak uprawnień do usługi",
-    20: "usługa niezgodna z inną włączoną usługą",
-    21: "funkcja nieobsługiwana",
-    34: "awaria systemu",
-    35: "brak danych",
-    36: "niepoprawne dane",
-    38: "błędne hasło",
-    71: "nieznany alfabet",
-    72: "usługa USSD zajęta",
-}
 
 #: Numbers call control always lets through as dialled (112, TS 22.101 §10.1.1; 997-999 are
 #: Poland's police, fire and ambulance).
@@ -107,13 +87,13 @@ _TERMINAL_CANNOT = frozenset({R.TERMINAL_UNABLE, R.BEYOND_TERMINAL_CAPABILITIES,
                               R.TYPE_NOT_UNDERSTOOD, R.DATA_NOT_UNDERSTOOD,
                               R.REQUIRED_VALUES_MISSING})
 
-Handler = Callable[[TerminalResponse], None]
+#: Letters NFKD does not decompose: L with stroke (U+0141, U+0142).
+_NOT_DECOMPOSED = str.maketrans({"\u0141": "L", "\u0142": "l"})
 
 
 def plain(text: str) -> str:
     """Text without diacritics, for terminals without UCS2 display (TS 102 223 §5.2 byte 2)."""
-    text = text.replace("ł", "l").replace("Ł", "L")
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.translate(_NOT_DECOMPOSED))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -124,40 +104,46 @@ class _Session:
     values: dict[str, str] = field(default_factory=dict)
     field_index: int = 0
     attempts: int = 0
+    code: str = ""                                # sent by SEND USSD / SEND SS
+    ss: bool = False
+    shown: Callable[[], None] | None = None      # after DISPLAY TEXT: read
+    back: Callable[[], None] | None = None       # after DISPLAY TEXT: backward move
 
 
 class MenuApplet:
-    """The menu applet for one :class:`~simtool.stk.menu.Menu` (CardApplet protocol)."""
+    """The menu applet for one :class:`~simtool.stk.menu.Menu` (a CardApplet)."""
 
-    def __init__(self, menu: Menu, *, texts: Texts = POLISH,
+    def __init__(self, menu: Menu, *, texts: AppletTexts | None = None,
                  own_number: Callable[[], str | None] | None = None) -> None:
         self.menu = menu
-        self.texts = texts
+        self.texts = default_texts().applet if texts is None else texts
         # the card's own number (EF.MSISDN, which the applet reads on the card itself), for
         # texts with {own_number}: Milo's forwarding is dialled on the previous phone (seed 000)
         self.own_number = own_number
         self.profile = TerminalProfile(b"")
         self.menu_installed = False
+        self.state = AppletState.IDLE
         self._counter = 0
-        self._queued: tuple[ProactiveCommand, bytes] | None = None
-        self._outstanding: ProactiveCommand | None = None
-        self._handler: Handler | None = None
         self._session: _Session | None = None
+        self._out: list[ProactiveCommand] = []
         self._set_up_menu().encode()  # fail early on a menu that does not fit
 
     # --- CardApplet protocol ------------------------------------------------------------------
 
-    def terminal_profile(self, profile: bytes) -> None:
-        """TERMINAL PROFILE: reset, then queue SET UP MENU if the terminal supports it."""
+    def terminal_profile(self, profile: bytes) -> list[ProactiveCommand]:
+        """TERMINAL PROFILE: reset, then SET UP MENU if the terminal supports it."""
         self.profile = TerminalProfile(bytes(profile))
-        self._queued = self._outstanding = self._handler = self._session = None
+        self._out, self._session = [], None
+        self.state = AppletState.IDLE
         self.menu_installed = False
         if self.profile.supports("set_up_menu"):
-            self._issue(self._set_up_menu(), self._on_set_up_menu)
+            self._issue(self._set_up_menu(), AppletState.INSTALLING_MENU)
+        return self._sent()
 
-    def envelope(self, data: bytes) -> bytes:
-        """ENVELOPE: MENU SELECTION starts a session; CALL CONTROL answers with response
-        data (:meth:`call_control`); other envelopes are ignored."""
+    def envelope(self, data: bytes) -> EnvelopeAnswer | None:
+        """ENVELOPE: MENU SELECTION starts a session (93 00 while one runs); CALL CONTROL
+        answers with response data (:meth:`call_control`); other envelopes are not for this
+        applet (None)."""
         try:
             env = decode_envelope(bytes(data))
         except DecodeError as exc:
@@ -167,12 +153,12 @@ class MenuApplet:
                 request = CallControl.from_objects(env.objects)
             except DecodeError as exc:
                 raise AppletStatus(0x6A80, f"malformed CALL CONTROL: {exc}") from None
-            return self.call_control(request).encode()
+            return EnvelopeAnswer(self.call_control(request).encode())
         if not isinstance(env, MenuSelection):
-            return b""
+            return None
         if self.busy:
-            raise AppletStatus(0x9300, "toolkit busy: a proactive session is running")
-        self._session = _Session()
+            raise AppletStatus(0x9300, f"toolkit busy ({self.state.value})")
+        self._out, self._session = [], _Session()
         item = self.menu.item(env.item_id)
         if item is None:
             self._show(self.texts.unknown_item, self._end)
@@ -180,16 +166,25 @@ class MenuApplet:
             self._show(self._help_text(item), self._end)
         else:
             self._start(item)
-        return b""
+        return EnvelopeAnswer(commands=tuple(self._sent()))
+
+    def terminal_response(self, response: TerminalResponse) -> list[ProactiveCommand]:
+        """TERMINAL RESPONSE to this applet's outstanding command: the next step, by state."""
+        on_response = self._ON_RESPONSE.get(self.state)
+        if on_response is None:
+            raise AppletStatus(0x6985, "TERMINAL RESPONSE with no command outstanding")
+        self._out = []
+        on_response(self, response)
+        return self._sent()
 
     def call_control(self, request: CallControl) -> CallControlResponse:
         """Call control by USIM (TS 31.111 §7.3.1.6) for the menu's ``[call_control]``
-        call-back service (seed 000, WYKONYWANIE POŁĄCZEŃ): a call to an international number
-        becomes the USSD call-back request ("allowed with modifications"); a number without
-        its country code is not allowed (the alpha identifier says why); emergency calls,
-        SS and USSD strings, and every call on a card without the service, go as they are.
-        The USSD answer needs the terminal's "USSD string in call control" bit (TS 31.111
-        §5.2 byte 1 b7); without it the call is not allowed and the alpha names the code."""
+        call-back service (seed 000): a call to an international number becomes the USSD
+        call-back request ("allowed with modifications"); a number without its country code
+        is not allowed (the alpha identifier says why); emergency calls, SS and USSD strings,
+        and every call on a card without the service, go as they are.  The USSD answer needs
+        the terminal's "USSD string in call control" bit (TS 31.111 §5.2 byte 1 b7); without
+        it the call is not allowed and the alpha names the code."""
         rule = self.menu.call_control
         target = request.target
         if rule is None or not isinstance(target, Address):
@@ -211,36 +206,10 @@ class MenuApplet:
                                    UssdString.from_text(ussd),
                                    AlphaIdentifier.from_text(self._t(rule.alpha)))
 
-    def fetch(self) -> bytes:
-        """FETCH: the queued proactive command (6F00 when there is none)."""
-        if self._queued is None:
-            raise AppletStatus(0x6F00, "FETCH with no proactive command pending")
-        command, raw = self._queued
-        self._queued = None
-        self._outstanding = command
-        return raw
-
-    def terminal_response(self, data: bytes) -> None:
-        """TERMINAL RESPONSE to the outstanding command: run the next step."""
-        try:
-            tr = TerminalResponse.decode(bytes(data))
-        except DecodeError as exc:
-            raise AppletStatus(0x6A80, f"malformed TERMINAL RESPONSE: {exc}") from None
-        command, handler = self._outstanding, self._handler
-        if command is None or handler is None:
-            raise AppletStatus(0x6985, "TERMINAL RESPONSE without a proactive command")
-        if not tr.answers(command):
-            raise AppletStatus(0x6A80, f"TERMINAL RESPONSE is for command #{tr.number} "
-                                       f"{tr.type_of_command:02X}, not #{command.number}")
-        self._outstanding = self._handler = None
-        handler(tr)
-
-    def pending_length(self) -> int:
-        return 0 if self._queued is None else len(self._queued[1])
-
     @property
     def busy(self) -> bool:
-        return bool(self._queued or self._outstanding or self._session)
+        """A session runs (or the menu is being installed): MENU SELECTION answers 93 00."""
+        return self.state is not AppletState.IDLE
 
     # --- issuing commands ------------------------------------------------------------------------
 
@@ -250,11 +219,18 @@ class MenuApplet:
     def _t(self, text: str) -> str:
         return text if self._can("ucs2_display") else plain(text)
 
-    def _issue(self, command: ProactiveCommand, handler: Handler) -> None:
+    def _issue(self, command: ProactiveCommand, state: AppletState) -> None:
         self._counter = self._counter % 0xFE + 1  # command numbers 01..FE
-        command = command.with_number(self._counter)
-        self._queued = (command, command.encode())
-        self._handler = handler
+        self._out.append(command.with_number(self._counter))
+        self.state = state
+
+    def _sent(self) -> list[ProactiveCommand]:
+        """The commands issued by this step.  None issued: nothing will answer, the session
+        is over."""
+        out, self._out = self._out, []
+        if not out:
+            self._end()
+        return out
 
     def _set_up_menu(self) -> SetUpMenu:
         return SetUpMenu.of(self._t(self.menu.title),
@@ -263,6 +239,7 @@ class MenuApplet:
 
     def _end(self) -> None:
         self._session = None
+        self.state = AppletState.IDLE
 
     def _show(self, text: str, then: Callable[[], None],
               back: Callable[[], None] | None = None) -> None:
@@ -270,17 +247,20 @@ class MenuApplet:
         if not self._can("display_text"):
             then()
             return
-        command = _fitted_display(self._t(text))
+        s = self._s
+        s.shown, s.back = then, back
+        self._issue(_fitted_display(self._t(text)), AppletState.SHOWING_TEXT)
 
-        def on_shown(tr: TerminalResponse) -> None:
-            if tr.result.performed:
-                then()
-            elif tr.general == R.BACKWARD_MOVE:
-                (back or then)()
-            else:
-                self._end()
-
-        self._issue(command, on_shown)
+    def _on_shown(self, tr: TerminalResponse) -> None:
+        s = self._s
+        then, back = s.shown or self._end, s.back
+        s.shown = s.back = None
+        if tr.result.performed:
+            then()
+        elif tr.general == R.BACKWARD_MOVE:
+            (back or then)()
+        else:
+            self._end()
 
     # --- the session -----------------------------------------------------------------------------
 
@@ -310,7 +290,8 @@ class MenuApplet:
         elif isinstance(action, Call):
             if self._can("set_up_call"):
                 confirm = self._t(self.texts.call_confirm.format(code=action.number))
-                self._issue(SetUpCall.of(action.number, confirm=confirm), self._on_call)
+                self._issue(SetUpCall.of(action.number, confirm=confirm),
+                            AppletState.AWAITING_CALL)
             else:
                 self._show(self.texts.call_yourself.format(code=action.number), self._end)
         else:
@@ -320,7 +301,7 @@ class MenuApplet:
         title, items = self._s.levels[-1]
         command = SelectItem.of(self._t(title), [(it.id, self._t(it.title)) for it in items],
                                 help_available=True, default_item=default)
-        self._issue(command, self._on_select)
+        self._issue(command, AppletState.SELECTING_ITEM)
 
     def _back_to_level(self) -> None:
         if self._s.levels:
@@ -365,7 +346,7 @@ class MenuApplet:
         f = self._template().inputs[self._s.field_index]
         command = GetInput.of(self._t(f.prompt), f.min_length, f.max_length,
                               help_available=True, default=f.default)
-        self._issue(command, self._on_input)
+        self._issue(command, AppletState.AWAITING_INPUT)
 
     def _on_input(self, tr: TerminalResponse) -> None:
         s, template = self._s, self._template()
@@ -420,13 +401,15 @@ class MenuApplet:
         else:
             self._explain(code)
             return
-        self._issue(command, lambda tr: self._on_sent(tr, code, ss))
+        s = self._s
+        s.code, s.ss = code, ss
+        self._issue(command, AppletState.AWAITING_NETWORK)
 
-    def _on_sent(self, tr: TerminalResponse, code: str, ss: bool) -> None:
-        t, general = self.texts, tr.general
+    def _on_sent(self, tr: TerminalResponse) -> None:
+        t, general, code, ss = self.texts, tr.general, self._s.code, self._s.ss
         additional = tr.result.additional
         error = str(additional[0]) if additional else "?"
-        reason = NETWORK_ERRORS_PL.get(additional[0], t.unknown_error) if additional \
+        reason = t.network_errors.get(additional[0], t.unknown_error) if additional \
             else t.unknown_error
         if tr.result.performed:
             try:
@@ -483,6 +466,16 @@ class MenuApplet:
     def _submenu_as_text(self, item: MenuItem, submenu: Submenu) -> str:
         lines = [f"{sub.title}: {sub.code}" for sub in submenu.items if sub.code]
         return "\n".join([item.title] + lines)
+
+    #: The step that follows the TERMINAL RESPONSE, by what the applet waits for.
+    _ON_RESPONSE: dict[AppletState, Callable[[MenuApplet, TerminalResponse], None]] = {
+        AppletState.INSTALLING_MENU: _on_set_up_menu,
+        AppletState.SHOWING_TEXT: _on_shown,
+        AppletState.SELECTING_ITEM: _on_select,
+        AppletState.AWAITING_INPUT: _on_input,
+        AppletState.AWAITING_NETWORK: _on_sent,
+        AppletState.AWAITING_CALL: _on_call,
+    }
 
 
 def _fitted_display(text: str) -> DisplayText:

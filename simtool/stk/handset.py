@@ -47,6 +47,7 @@ from simtool.stk.network import Network, NetworkError, SsError, UssdError
 from simtool.stk.objects import GeneralResult, Result, TextString
 from simtool.stk.profile import DEFAULT, TerminalProfile
 from simtool.stk.responses import TerminalResponse
+from simtool.stk.texts import HandsetTexts, default_texts
 
 #: Where the simulated handset is (PLMN 260/97, LAC 0001, cell 0001) for CALL CONTROL.
 DEFAULT_LOCATION = LocationInformation.of("260", "97", 0x0001, 0x0001)
@@ -200,8 +201,10 @@ class Handset:
 
     def __init__(self, channel: Channel, network: Network, ui: UI,
                  profile: TerminalProfile = DEFAULT, *, cla: int = 0x80,
-                 max_commands: int = 64, trace: Callable[[str], None] | None = None) -> None:
+                 max_commands: int = 64, trace: Callable[[str], None] | None = None,
+                 texts: HandsetTexts | None = None) -> None:
         self.channel = channel
+        self.texts = default_texts().handset if texts is None else texts
         self.network = network
         self.ui = ui
         self.profile = profile
@@ -280,7 +283,7 @@ class Handset:
             self.ui.notify(answer.alpha.text)
         if answer.result == CallControlResult.NOT_ALLOWED:
             text = answer.alpha.text if answer.alpha is not None and answer.alpha.data \
-                else "Połączenie niedozwolone przez kartę SIM."
+                else self.texts.call_not_allowed
             self._log(Event("display", text))
             self.ui.display_text(text)
         elif isinstance(answer.target, UssdString):
@@ -290,7 +293,7 @@ class Handset:
         else:
             dialled = answer.target.dialled if isinstance(answer.target, Address) else number
             self._log(Event("call", f"call to {dialled}"))
-            self.ui.notify(f"Połączenie: {dialled}")
+            self.ui.notify(self.texts.calling.format(number=dialled))
         self._run(resp)     # a proactive command the card may have queued (91xx)
         return Transcript(tuple(self._events))
 
@@ -308,13 +311,13 @@ class Handset:
         self._log(Event("network_reply", reply))
         self._log(Event("display", reply))
         self.ui.display_text(reply)
-        self._log(Event("note", "połączenie zakończone (zgłoszenie call back przyjęte)"))
+        self._log(Event("note", self.texts.callback_requested))
         take = getattr(self.network, "take_callback", None)
         callback = take() if callable(take) else None
         if callback is None:
             return
         callee = "+" + callback.number
-        text = f"Połączenie przychodzące (call back): łączę z {callee}"
+        text = self.texts.incoming_callback.format(number=callee)
         self._log(Event("incoming_call", text))
         self.ui.notify(text)
         bill = getattr(self.network, "call", None)
@@ -322,9 +325,9 @@ class Handset:
             record = bill(callee, seconds)
             from simtool.stk.network import format_money
 
-            self._log(Event("call", f"rozmowa z {callee}: {record.seconds} s, naliczono "
-                                    f"{record.billed_seconds} s ({record.increment}), "
-                                    f"{format_money(record.cost)}"))
+            self._log(Event("call", self.texts.call_billed.format(
+                number=callee, seconds=record.seconds, billed=record.billed_seconds,
+                increment=record.increment, cost=format_money(record.cost))))
 
     def _modified_ss(self, ss: str) -> None:
         from simtool.stk.network import NetworkError, SsError, UssdError
@@ -461,7 +464,7 @@ class Handset:
         self._notify_alpha(cmd)
         number = cmd.address.dialled
         self._log(Event("call", f"call to {number}"))
-        self.ui.notify(f"Połączenie: {number}")
+        self.ui.notify(self.texts.calling.format(number=number))
         return TerminalResponse.to(cmd, GeneralResult.OK)
 
     _HANDLERS: dict[type, Callable[[Handset, Any], TerminalResponse]] = {

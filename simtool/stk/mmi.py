@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Union
 
+from simtool.pin import KeyReference
 from simtool.secret import Secret
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -222,9 +223,9 @@ class PinProcedure:
     new_pin: Secret
 
     @property
-    def key_reference(self) -> int:
+    def key_reference(self) -> KeyReference:
         """Key reference of TS 102 221 §9.5.1: PIN1 = 01, PIN2 = 81."""
-        return 0x01 if self.pin == 1 else 0x81
+        return KeyReference.PIN1 if self.pin == 1 else KeyReference.PIN2
 
 
 @dataclass(frozen=True)

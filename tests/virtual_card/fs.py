@@ -17,6 +17,7 @@ import enum
 from typing import NamedTuple
 
 from simtool.errors import DataError
+from simtool.pin import KeyReference
 
 
 class Ac(enum.IntEnum):
@@ -30,7 +31,7 @@ class Ac(enum.IntEnum):
 
 
 # TS 102 221 §9.5.1 Table 9.3 key references of the condition, for the ARR and C6 template.
-KEY_REF = {Ac.PIN1: 0x01, Ac.PIN2: 0x81, Ac.ADM1: 0x0A}
+KEY_REF = {Ac.PIN1: KeyReference.PIN1, Ac.PIN2: KeyReference.PIN2, Ac.ADM1: KeyReference.ADM1}
 
 
 class Rule(NamedTuple):

@@ -12,15 +12,19 @@ import hmac
 from collections.abc import Callable
 
 from simtool.errors import DataError
+from simtool.pin import GSM_UNBLOCK_CHV_P2, GsmChv, KeyReference
 from simtool.secret import Secret
 
 from . import status as st
 from .status import CardStatus
 
 # TS 102 221 §9.5.1 Table 9.3 (UICC) and TS 51.011 §9.2.9 (GSM CHV numbers).
-UICC_REFS = {0x01: "PIN1", 0x81: "PIN2", 0x0A: "ADM1", 0x0B: "ADM2"}
-GSM_REFS = {0x01: "PIN1", 0x02: "PIN2", 0x0A: "ADM1", 0x0B: "ADM2"}
-GSM_UNBLOCK_REFS = {0x00: "PIN1", 0x02: "PIN2"}
+UICC_REFS = {KeyReference.PIN1: "PIN1", KeyReference.PIN2: "PIN2", KeyReference.ADM1: "ADM1",
+             KeyReference.ADM2: "ADM2"}
+GSM_REFS = {GsmChv.CHV1: "PIN1", GsmChv.CHV2: "PIN2", KeyReference.ADM1: "ADM1",
+            KeyReference.ADM2: "ADM2"}
+GSM_UNBLOCK_REFS = {GSM_UNBLOCK_CHV_P2[GsmChv.CHV1]: "PIN1",
+                    GSM_UNBLOCK_CHV_P2[GsmChv.CHV2]: "PIN2"}
 
 
 def pin_block(digits: str) -> bytes:

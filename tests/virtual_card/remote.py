@@ -4,12 +4,24 @@ OTA receiver (:mod:`.ota`) lets through, run on the card (a mixin of
 
 from __future__ import annotations
 
+from simtool.apdu.channel import Channel
 from simtool.apdu.command import CommandApdu, ResponseApdu
 
 from .ota import TAR_RAM_ISD, TAR_RFM_USIM
 
 #: Not file management: toolkit, PIN and authentication commands are refused in an RFM script.
 _NOT_RFM = frozenset((0x10, 0x12, 0x14, 0xC2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88))
+
+
+class _Processor:
+    """The card's own command processor as a transport: a script's command is completed
+    (61xx → GET RESPONSE, ...) by simtool's Channel, where those rules are written once."""
+
+    def __init__(self, process) -> None:
+        self._process = process
+
+    def transmit(self, apdu: bytes, *, secret: bool = False) -> bytes:
+        return self._process(apdu)
 
 
 class RemoteManagement:
@@ -40,11 +52,8 @@ class RemoteManagement:
                     if apdu.ins in _NOT_RFM:
                         out.append(ResponseApdu(b"", 0x6D00))   # not file management
                         break
-                    raw = self._process(apdu.to_bytes())
-                    data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
-                    if sw >> 8 == 0x61:
-                        raw = self._process(bytes((0x00, 0xC0, 0x00, 0x00, sw & 0xFF)))
-                        data, sw = raw[:-2], raw[-2] << 8 | raw[-1]
+                    response = Channel(_Processor(self._process)).send_raw(apdu.to_bytes())
+                    data, sw = response.data, response.sw
                     if sw >> 8 == 0x91:
                         sw = 0x9000
                     out.append(ResponseApdu(data, sw))

@@ -258,12 +258,7 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         return self._ok()
 
     def _ok(self) -> bytes:
-        toolkit = self.toolkit
-        if toolkit.applet is not None:
-            pending = toolkit.pending_length()
-            if pending:
-                return bytes((0x91, min(pending, 0xFF)))
-        return SW_OK
+        return _sw(self.toolkit.status_word())    # 91xx while a proactive command is pending
 
     def _get_response(self, pending: bytes, p1: int, p2: int, le: int | None,
                       gsm: bool) -> bytes:
@@ -525,34 +520,18 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         self._require(Ac.PIN1)
         return self._auth.run_gsm_algorithm(data)
 
-    # --- SIM Toolkit (TS 102 221 §11.2) --------------------------------------------------
+    # --- SIM Toolkit (TS 102 221 §11.2): simtool.stk.dispatch via .toolkit ------------------
 
     def _terminal_profile(self, p1, p2, data, le, gsm):
-        if p1 or p2:
-            raise CardStatus(st.WRONG_P1P2)
-        return self.toolkit.terminal_profile(data)
+        return self.toolkit.command(0x10, p1, p2, data, le)
 
     def _fetch(self, p1, p2, data, le, gsm):
-        """FETCH (TS 102 221 §11.2.3): Le must be the 91xx length, checked before the applet
-        hands the command over so that it stays pending for the retry: 6Cxx, or under CLA A0
-        67xx (TS 51.011 §9.4.6, incorrect P3) carrying the right length."""
-        if p1 or p2:
-            raise CardStatus(st.WRONG_P1P2)
-        if data:
-            raise CardStatus(st.WRONG_LENGTH)
-        length = self.toolkit.pending_length()
-        if 0 < length <= 256 and le not in (None, 256, length):
-            raise CardStatus((0x6C00 | length & 0xFF, 0x6700 | length & 0xFF))
-        return self.toolkit.fetch()
+        return self.toolkit.command(0x12, p1, p2, data, le)
 
     def _terminal_response(self, p1, p2, data, le, gsm):
-        if p1 or p2:
-            raise CardStatus(st.WRONG_P1P2)
-        return self.toolkit.terminal_response(data)
+        return self.toolkit.command(0x14, p1, p2, data, le)
 
     def _envelope(self, p1, p2, data, le, gsm):
-        if p1 or p2:
-            raise CardStatus(st.WRONG_P1P2)
-        if is_sms_pp_download(data):          # TS 31.111 §7.1.1.2: the card's OTA receiver
-            return self.ota.envelope(data)
-        return self.toolkit.envelope(data)
+        if not p1 and not p2 and is_sms_pp_download(data):
+            return self.ota.envelope(data)    # TS 31.111 §7.1.1.2: the card's OTA receiver
+        return self.toolkit.command(0xC2, p1, p2, data, le)
