@@ -162,6 +162,14 @@ def test_response_needs_two_bytes(raw):
 def test_response_with_bad_sw_does_not_encode():
     with pytest.raises(EncodeError):
         ResponseApdu(b"", 0x10000).to_bytes()
+    with pytest.raises(EncodeError):
+        ResponseApdu(b"", True).to_bytes()
+
+
+def test_response_takes_the_status_word_table():
+    from simtool.apdu.sw import SW
+
+    assert ResponseApdu(b"\x01", SW.SECURITY_NOT_SATISFIED).to_bytes() == bytes.fromhex("016982")
 
 
 @given(st.binary(max_size=258), st.integers(0, 0xFFFF))

@@ -17,6 +17,7 @@ from simtool.provision.program import STEPS, Outcome
 from simtool.provision.sja2 import Sja2Driver
 from tests.test_program import insert, make_batch, programmer
 from tests.virtual_card import VirtualUicc
+from tests.virtual_card.image import default_state
 
 SJA2 = SYSMO_ISIM_SJA2
 G, T, U = 0x7F20, 0x7F10, 0x7FFF  # oracle paths: TS 51.011 §10.7, TS 102 221 §8.4.2
@@ -151,13 +152,9 @@ REMOVABLE = ["ADF.USIM/EF.AD", "DF.GSM/EF.AD", "ADF.USIM/EF.ACC", "ADF.USIM/EF.S
              "ADF.USIM/EF.MSISDN"]
 
 
-def virtual_card_from_tree(tree: CardTree) -> VirtualUicc | None:
-    """EMULATOR HOOK (issue 9): the virtual card whose file system is built from ``tree``.
-
-    The emulator building itself from the tree is another change (tests/virtual_card); until
-    it lands and is connected here, this returns None and the emulator half of the removal
-    tests is skipped.  Connect it as e.g. ``return VirtualUicc.from_tree(tree)``."""
-    return None
+def virtual_card_from_tree(tree: CardTree) -> VirtualUicc:
+    """The virtual card whose file system is built from ``tree`` (its default image)."""
+    return VirtualUicc(default_state(), tree=tree)
 
 
 @pytest.mark.parametrize("where", REMOVABLE)
@@ -200,9 +197,6 @@ def test_removing_a_file_removes_it_from_the_emulator_too(tmp_path, where):
     driver and ``info`` on the same tree program and read it without an error."""
     tree = SJA2.tree.without(where)
     vc = virtual_card_from_tree(tree)
-    if vc is None:
-        pytest.skip("the virtual card does not build from a given tree yet "
-                    "(virtual_card_from_tree is the hook)")
     gone = SJA2.tree.get(where).path
     card, _ = insert(vc)
     with pytest.raises(FileNotFound):

@@ -37,7 +37,8 @@ def _json_objects(text: str) -> list:
         pos = end
 
 
-def test_pysim_shell_browses_df_system_and_adf_usim_on_channel_1(pcsc_stack, pysim, tmp_path):  # noqa: F811
+def test_pysim_shell_browses_df_system_and_adf_usim_on_channel_1(  # noqa: F811
+        pcsc_stack, pysim, tmp_path):
     script = tmp_path / "channels.script"
     script.write_text(f"""select MF/DF.GSM/EF.IMSI
 open_channel 1

@@ -23,7 +23,7 @@ from simtool.stk.dispatch import EnvelopeAnswer
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.defaults import default_image
 from tests.virtual_card.image import load_image
-from tests.virtual_card.layout import EF_SPECS, SJA2_ATR
+from tests.virtual_card.layout import SJA2_ATR, TREE
 from tests.virtual_card.vpcd import VpcdClient, parse_address
 
 AID = "A0000000871002FFFFFFFF8907090000"
@@ -272,22 +272,24 @@ def _fcp(card: VirtualUicc, path: str) -> dict[int, bytes]:
     return {t.tag: t.value for t in ber_decode_all(template.value)}
 
 
-@pytest.mark.parametrize("path", sorted(EF_SPECS))
-def test_ef_fcp_matches_the_layout(path):
+@pytest.mark.parametrize("where", sorted(loc.where for loc in TREE.files()))
+def test_ef_fcp_matches_the_tree(where):
     card = VirtualUicc.from_image(None)
-    spec = EF_SPECS[path]
-    if "/7FFF/" in path:
+    loc = TREE.get(where)
+    node = loc.node
+    if loc.path[0] == 0x7FFF:                         # ADF.USIM's files, by path 7FFF/...
         card.process(h(SELECT_USIM))
-    fcp = _fcp(card, path.replace("3F00/", "").replace("/", ""))
-    assert fcp[0x83] == h(path[-4:])
+    fcp = _fcp(card, "".join(f"{fid:04X}" for fid in loc.path))
+    assert fcp[0x83] == node.fid.to_bytes(2, "big")
     assert fcp[0x8A] == b"\x05"
-    if isinstance(spec.size, int):
-        assert fcp[0x82] == b"\x41\x21" and int.from_bytes(fcp[0x80], "big") == spec.size
+    if node.records == 0:
+        assert fcp[0x82] == b"\x41\x21" and int.from_bytes(fcp[0x80], "big") == node.size
     else:
-        rec_len, count = spec.size
-        assert fcp[0x82] == b"\x42\x21" + rec_len.to_bytes(2, "big") + bytes((count,))
-        assert int.from_bytes(fcp[0x80], "big") == rec_len * count
-    assert fcp[0x88] == (bytes((spec.sfi << 3,)) if spec.sfi else b"")
+        assert fcp[0x82] == (bytes((0x42 if node.structure.value == "linear fixed" else 0x46,
+                                    0x21)) + node.size.to_bytes(2, "big")
+                             + bytes((node.records,)))
+        assert int.from_bytes(fcp[0x80], "big") == node.size * node.records
+    assert fcp[0x88] == (bytes((node.sfi << 3,)) if node.sfi else b"")
     assert fcp[0x8B][:2] in (b"\x2f\x06", b"\x6f\x06")
 
 
@@ -296,13 +298,13 @@ def test_df_fcp_carries_aid_and_pin_status():
     mf = _fcp(card, "3F00")
     assert mf[0x82] == b"\x78\x21" and mf[0x83] == b"\x3f\x00"
     pins = {t.tag: t.value for t in ber_decode_all(mf[0xC6])}
-    assert pins[0x90] == b"\xe0"                      # PIN1, PIN2, ADM1 enabled
+    assert pins[0x90] == b"\xf0"                      # PIN1, PIN2, ADM1, ADM2 enabled
     resp = card.process(h(f"00A4040410{AID}00"))
     adf = {t.tag: t.value for t in ber_decode_all(ber_decode(resp[:-2])[0].value)}
     assert adf[0x84] == h(AID)
     card.process(h(f"0026000108{PIN1}"))
     mf = _fcp(card, "3F00")
-    assert {t.tag: t.value for t in ber_decode_all(mf[0xC6])}[0x90] == b"\x60"
+    assert {t.tag: t.value for t in ber_decode_all(mf[0xC6])}[0x90] == b"\x70"  # PIN1 off
 
 
 def test_gsm_df_response_counts_chv_tries():

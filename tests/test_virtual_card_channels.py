@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from simtool.cardtree import COMMON, PIN_ADM, PIN_PIN2, DfNode, raw
+from simtool.cardtree import COMMON, PIN_ADM, PIN_PIN2, CardTree, DfNode, raw
+from simtool.cardtypes import SJA2_ISIM_FILES, SYSMO_ISIM_SJA2
 from tests.test_virtual_card import AID, ICCID, IMSI, PIN1, PIN2, h, run
 from tests.virtual_card import VirtualUicc
 from tests.virtual_card.channels import (BASIC_ONLY, ChannelCapabilities, channel_capabilities,
                                          historical_bytes)
-from tests.virtual_card.fs import DF, EF, Ac, Content, Rule
+from tests.virtual_card.image import default_state
 from tests.virtual_card.layout import SJA2_ATR
 
 ISIM_AID = (COMMON.get("ADF.ISIM").node.aid.hex().upper() if COMMON.has("ADF.ISIM")
@@ -66,8 +67,6 @@ def test_manage_channel_opens_and_closes_as_ts_102_221_says():
 
 
 def test_a_card_whose_atr_advertises_no_channels_opens_none():
-    from tests.virtual_card.image import default_state
-
     state = default_state()
     state.atr = h("3B9F96801F878031E0674A4C753034054B0000")  # no card capabilities object
     run(VirtualUicc(state), [("0070000001", "6881"), ("00700001", "6881"),
@@ -83,8 +82,9 @@ SELECTION = [
     # channel 0 kept its EF
     ("00B0000009", IMSI + "9000"),
     # the 80-class on channel 1: STATUS of its current DF, the MF (83 02 3F00)
-    ("81F2000000", "6229820278218302" "3F00A50980017183040000800" "08A01058B032F0601"
-                   "C60C9001E083010183018183010A" "9000"),
+    # (PS template: PIN1, PIN2, ADM1, ADM2 enabled; key references 01 81 0A 0B)
+    ("81F2000000", "622C820278218302" "3F00A50980017183040000800" "08A01058B032F0601"
+                   "C60F9001F083010183018183010A83010B" "9000"),
     # applications are per channel: USIM on 1, none on 0
     (f"01A4040C10{AID}", "9000"), ("81F2000112", f"8410{AID}9000"),
     ("80F2000100", "9000"),
@@ -120,47 +120,25 @@ def test_a_warm_reset_closes_every_channel_but_the_basic_one():
 TEST_PIN2 = raw("EF.TEST_PIN2", 0x6FF0, PIN_PIN2, 1)   # a PIN2-protected file of the test's
 
 
-def isim_tree():
-    """The common tree with an ADF.ISIM holding EF.IMPI (PIN1 read) and a PIN2-protected file,
-    to see the local PIN per application: the tree's own ISIM when it has one, else a small
-    stand-in."""
-    if COMMON.has("ADF.ISIM"):
-        return COMMON.with_child("ADF.ISIM", TEST_PIN2)
-    adf = DfNode("ADF.ISIM", None, (raw("EF.IMPI", 0x6F02, PIN_ADM, len(IMPI)), TEST_PIN2),
-                 aid=h(ISIM_AID))
-    return COMMON.with_child("", adf)
-
-
-def _content(node, contents: dict[int, bytes]) -> Content:
-    if node.records:
-        return Content(node.name, records=[b"\xff" * node.size] * node.records)
-    return Content(node.name, data=contents.get(node.fid, b"").ljust(node.size, b"\xff"))
-
-
-def add_isim(card: VirtualUicc, contents: dict[int, bytes]) -> None:
-    """The tree's ADF.ISIM in the emulator: its transparent EFs with ``contents`` (the rest
-    erased), or, when the emulator has the ISIM already, the test's extra file in it."""
-    loc = isim_tree().get("ADF.ISIM")
-    have = {adf.aid: adf for adf in card.channels.applications}
-    adf = have.get(loc.node.aid)
-    if adf is None:
-        adf = DF(None, loc.node.name, loc.node.aid)
-        card.add_application(adf)
-    for child in loc.node.children:
-        if isinstance(child, DfNode) or child.fid in adf.children:
-            continue
-        rule = Rule(Ac(child.access.read), Ac(child.access.update))
-        ef = EF(child.fid, child.name, _content(child, contents), rule, child.sfi)
-        ef.arr_fid = 0x6F06
-        adf.add(ef)
-    impi = adf.children[0x6F02].content
-    impi.data = IMPI.ljust(len(impi.data), b"\xff")
+def isim_tree() -> CardTree:
+    """The SJA2's tree with an ADF.ISIM holding EF.IMPI (PIN1 read), the SJA2's ISIM files and
+    a PIN2-protected file, to see the local PIN per application: the tree's own ISIM when it
+    has one, else a small stand-in."""
+    tree = SYSMO_ISIM_SJA2.tree
+    if not tree.has("ADF.ISIM"):
+        tree = tree.with_child("", DfNode("ADF.ISIM", None, (
+            raw("EF.IMPI", 0x6F02, PIN_ADM, len(IMPI)),), aid=h(ISIM_AID)))
+        for parent, node in SJA2_ISIM_FILES:
+            tree = tree.with_child(parent, node)
+    return tree.with_child("ADF.ISIM", TEST_PIN2)
 
 
 @pytest.fixture
 def card_with_isim() -> VirtualUicc:
-    card = VirtualUicc.from_image(None)
-    add_isim(card, {0x6F02: IMPI, 0x6FF0: b"\x00"})
+    """The emulator built from that tree: it has both applications."""
+    card = VirtualUicc(default_state(), tree=isim_tree())
+    impi = card._nodes["ADF.ISIM/EF.IMPI"].content
+    impi.data = IMPI.ljust(len(impi.data), b"\xff")
     return card
 
 
@@ -228,18 +206,10 @@ def test_the_isd_stays_selected_on_its_channel_while_another_selects_the_usim():
 
 
 def test_the_sja2_isim_files_come_with_an_isim_in_the_tree(card_with_isim):
-    """SJA2_ISIM_FILES join the tree with ADF.ISIM; the emulator's views find the ISIM's by
-    AID: its EF.ISIM_SQN (AF30) shows the same SQN state as the USIM's, on its channel."""
-    from simtool.cardtypes import SJA2_FILES, SJA2_ISIM_FILES
-    from tests.virtual_card.views import add_state_files
-
-    tree = isim_tree()
-    for parent, node in SJA2_FILES + tuple(f for f in SJA2_ISIM_FILES if f not in SJA2_FILES):
-        tree = tree.with_child(parent, node)
-    assert tree.get("ADF.ISIM/EF.ISIM_SQN").key == "3F00/7FFF/AF30"
+    """SJA2_ISIM_FILES join the tree with ADF.ISIM; the emulator built from it shows the ISIM's
+    EF.ISIM_SQN (AF30) from the same SQN state as the USIM's, on its channel."""
+    assert isim_tree().get("ADF.ISIM/EF.ISIM_SQN").key == "3F00/7FFF/AF30"
     card = card_with_isim
-    add_state_files(card._mf, card.channels.applications, tree, gp=lambda: card.isd.state,
-                    ota=lambda: card.ota.state, auth=card._auth)
     card._auth.sqn = 0x42
     sqn_start = "1003" + "00" * 12 + "000000000042"
     run(card, [
@@ -248,4 +218,5 @@ def test_the_sja2_isim_files_come_with_an_isim_in_the_tree(card_with_isim):
         ("01B0000014", sqn_start + "9000"),
         (f"00A4040C10{AID}", "9000"), ("00A4000C02AF30", "9000"),
         ("00B0000014", sqn_start + "9000"),
+        ("01A4000C02AF20", "9000"), ("01B0000001", "149000"),   # ISIM_AUTH_KEY: the USIM's
     ])

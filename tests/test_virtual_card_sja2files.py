@@ -157,7 +157,8 @@ def test_usim_sqn_shows_the_highest_sqn_accepted_in_the_layout_simtool_decodes()
     rand = bytes(range(16))
     token = autn(KI, OPC, rand, sqn.next_sqn().to_bytes(6, "big"), b"\x80\x00")
     run(vc, [(f"0020000108{PIN1}", "9000"),
-             ("008800812210" + rand.hex() + "10" + token.hex() + "00", "DB08" + "X" * 102 + "9000")])
+             ("008800812210" + rand.hex() + "10" + token.hex() + "00",
+              "DB08" + "X" * 102 + "9000")])
 
 
 def test_usim_sqn_written_sets_the_cards_sqn_state():

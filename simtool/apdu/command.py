@@ -132,6 +132,8 @@ class ResponseApdu:
         return cls(bytes(raw[:-2]), (raw[-2] << 8) | raw[-1])
 
     def to_bytes(self) -> bytes:
-        if type(self.sw) is not int or not 0 <= self.sw <= 0xFFFF:
+        # an int or a member of the status word table (simtool.apdu.sw.SW), never a bool
+        sw = self.sw
+        if not isinstance(sw, int) or isinstance(sw, bool) or not 0 <= sw <= 0xFFFF:
             raise EncodeError(f"status word {self.sw!r} is not a 16-bit value")
         return bytes(self.data) + self.sw.to_bytes(2, "big")

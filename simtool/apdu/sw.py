@@ -78,6 +78,19 @@ class SW(IntEnum):
     GSM_CHV_BLOCKED = 0x9840
 
 
+class SW1(IntEnum):
+    """SW1 of the status words whose SW2 is a number (a length, a count)."""
+
+    RESPONSE_AVAILABLE = 0x61       # TS 102 221 §7.3.1.1.4: xx bytes for GET RESPONSE
+    WRONG_LE = 0x6C                 # TS 102 221 Table 7.1: the exact Le is xx
+    PROACTIVE_PENDING = 0x91        # TS 102 221 §10.2.1.1: FETCH xx bytes
+    GSM_RESPONSE_AVAILABLE = 0x9F   # TS 51.011 §9.4.1
+
+
+#: 63Cx: a PIN command's counter, x tries left (TS 102 221 §10.2.1.3, §11.1.9).
+PIN_TRIES_LEFT = 0x63C0
+
+
 _FIXED: dict[int, str] = {
     SW.OK: "normal ending of the command",
     SW.TOOLKIT_BUSY: "SIM Application Toolkit busy: command cannot be executed now, "

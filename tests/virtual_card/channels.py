@@ -293,7 +293,6 @@ class ChannelSelection:
     and ``_record`` are the current channel's, and ``_manage_channel`` is MANAGE CHANNEL."""
 
     channels: Channels
-    _mf: DF
 
     @property
     def _df(self) -> DF:
@@ -326,14 +325,6 @@ class ChannelSelection:
     @_record.setter
     def _record(self, value: int) -> None:
         self.channels.current.record = value
-
-    def add_application(self, adf: DF) -> None:
-        """Give the card another application: ``adf`` (with its AID) below the MF, reached by
-        SELECT by AID or 7FFF, after the ones it has (EF.DIR order)."""
-        if adf.aid is None:
-            raise ValueError(f"{adf.name} has no AID")
-        adf.parent = self._mf          # an ADF is reached by AID or 7FFF, not by a FID
-        self.channels.applications.append(adf)
 
     def _manage_channel(self, p1: int, p2: int, data: bytes, le: int | None,
                         gsm: bool) -> bytes:

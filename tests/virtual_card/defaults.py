@@ -16,13 +16,19 @@ SQN       highest accepted 0, no upper window (any fresh SQN is accepted)
 ADM1 deliberately differs from every PIN/PUK so that a card checking the wrong secret fails
 the tests.  The encoders below are the card's own (TS 102 221 §13.2, TS 31.102 §4.2); the
 emulator shares no codec with the simtool code it tests.
+
+Contents are named by their place in the card tree (``"DF.GSM/EF.IMSI"``); every other EF of
+the tree starts as :func:`.layout.initial_value` has it (an EF.ARR with the access rules, any
+other file erased, all FF), so a file added to the tree needs no entry here.
 """
 
 from __future__ import annotations
 
+from simtool.cardtree import USIM_AID
+
 from .gp import default_gp
 from .ota import default_ota
-from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, USIM_AID, arr_records
+from .layout import AUTH_GSM, AUTH_USIM, TREE, image_files, initial_value
 
 ICCID = "8948011234567890128"
 IMSI = "260011234567890"
@@ -34,6 +40,8 @@ OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
 AUTH_CFG_MILENAGE_OPC = 0x14
 
 UST_SERVICES = (12, 19, 20, 21, 27, 33, 34, 38, 42, 43, 71)   # TS 31.102 §4.2.8
+MENU = "ADF.USIM/EF.MENU"
+EF_MENU = TREE.get(MENU).key              # the image key of the menu applet's file
 SST_SERVICES = (1, 2, 7, 9, 12, 15, 16, 17, 27, 29, 43, 44, 45)  # TS 51.011 §10.3.7
 
 
@@ -80,50 +88,55 @@ def _pin(value: str, puk: str | None) -> dict:
     return entry
 
 
-def default_files() -> dict[str, bytes | list[bytes]]:
+def default_contents() -> dict[str, bytes | list[bytes]]:
+    """The subscriber's contents, by place in the tree."""
     hplmn = plmn("260", "01")
     unused_act = bytes.fromhex("FFFFFF0000")
-    empty = {path: (b"\xff" * spec.size if isinstance(spec.size, int)
-                    else [b"\xff" * spec.size[0]] * spec.size[1])
-             for path, spec in EF_SPECS.items()}
     dir_record = bytes.fromhex("61") + bytes((len(USIM_AID) + 8,)) + b"\x4f\x10" + USIM_AID \
         + b"\x50\x04USIM"
     msisdn = number_record(MSISDN, 20)
-    files = {
-        "3F00/2F00": [dir_record.ljust(32, b"\xff"), b"\xff" * 32],
-        "3F00/2FE2": swapped_bcd(ICCID, 10),
-        "3F00/2F05": b"plen".ljust(10, b"\xff"),
-        "3F00/2F06": arr_records(),
-        "3F00/7F10/6F40": [msisdn, b"\xff" * 34],
-        "3F00/7F20/6F07": imsi_bytes(IMSI),
-        "3F00/7F20/6F20": b"\xff" * 8 + b"\x07",
-        "3F00/7F20/6F30": hplmn.ljust(60, b"\xff"),
-        "3F00/7F20/6F31": b"\x05",
-        "3F00/7F20/6F38": service_table(SST_SERVICES, 15, 2),
-        "3F00/7F20/6F46": b"\x01" + SPN.encode("ascii").ljust(16, b"\xff"),
-        "3F00/7F20/6F60": unused_act * 12,
-        "3F00/7F20/6F61": hplmn + b"\xc0\x80" + unused_act * 11,
-        "3F00/7F20/6F62": hplmn + b"\xc0\x80" + unused_act * 11,
-        "3F00/7F20/6F78": (1 << int(IMSI[-1])).to_bytes(2, "big"),
-        "3F00/7F20/6F7E": bytes.fromhex("FFFFFFFFFFFFFF0000FF01"),
-        "3F00/7F20/6FAD": b"\x00\x00\x00\x02",
-        "3F00/7F20/6FAE": b"\x03",
-        "3F00/7F20/6FB7": bytes.fromhex("11F2FF19F1FF").ljust(15, b"\xff"),
-        "3F00/7FFF/6F05": b"plen".ljust(10, b"\xff"),
-        "3F00/7FFF/6F08": b"\x07" + b"\xff" * 32,
-        "3F00/7FFF/6F09": b"\x07" + b"\xff" * 32,
-        "3F00/7FFF/6F38": service_table(UST_SERVICES, 20, 1),
-        "3F00/7FFF/6F56": b"\x00",
-        "3F00/7FFF/6F73": bytes.fromhex("FFFFFFFFFFFFFFFFFF000000FF01"),
-        "3F00/7FFF/6FAD": b"\x00\x00\x00\x02",
-        "3F00/7FFF/6FB7": [bytes.fromhex("11F2FF00"), bytes.fromhex("19F1FF00")]
-                          + [b"\xff" * 4] * 3,
-        "3F00/7FFF/6FD9": hplmn.ljust(12, b"\xff"),
-        "3F00/7FFF/AF50": b"\xff" * EF_SPECS["3F00/7FFF/AF50"].size,   # EF.MENU erased
-        "3F00/7FFF/5F3B/4F20": b"\xff" * 8 + b"\x07",
-        "3F00/7FFF/5F3B/4F52": b"\xff" * 8 + b"\x07",
+    return {
+        "EF.DIR": [dir_record.ljust(32, b"\xff"), b"\xff" * 32],
+        "EF.ICCID": swapped_bcd(ICCID, 10),
+        "EF.PL": b"plen".ljust(10, b"\xff"),
+        "DF.TELECOM/EF.MSISDN": [msisdn, b"\xff" * 34],
+        "DF.GSM/EF.IMSI": imsi_bytes(IMSI),
+        "DF.GSM/EF.Kc": b"\xff" * 8 + b"\x07",
+        "DF.GSM/EF.PLMNsel": hplmn.ljust(60, b"\xff"),
+        "DF.GSM/EF.HPPLMN": b"\x05",
+        "DF.GSM/EF.SST": service_table(SST_SERVICES, 15, 2),
+        "DF.GSM/EF.SPN": b"\x01" + SPN.encode("ascii").ljust(16, b"\xff"),
+        "DF.GSM/EF.PLMNwAcT": unused_act * 12,
+        "DF.GSM/EF.OPLMNwACT": hplmn + b"\xc0\x80" + unused_act * 11,
+        "DF.GSM/EF.HPLMNwAcT": hplmn + b"\xc0\x80" + unused_act * 11,
+        "DF.GSM/EF.ACC": (1 << int(IMSI[-1])).to_bytes(2, "big"),
+        "DF.GSM/EF.LOCI": bytes.fromhex("FFFFFFFFFFFFFF0000FF01"),
+        "DF.GSM/EF.AD": b"\x00\x00\x00\x02",
+        "DF.GSM/EF.Phase": b"\x03",
+        "DF.GSM/EF.ECC": bytes.fromhex("11F2FF19F1FF").ljust(15, b"\xff"),
+        "ADF.USIM/EF.LI": b"plen".ljust(10, b"\xff"),
+        "ADF.USIM/EF.Keys": b"\x07" + b"\xff" * 32,
+        "ADF.USIM/EF.KeysPS": b"\x07" + b"\xff" * 32,
+        "ADF.USIM/EF.UST": service_table(UST_SERVICES, 20, 1),
+        "ADF.USIM/EF.EST": b"\x00",
+        "ADF.USIM/EF.PSLOCI": bytes.fromhex("FFFFFFFFFFFFFFFFFF000000FF01"),
+        "ADF.USIM/EF.AD": b"\x00\x00\x00\x02",
+        "ADF.USIM/EF.ECC": [bytes.fromhex("11F2FF00"), bytes.fromhex("19F1FF00")]
+                           + [b"\xff" * 4] * 3,
+        "ADF.USIM/EF.EHPLMN": hplmn.ljust(12, b"\xff"),
+        "ADF.USIM/DF.GSM-ACCESS/EF.Kc": b"\xff" * 8 + b"\x07",
+        "ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": b"\xff" * 8 + b"\x07",
     }
-    return {**empty, **files}
+
+
+def default_files() -> dict[str, bytes | list[bytes]]:
+    """Every file the image keeps, by image key: the subscriber's contents where
+    :func:`default_contents` has one (the tree's file at that place), the access rules in an
+    EF.ARR, else erased."""
+    files = {key: initial_value(loc.node) for key, loc in image_files().items()}
+    for where, value in default_contents().items():
+        files[TREE.get(where).key] = value
+    return files
 
 
 def default_image() -> dict:
@@ -133,7 +146,7 @@ def default_image() -> dict:
     files = default_files()
     # The card carries the operator's STK menu applet with the Milo Telecom menu
     # (provisioning/menus/milo.toml) in EF.MENU.
-    files["3F00/7FFF/AF50"] = _default_menu()
+    files[EF_MENU] = _default_menu()
     return {
         "format": "simtool-virtual-card/1",
         "pins": {"PIN1": _pin("1234", "12345678"), "PIN2": _pin("5678", "87654321"),
@@ -152,4 +165,4 @@ def _default_menu() -> bytes:
     from simtool.stk.menu import load_named_menu
     from simtool.stk.menufile import encode_menu_file
 
-    return encode_menu_file(load_named_menu("milo"), EF_SPECS["3F00/7FFF/AF50"].size)
+    return encode_menu_file(load_named_menu("milo"), TREE.get(MENU).node.size)

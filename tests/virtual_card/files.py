@@ -13,6 +13,9 @@ A mixin of :class:`.uicc.VirtualUicc`, which provides the selection state (``_df
 
 from __future__ import annotations
 
+from simtool.apdu.sw import SW
+from simtool.ef.base import Structure
+
 from . import status as st
 from .fs import EF
 from .status import CardStatus
@@ -48,7 +51,7 @@ class FileCommands:
         if data:
             raise CardStatus(st.WRONG_LENGTH)
         ef, offset = self._binary_target(p1, p2, gsm)
-        self._require(ef.rule.read)
+        self._require(ef.access.read)
         content = ef.content.data
         available = len(content) - offset
         if available <= 0:
@@ -56,14 +59,14 @@ class FileCommands:
         if le is None or le == 256:           # '00': all there is, up to 256 bytes
             return content[offset:offset + 256]
         if le > available:
-            raise CardStatus((0x6C00 | available, 0x6700))
+            raise CardStatus(st.wrong_le(available))
         return content[offset:offset + le]
 
     def _update_binary(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
         if not data:
             raise CardStatus(st.WRONG_LENGTH)
         ef, offset = self._binary_target(p1, p2, gsm)
-        self._require(ef.rule.update)
+        self._require(ef.access.update)
         content = ef.content
         old = content.data
         if offset >= len(old):
@@ -96,8 +99,9 @@ class FileCommands:
             raise CardStatus(st.INCOMPATIBLE_FILE)
         return ef
 
-    def _record_number(self, p1: int, mode: int, count: int) -> int:
-        """Absolute/current (04), next (02), previous (03); next/previous move the pointer."""
+    def _record_number(self, p1: int, mode: int, count: int, cyclic: bool = False) -> int:
+        """Absolute/current (04), next (02), previous (03); next/previous move the pointer
+        (round the ring of a cyclic EF, ISO/IEC 7816-4 §7.3.1)."""
         if mode == 0x04:
             number = p1 or self._record
             if not 1 <= number <= count:
@@ -110,6 +114,8 @@ class FileCommands:
             number = 1 if current == 0 else current + 1
         else:
             number = count if current == 0 else current - 1
+        if cyclic and current:
+            number = (number - 1) % count + 1
         if not 1 <= number <= count:
             raise CardStatus(st.RECORD_NOT_FOUND)
         self._record = number
@@ -119,19 +125,30 @@ class FileCommands:
         if data:
             raise CardStatus(st.WRONG_LENGTH)
         ef = self._record_target(p2, gsm)
-        self._require(ef.rule.read)
+        self._require(ef.access.read)
         records = ef.content.records
-        record = records[self._record_number(p1, p2 & 0x07, len(records)) - 1]
+        cyclic = ef.structure is Structure.CYCLIC
+        record = records[self._record_number(p1, p2 & 0x07, len(records), cyclic) - 1]
         if le is not None and le != 256 and le != len(record):
-            raise CardStatus((0x6C00 | len(record), 0x6700))
+            raise CardStatus(st.wrong_le(len(record)))
         return record
 
     def _update_record(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
         ef = self._record_target(p2, gsm)
-        self._require(ef.rule.update)
+        self._require(ef.access.update)
         records = ef.content.records
         if len(data) != ef.content.record_len:
             raise CardStatus(st.WRONG_LENGTH)
+        if ef.structure is Structure.CYCLIC:
+            # TS 102 221 §11.1.6: PREVIOUS only; the oldest record is overwritten and becomes
+            # record 1 (and the current record)
+            if p1 or p2 & 0x07 != 0x03:
+                raise CardStatus(st.WRONG_P1P2)
+            old_records = list(records)
+            records[:] = [data, *records[:-1]]
+            self._record = 1
+            self._commit(lambda: records.__setitem__(slice(None), old_records))
+            return b""
         index = self._record_number(p1, p2 & 0x07, len(records)) - 1
         old = records[index]
         if old != data:
@@ -143,7 +160,7 @@ class FileCommands:
         """Simple SEARCH RECORD: P2 b3..b1 = 4 forward from record P1, 5 backward; the result
         lists the records that start with the pattern (62 82 when none does)."""
         ef = self._record_target(p2, gsm)
-        self._require(ef.rule.read)
+        self._require(ef.access.read)
         records = ef.content.records
         mode = p2 & 0x07
         if mode not in (0x04, 0x05):
@@ -156,6 +173,6 @@ class FileCommands:
         order = range(start, len(records) + 1) if mode == 0x04 else range(start, 0, -1)
         found = bytes(n for n in order if records[n - 1].startswith(data))
         if not found:
-            raise CardStatus((0x6282, 0x9404))
+            raise CardStatus((SW.END_OF_FILE, SW.GSM_FILE_NOT_FOUND))
         self._record = found[0]
         return found

@@ -1,11 +1,13 @@
 """The card's file system: DFs, ADFs and EFs with their FCP (ETSI TS 102 221 §11.1.1.3) and
 GSM SELECT response (3GPP TS 51.011 §9.2.1), and the access rules (TS 102 221 §9.2.4).
 
-Every EF has a read and an update access condition.  The same conditions appear in the FCP as
-a reference (tag 8B) to a record of EF.ARR, and :func:`arr_record` encodes that record in the
-expanded format, so what the card enforces and what it reports agree.  A PIN1/PIN2 condition
-is 'PIN or ADM1' (an OR template, TS 102 221 §9.2.4): provisioning with ADM1 alone can read
-and write what a subscriber can.
+The nodes are built from the card tree (:mod:`simtool.cardtree`, see :mod:`.layout`): every EF
+carries its tree node's :class:`~simtool.cardtree.Access`, and the FCP references that rule as
+a record of EF.ARR (tag 8B, record n = ``ARR_RULES[n - 1]``); :func:`arr_record` encodes the
+record in the expanded format, so what the card enforces and what it reports agree.  A PIN1 /
+PIN2 condition is 'PIN or ADM1' (an OR template, TS 102 221 §9.2.4): provisioning with ADM1
+alone can read and write what a subscriber can.  FCPs are :class:`simtool.ef.fcp.Fcp` objects,
+encoded by the library.
 
 Contents live in :class:`Content` objects; two EFs in different DFs may share one (a link,
 as the sysmoISIM-SJA2 does for EF.IMSI in DF.GSM and ADF.USIM).
@@ -13,82 +15,73 @@ as the sysmoISIM-SJA2 does for EF.IMSI in DF.GSM and ADF.USIM).
 
 from __future__ import annotations
 
-import enum
-from typing import NamedTuple
-
+from simtool.apdu.tlv import ber_encode
+from simtool.cardtree import ADF_FID, ARR_RULES, Acc, Access
+from simtool.ef.base import Structure
+from simtool.ef.fcp import (FD_CYCLIC, FD_DF, FD_LINEAR_FIXED, FD_TRANSPARENT,
+                            LCSI_OPERATIONAL_ACTIVATED, Fcp, PinStatus)
 from simtool.errors import DataError
 from simtool.pin import KeyReference
 
-
-class Ac(enum.IntEnum):
-    """Access condition; the value is the TS 51.011 §9.3 nibble (ADM1 shown as level A)."""
-
-    ALW = 0x0
-    PIN1 = 0x1
-    PIN2 = 0x2
-    ADM1 = 0xA
-    NEV = 0xF
-
-
-# TS 102 221 §9.5.1 Table 9.3 key references of the condition, for the ARR and C6 template.
-KEY_REF = {Ac.PIN1: KeyReference.PIN1, Ac.PIN2: KeyReference.PIN2, Ac.ADM1: KeyReference.ADM1}
-
-
-class Rule(NamedTuple):
-    read: Ac
-    update: Ac
+#: TS 102 221 §9.2.4: AM_DO access mode bits (READ/SEARCH b1, UPDATE b2, DEACTIVATE b4,
+#: ACTIVATE b5) and the command header DO of INCREASE (AM_DO tag 84 with its INS).
+AM_READ, AM_UPDATE, AM_READ_UPDATE, AM_ACTIVATION = 0x01, 0x02, 0x03, 0x18
+INS_INCREASE = 0x32
+#: TS 102 221 §11.1.1.4.6: the proprietary A5 template of a DF (UICC characteristics 71:
+#: clock stop allowed, 3 V and 1.8 V) and its available memory.
+DF_CHARACTERISTICS = 0x71
+DF_MEMORY = 0x8000
+_STRUCTURE_FD = {Structure.TRANSPARENT: FD_TRANSPARENT, Structure.LINEAR_FIXED: FD_LINEAR_FIXED,
+                 Structure.CYCLIC: FD_CYCLIC}
+#: TS 51.011 §9.2.1 byte 14: EF structure.
+_GSM_STRUCTURE = {Structure.TRANSPARENT: 0x00, Structure.LINEAR_FIXED: 0x01,
+                  Structure.CYCLIC: 0x03}
 
 
-ALW_ADM = Rule(Ac.ALW, Ac.ADM1)
-ALW_PIN = Rule(Ac.ALW, Ac.PIN1)
-PIN_ADM = Rule(Ac.PIN1, Ac.ADM1)
-PIN_PIN = Rule(Ac.PIN1, Ac.PIN1)
-PIN_PIN2 = Rule(Ac.PIN1, Ac.PIN2)
-ADM_ADM = Rule(Ac.ADM1, Ac.ADM1)
-ADM_NEV = Rule(Ac.ADM1, Ac.NEV)
-
-# Record n of EF.ARR holds RULES[n - 1]; DFs reference record 1.
-RULES: tuple[Rule, ...] = (ALW_ADM, ALW_PIN, PIN_ADM, PIN_PIN, PIN_PIN2, ADM_ADM, ADM_NEV)
-
-
-def tlv(tag: int, value: bytes) -> bytes:
-    """BER-TLV with a one-byte tag and a short or 81 xx length (TS 102 221 §11.1.1.3.0)."""
-    n = len(value)
-    if n < 0x80:
-        return bytes((tag, n)) + value
-    if n < 0x100:
-        return bytes((tag, 0x81, n)) + value
-    raise DataError(f"TLV value too long ({n} bytes)")
+def key_reference(acc: Acc) -> int:
+    """The key reference of a PIN / ADM condition (TS 102 221 §9.5.1 Table 9.3)."""
+    return KeyReference[acc.name]
 
 
 def _crt(key_ref: int) -> bytes:
     # Control reference template: key reference + usage qualifier 08 (user authentication).
-    return tlv(0xA4, tlv(0x83, bytes((key_ref,))) + tlv(0x95, b"\x08"))
+    return ber_encode(0xA4, ber_encode(0x83, bytes((key_ref,))) + ber_encode(0x95, b"\x08"))
 
 
-def _security_condition(ac: Ac) -> bytes:
-    """SC_DO of TS 102 221 §9.2.4: 90 always, 97 never, A4 one key, A0 'one of'."""
-    if ac is Ac.ALW:
-        return b"\x90\x00"
-    if ac is Ac.NEV:
-        return b"\x97\x00"
-    if ac is Ac.ADM1:
-        return _crt(KEY_REF[Ac.ADM1])
-    return tlv(0xA0, _crt(KEY_REF[ac]) + _crt(KEY_REF[Ac.ADM1]))
+def _security_condition(acc: Acc) -> bytes:
+    """SC_DO of TS 102 221 §9.2.4: 90 always, 97 never, A4 one key, A0 'PIN or ADM1'."""
+    if acc is Acc.ALW:
+        return ber_encode(0x90, b"")
+    if acc is Acc.NEV:
+        return ber_encode(0x97, b"")
+    if acc.name.startswith("ADM"):
+        return _crt(key_reference(acc))
+    return ber_encode(0xA0, _crt(key_reference(acc)) + _crt(key_reference(Acc.ADM1)))
 
 
-def arr_record(rule: Rule) -> bytes:
-    """Expanded-format access rule (AM_DO 80 + SC_DO pairs, TS 102 221 §9.2.4)."""
-    if rule.read == rule.update:
-        body = b"\x80\x01\x03" + _security_condition(rule.read)   # READ + UPDATE
+def _am(mode: int) -> bytes:
+    return ber_encode(0x80, bytes((mode,)))
+
+
+def arr_record(access: Access) -> bytes:
+    """Expanded-format access rule (AM_DO + SC_DO pairs, TS 102 221 §9.2.4)."""
+    if access.read == access.update:
+        body = _am(AM_READ_UPDATE) + _security_condition(access.read)
     else:
-        body = (b"\x80\x01\x01" + _security_condition(rule.read)
-                + b"\x80\x01\x02" + _security_condition(rule.update))
-    return body + b"\x80\x01\x18" + _security_condition(Ac.ADM1)  # (DE)ACTIVATE
+        body = (_am(AM_READ) + _security_condition(access.read)
+                + _am(AM_UPDATE) + _security_condition(access.update))
+    if access.increase is not Acc.NEV:
+        body += ber_encode(0x84, bytes((INS_INCREASE,))) + _security_condition(access.increase)
+    return body + _am(AM_ACTIVATION) + _security_condition(access.deactivate)
 
 
-def arr_record_number(rule: Rule) -> int:
-    return RULES.index(rule) + 1
+def arr_record_number(access: Access, where: str = "") -> int:
+    """The EF.ARR record that holds ``access``; an error naming the file when none does."""
+    try:
+        return ARR_RULES.index(access) + 1
+    except ValueError:
+        raise DataError(f"access {access} is no record of EF.ARR (cardtree.ARR_RULES)",
+                        where=where) from None
 
 
 class Content:
@@ -122,25 +115,39 @@ class Content:
 
 
 class Node:
-    __slots__ = ("fid", "name", "parent", "_fcp")
+    __slots__ = ("fid", "name", "parent", "arr_fid", "_fcp")
 
     def __init__(self, fid: int | None, name: str) -> None:
         self.fid = fid
         self.name = name
         self.parent: DF | None = None
+        #: the FID of the EF.ARR the FCP's tag 8B references (set by the builder)
+        self.arr_fid = 0
         self._fcp: bytes | None = None
 
 
 class EF(Node):
-    __slots__ = ("content", "sfi", "rule", "arr_fid")
+    """One EF at its place: ``access`` is its tree node's, ``content`` maybe shared."""
 
-    def __init__(self, fid: int, name: str, content: Content, rule: Rule,
-                 sfi: int | None = None) -> None:
+    __slots__ = ("content", "sfi", "access", "structure", "where")
+
+    def __init__(self, fid: int, name: str, content: Content, access: Access,
+                 sfi: int | None = None, structure: Structure | None = None,
+                 where: str = "") -> None:
         super().__init__(fid, name)
         self.content = content
         self.sfi = sfi
-        self.rule = rule
-        self.arr_fid = 0x2F06
+        self.access = access
+        if structure is None:
+            structure = Structure.TRANSPARENT if content.records is None else \
+                Structure.LINEAR_FIXED
+        self.structure = structure
+        self.where = where or name
+
+    @property
+    def rule(self) -> Access:
+        """The access conditions (older name of :attr:`access`)."""
+        return self.access
 
     @property
     def is_transparent(self) -> bool:
@@ -150,29 +157,29 @@ class EF(Node):
         """TS 102 221 §11.1.1.3.2: 82 descriptor, 83 FID, 8A LCSI, 8B ARR, 80 size, 88 SFI."""
         if self._fcp is None:
             c = self.content
-            if c.records is None:
-                descriptor = b"\x41\x21"                     # shareable working EF, transparent
-            else:
-                descriptor = (b"\x42\x21" + c.record_len.to_bytes(2, "big")
-                              + bytes((len(c.records),)))      # linear fixed
-            sfi = bytes((self.sfi << 3,)) if self.sfi is not None else b""
-            self._fcp = tlv(0x62, tlv(0x82, descriptor) + tlv(0x83, self.fid.to_bytes(2, "big"))
-                            + tlv(0x8A, b"\x05")               # operational, activated
-                            + tlv(0x8B, self.arr_fid.to_bytes(2, "big")
-                                  + bytes((arr_record_number(self.rule),)))
-                            + tlv(0x80, c.size.to_bytes(2, "big")) + tlv(0x88, sfi))
+            records = {} if c.records is None else {"record_length": c.record_len,
+                                                    "record_count": len(c.records)}
+            self._fcp = Fcp(
+                _STRUCTURE_FD[self.structure], **records, fid=self.fid,
+                life_cycle=LCSI_OPERATIONAL_ACTIVATED,
+                security_referenced=self.arr_fid.to_bytes(2, "big")
+                + bytes((arr_record_number(self.access, self.where),)),
+                size=c.size,
+                short_file_id=b"" if self.sfi is None else bytes((self.sfi << 3,)),
+            ).encode()
         return self._fcp
 
     def gsm_response(self) -> bytes:
         """TS 51.011 §9.2.1 EF response: size, FID, type 04, access conditions, structure."""
         c = self.content
-        structure, rec_len = (0x00, 0) if c.records is None else (0x01, c.record_len)
+        a = self.access
+        rec_len = 0 if c.records is None else c.record_len
         return (b"\x00\x00" + c.size.to_bytes(2, "big") + self.fid.to_bytes(2, "big")
-                + bytes((0x04, 0x00, (self.rule.read << 4) | self.rule.update,
-                         0xF0,                # INCREASE: never
-                         0xAA,                # REHABILITATE / INVALIDATE: ADM
+                + bytes((0x04, 0x00, (a.read << 4) | a.update,
+                         (a.increase << 4) | 0x0,   # INCREASE | RFU
+                         (a.deactivate << 4) | a.deactivate,   # REHABILITATE | INVALIDATE
                          0x01,                # not invalidated
-                         0x02, structure, rec_len)))
+                         0x02, _GSM_STRUCTURE[self.structure], rec_len)))
 
 
 class DF(Node):
@@ -185,7 +192,7 @@ class DF(Node):
         self.children: dict[int, Node] = {}
         self.by_sfi: dict[int, EF] = {}
         self.aid = aid
-        self._fcp_cache: dict[int, bytes] = {}
+        self._fcp_cache: dict[tuple[PinStatus, ...], bytes] = {}
 
     def add(self, node: Node) -> Node:
         if node.fid in self.children:
@@ -198,22 +205,18 @@ class DF(Node):
             self.by_sfi[node.sfi] = node
         return node
 
-    def fcp(self, ps_do: int) -> bytes:
-        """TS 102 221 §11.1.1.3.1; ``ps_do`` is the PIN status bitmap of the C6 template."""
-        fcp = self._fcp_cache.get(ps_do)
+    def fcp(self, pin_status: tuple[PinStatus, ...]) -> bytes:
+        """TS 102 221 §11.1.1.3.1; ``pin_status`` is the C6 template's content."""
+        fcp = self._fcp_cache.get(pin_status)
         if fcp is None:
-            body = tlv(0x82, b"\x78\x21")                   # DF, shareable
-            if self.aid is None:
-                body += tlv(0x83, self.fid.to_bytes(2, "big"))
-            else:
-                body += tlv(0x84, self.aid)
-            body += tlv(0xA5, tlv(0x80, b"\x71") + tlv(0x83, (0x8000).to_bytes(4, "big")))
-            body += tlv(0x8A, b"\x05")
-            arr = 0x6F06 if self.aid is not None else 0x2F06
-            body += tlv(0x8B, arr.to_bytes(2, "big") + b"\x01")
-            refs = b"".join(tlv(0x83, bytes((KEY_REF[a],))) for a in (Ac.PIN1, Ac.PIN2, Ac.ADM1))
-            body += tlv(0xC6, tlv(0x90, bytes((ps_do,))) + refs)
-            fcp = self._fcp_cache[ps_do] = tlv(0x62, body)
+            proprietary = (ber_encode(0x80, bytes((DF_CHARACTERISTICS,)))
+                           + ber_encode(0x83, DF_MEMORY.to_bytes(4, "big")))
+            fcp = self._fcp_cache[pin_status] = Fcp(
+                FD_DF, fid=self.fid if self.aid is None else None, df_name=self.aid,
+                proprietary=proprietary, life_cycle=LCSI_OPERATIONAL_ACTIVATED,
+                security_referenced=self.arr_fid.to_bytes(2, "big") + b"\x01",
+                pin_status=pin_status,
+            ).encode()
         return fcp
 
     def gsm_response(self, chv_status: bytes, chv1_disabled: bool) -> bytes:
@@ -223,8 +226,8 @@ class DF(Node):
         n_ef = len(self.children) - n_df
         kind = 0x01 if self.parent is None else 0x02
         characteristics = 0x13 | (0x80 if chv1_disabled else 0x00)
-        fid = 0x7FFF if self.fid is None else self.fid      # an ADF reached from CLA 00
-        return (b"\x00\x00" + (0x8000).to_bytes(2, "big") + fid.to_bytes(2, "big")
+        fid = ADF_FID if self.fid is None else self.fid      # an ADF reached from CLA 00
+        return (b"\x00\x00" + DF_MEMORY.to_bytes(2, "big") + fid.to_bytes(2, "big")
                 + bytes((kind, 0, 0, 0, 0, 0, 0x09, characteristics, n_df, n_ef, 4, 0))
                 + chv_status)
 

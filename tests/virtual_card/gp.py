@@ -32,6 +32,7 @@ import secrets
 from collections.abc import Callable
 
 from simtool.apdu.command import CommandApdu, ResponseApdu
+from simtool.apdu.sw import SW
 from simtool.apdu.tlv import ber_decode_all, ber_encode
 from simtool.errors import DecodeError, MacMismatch
 from simtool.gp import scp02, scp03
@@ -71,14 +72,14 @@ STATUS_PAGE = 120
 
 
 def _with_sw(result: bytes | tuple[bytes, int]) -> tuple[bytes, int]:
-    return result if isinstance(result, tuple) else (result, 0x9000)
+    return result if isinstance(result, tuple) else (result, SW.OK)
 
 
 def _lv_fields(data: bytes, count: int) -> list[bytes]:
     out, pos = [], 0
     for _ in range(count):
         if pos >= len(data) or pos + 1 + data[pos] > len(data):
-            raise GpStatus(0x6A80)
+            raise GpStatus(SW.WRONG_DATA)
         out.append(data[pos + 1:pos + 1 + data[pos]])
         pos += 1 + data[pos]
     return out
@@ -145,15 +146,15 @@ class SecurityDomain:
         if ins == INS_EXTERNAL_AUTHENTICATE:
             return self._external_authenticate(apdu)
         if ins == INS_GET_DATA and not apdu.cla & 0x04 and not self._authenticated:
-            return self._get_data(apdu), 0x9000
+            return self._get_data(apdu), SW.OK
         session = self._session
         if not self._authenticated or session is None:
-            raise GpStatus(0x6982)
+            raise GpStatus(SW.SECURITY_NOT_SATISFIED)
         try:
             plain = session.unwrap_command(apdu)
         except (MacMismatch, DecodeError):
             self._close()                          # GP 2.3 §10.8.2: the session ends
-            raise GpStatus(0x6982) from None
+            raise GpStatus(SW.SECURITY_NOT_SATISFIED) from None
         try:
             data, sw = _with_sw(self._command(plain))
         except GpStatus as exc:
@@ -172,12 +173,12 @@ class SecurityDomain:
     def _initialize_update(self, apdu: CommandApdu) -> tuple[bytes, int]:
         self._close()
         if apdu.cla != 0x80 or apdu.p2 != 0x00:
-            raise GpStatus(0x6A86)
+            raise GpStatus(SW.INCORRECT_P1_P2)
         if self.state.key_tries <= 0:
-            raise GpStatus(0x6983)
+            raise GpStatus(SW.PIN_BLOCKED)
         keyset = next((k for k in self.state.keys if apdu.p1 in (0, k.kvn)), None)
         if keyset is None:
-            raise GpStatus(0x6A88)
+            raise GpStatus(SW.REFERENCED_DATA_NOT_FOUND)
         counter = self.state.sequence_counter
         if keyset.scp == 2:
             keys2 = scp02.Scp02Keys(Secret(keyset.enc), Secret(keyset.mac), Secret(keyset.dek),
@@ -189,7 +190,7 @@ class SecurityDomain:
                                     keyset.kvn)
             self._session = scp03.CardSession(keys3, secrets.token_bytes(8), i=0x00)
         r = self._session.initialize_update(apdu)
-        if r.sw != 0x9000:
+        if r.sw != SW.OK:
             self._close()
         return bytes(r.data), r.sw
 
@@ -197,9 +198,9 @@ class SecurityDomain:
         session = self._session
         if session is None or self._authenticated:
             self._close()
-            raise GpStatus(0x6985)
+            raise GpStatus(SW.CONDITIONS_NOT_SATISFIED)
         r = session.external_authenticate(apdu)
-        if r.sw == 0x9000:
+        if r.sw == SW.OK:
             def ok(s: GpState) -> None:
                 s.key_tries = s.key_max_tries
                 s.sequence_counter = (s.sequence_counter + 1) & 0xFFFF
@@ -207,7 +208,7 @@ class SecurityDomain:
             self._authenticated = True
         else:
             self._close()
-            if r.sw == 0x6982:
+            if r.sw == SW.SECURITY_NOT_SATISFIED:
                 def failed(s: GpState) -> None:
                     s.key_tries = max(0, s.key_tries - 1)
                 self._update(failed)
@@ -227,7 +228,7 @@ class SecurityDomain:
             return self._delete(apdu)
         if ins == INS_PUT_KEY and self._session is not None:
             return self._put_key(apdu)
-        raise GpStatus(0x6D00)
+        raise GpStatus(SW.INS_NOT_SUPPORTED)
 
     def _put_key(self, apdu: CommandApdu) -> bytes:
         """PUT KEY of a whole key set (GP 2.3 §11.8.2, Amendment D §7.2.2): ENC, MAC, DEK of
@@ -240,17 +241,17 @@ class SecurityDomain:
         current = next(k for k in self.state.keys if k.kvn == session.keys.version)
         data = apdu.data
         if apdu.p2 != 0x81 or not data:
-            raise GpStatus(0x6A86)
+            raise GpStatus(SW.INCORRECT_P1_P2)
         new_kvn, pos, keys = data[0], 1, []
         key_type = 0x88 if current.scp == 3 else 0x80
         for _ in range(3):
             if pos + 2 > len(data) or data[pos] != key_type:
-                raise GpStatus(0x6A80)
+                raise GpStatus(SW.WRONG_DATA)
             n = data[pos + 1]
             block = data[pos + 2:pos + 2 + n]
             kcv = data[pos + 2 + n:pos + 6 + n]
             if len(block) != n or kcv[:1] != b"\x03" or len(kcv) != 4:
-                raise GpStatus(0x6A80)
+                raise GpStatus(SW.WRONG_DATA)
             pos += 6 + n
             if current.scp == 3:
                 length, enc = block[0], block[1:]
@@ -261,15 +262,15 @@ class SecurityDomain:
                                         session.sequence_counter)
                 key = tdes_ecb_decrypt(sk.dek.reveal(), block)
             if key_check_value(key_type, Secret(key)) != kcv[1:]:
-                raise GpStatus(0x6A80)
+                raise GpStatus(SW.WRONG_DATA)
             keys.append(key)
         if pos != len(data) or not 1 <= new_kvn <= 0x7F:
-            raise GpStatus(0x6A80)
+            raise GpStatus(SW.WRONG_DATA)
         replace = apdu.p1
         if replace and not any(k.kvn == replace for k in self.state.keys):
-            raise GpStatus(0x6A88)
+            raise GpStatus(SW.REFERENCED_DATA_NOT_FOUND)
         if any(k.kvn == new_kvn for k in self.state.keys) and new_kvn != replace:
-            raise GpStatus(0x6A80)
+            raise GpStatus(SW.WRONG_DATA)
         new = KeySet(current.scp, new_kvn, keys[0], keys[1], keys[2])
 
         def change(s: GpState) -> None:
@@ -290,7 +291,7 @@ class SecurityDomain:
                 entries += b"".join(KeyInformation(kid, k.kvn, ((ktype, len(k.enc)),)).encode()
                                     for kid in (1, 2, 3))
             return ber_encode(0xE0, entries)
-        raise GpStatus(0x6A88)
+        raise GpStatus(SW.REFERENCED_DATA_NOT_FOUND)
 
     def entries(self, p1: int) -> list[RegistryEntry]:
         s = self.state
@@ -303,28 +304,28 @@ class SecurityDomain:
             return [RegistryEntry(f.aid, f.life_cycle,
                                   module_aids=f.modules if p1 == 0x10 else ())
                     for f in s.load_files]
-        raise GpStatus(0x6A86)
+        raise GpStatus(SW.INCORRECT_P1_P2)
 
     def _get_status(self, apdu: CommandApdu) -> bytes | tuple[bytes, int]:
         """GET STATUS, format 2, in pages of about :data:`STATUS_PAGE` bytes: 6310 while more
         entries follow, fetched with P2 b1 = 1 (next occurrence, GP 2.3 §11.4.2.2)."""
         if apdu.p2 & 0xFE != 0x02:               # format 2 only
-            raise GpStatus(0x6A86)
+            raise GpStatus(SW.INCORRECT_P1_P2)
         if apdu.p2 & 0x01:
             pending = self._status_pending
             if not pending:
-                raise GpStatus(0x6A86)
+                raise GpStatus(SW.INCORRECT_P1_P2)
         else:
             try:
                 criterion = ber_decode_all(apdu.data)
             except DecodeError:
-                raise GpStatus(0x6A80) from None
+                raise GpStatus(SW.WRONG_DATA) from None
             prefix = next((t.value for t in criterion if t.tag == 0x4F), None)
             if prefix is None:
-                raise GpStatus(0x6A80)
+                raise GpStatus(SW.WRONG_DATA)
             pending = [e.encode() for e in self.entries(apdu.p1) if e.aid.startswith(prefix)]
             if not pending:
-                raise GpStatus(0x6A88)
+                raise GpStatus(SW.REFERENCED_DATA_NOT_FOUND)
         page = [pending[0]]
         for entry in pending[1:]:
             if sum(map(len, page)) + len(entry) > STATUS_PAGE:
@@ -341,39 +342,39 @@ class SecurityDomain:
         if apdu.p1 == 0x02:                              # [for load]
             aid = _lv_fields(apdu.data, 1)[0]
             if not 5 <= len(aid) <= 16:
-                raise GpStatus(0x6A80)
+                raise GpStatus(SW.WRONG_DATA)
             if any(f.aid == aid for f in s.load_files) or any(
                     a.aid == aid for a in s.applications):
-                raise GpStatus(0x6985)
+                raise GpStatus(SW.CONDITIONS_NOT_SATISFIED)
             self._loading = (aid, 0, b"")
             return b"\x00"
         if apdu.p1 in (0x04, 0x0C):                      # [for install (and make selectable)]
             lf, module, aid, privileges, params, _token = _lv_fields(apdu.data, 6)
             load_file = next((f for f in s.load_files if f.aid == lf), None)
             if load_file is None or module not in load_file.modules:
-                raise GpStatus(0x6A88)
+                raise GpStatus(SW.REFERENCED_DATA_NOT_FOUND)
             if not 5 <= len(aid) <= 16 or len(privileges) not in (1, 3):
-                raise GpStatus(0x6A80)
+                raise GpStatus(SW.WRONG_DATA)
             if any(a.aid == aid for a in s.applications) or aid == ISD_AID:
-                raise GpStatus(0x6985)
+                raise GpStatus(SW.CONDITIONS_NOT_SATISFIED)
             try:
                 InstallParameters.decode(params)
             except DecodeError:
-                raise GpStatus(0x6A80) from None
+                raise GpStatus(SW.WRONG_DATA) from None
             app = Application(aid, lf, module, privileges, params,
                               SELECTABLE if apdu.p1 == 0x0C else INSTALLED)
             self._update(lambda st: st.applications.append(app))
             return b"\x00"
-        raise GpStatus(0x6A86)
+        raise GpStatus(SW.INCORRECT_P1_P2)
 
     def _load(self, apdu: CommandApdu) -> bytes:
         loading = self._loading
         if loading is None:
-            raise GpStatus(0x6985)
+            raise GpStatus(SW.CONDITIONS_NOT_SATISFIED)
         aid, expected, data = loading
         if apdu.p2 != expected or apdu.p1 not in (0x00, 0x80):
             self._loading = None
-            raise GpStatus(0x6A86)
+            raise GpStatus(SW.INCORRECT_P1_P2)
         data += apdu.data
         if apdu.p1 == 0x00:
             self._loading = (aid, expected + 1, data)
@@ -382,7 +383,7 @@ class SecurityDomain:
         try:
             body, _package, applets = applet_aids(data)
         except (DecodeError, IndexError):
-            raise GpStatus(0x6A80) from None
+            raise GpStatus(SW.WRONG_DATA) from None
         load_file = LoadFile(aid, applets, body)
         self._update(lambda st: st.load_files.append(load_file))
         return b"\x00"
@@ -391,14 +392,14 @@ class SecurityDomain:
         try:
             objects = ber_decode_all(apdu.data)
         except DecodeError:
-            raise GpStatus(0x6A80) from None
+            raise GpStatus(SW.WRONG_DATA) from None
         if len(objects) != 1 or objects[0].tag != 0x4F:
-            raise GpStatus(0x6A80)
+            raise GpStatus(SW.WRONG_DATA)
         aid = objects[0].value
         related = apdu.p2 == 0x80
         s = self.state
         if aid == ISD_AID:
-            raise GpStatus(0x6985)
+            raise GpStatus(SW.CONDITIONS_NOT_SATISFIED)
         if any(a.aid == aid for a in s.applications):
             def drop_app(st: GpState) -> None:
                 st.applications = [a for a in st.applications if a.aid != aid]
@@ -407,11 +408,11 @@ class SecurityDomain:
         if any(f.aid == aid for f in s.load_files):
             users = [a for a in s.applications if a.load_file == aid]
             if users and not related:
-                raise GpStatus(0x6985)
+                raise GpStatus(SW.CONDITIONS_NOT_SATISFIED)
 
             def drop_file(st: GpState) -> None:
                 st.load_files = [f for f in st.load_files if f.aid != aid]
                 st.applications = [a for a in st.applications if a.load_file != aid]
             self._update(drop_file)
             return b"\x00"
-        raise GpStatus(0x6A88)
+        raise GpStatus(SW.REFERENCED_DATA_NOT_FOUND)

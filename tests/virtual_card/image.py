@@ -7,14 +7,18 @@
      "pins": {"PIN1": {"value": "1234", "enabled": true, "tries": 3, "max_tries": 3,
                        "puk": "12345678", "puk_tries": 10, "puk_max_tries": 10}, "PIN2": ...,
               "ADM1": {"value": "11223344", ...}},
-     "auth": {"usim": {"cfg": "14", "ki": "<32 hex>", "op_opc": "<32 hex>"},   (EF AF20)
-              "gsm":  {"cfg": "14", "ki": ..., "op_opc": ...},                 (A515/6F20)
+     "auth": {"usim": {"cfg": "14", "ki": "<32 hex>", "op_opc": "<32 hex>"},   (EF.USIM_AUTH_KEY)
+              "gsm":  {"cfg": "14", "ki": ..., "op_opc": ...},                 (EF.SIM_AUTH_KEY)
               "sqn": "<12 hex: highest SQN accepted>", "sqn_window": null | <int>},
-     "files": {"3F00/7F20/6F07": "<hex>", "3F00/7F10/6F40": ["<record hex>", ...], ...},
+     "files": {"<image key>": "<hex>", "<image key>": ["<record hex>", ...], ...},
      "gp": {...},                    (GlobalPlatform key sets and registry, see :mod:`.gp`)
      "ota": {...}}                   (OTA key sets and counters, see :mod:`.ota`)
 
-The STK menu is card data: EF.MENU (``3F00/7FFF/AF50``, :mod:`simtool.stk.menufile`), shown
+The image key of a file is its path of FIDs from the MF, as the card tree gives it
+(``Located.key``: DF.GSM's EF.IMSI is MF FID / DF.GSM FID / EF.IMSI FID, slash-separated);
+the file's structure and size are the tree's.
+
+The STK menu is card data: EF.MENU (ADF.USIM, :mod:`simtool.stk.menufile`), shown
 when the registry holds the menu applet (:meth:`.gp.GpState.menu_registered`).  An older image
 may still carry ``"stk_menu"`` (a :class:`simtool.stk.menu.Menu` dict) instead: it is read as
 that menu in EF.MENU with the menu applet installed (an invalid one leaves EF.MENU erased), and
@@ -37,10 +41,10 @@ from pathlib import Path
 
 from simtool.errors import DataError
 
-from .defaults import default_files, default_image
+from .defaults import EF_MENU, default_files, default_image
 from .gp import GpState, default_gp
 from .ota import OtaState, default_ota
-from .layout import AUTH_GSM, AUTH_USIM, EF_SPECS, SJA2_ATR, check_shape
+from .layout import AUTH_GSM, AUTH_USIM, SJA2_ATR, check_shape, image_files
 from .pins import Pin
 
 log = logging.getLogger("tests.virtual_card")
@@ -50,7 +54,7 @@ PIN_NAMES = ("PIN1", "PIN2", "ADM1", "ADM2")
 #: an image written before the card had ADM2 (key reference 0B) gets the default one
 OPTIONAL_PINS = ("ADM2",)
 _TOP_KEYS = {"format", "atr", "pins", "auth", "files", "gp", "ota", "stk_menu"}
-EF_MENU = "3F00/7FFF/AF50"
+__all__ = ["EF_MENU", "ImageState", "default_state", "load_image", "parse_image", "save_image"]
 
 
 @dataclass
@@ -127,14 +131,15 @@ def parse_image(doc: object) -> ImageState:
     if not isinstance(files_doc, dict):
         raise DataError("must be an object", where="files")
     files = default_files()
+    known = image_files()
     for key, value in files_doc.items():
-        if key not in EF_SPECS:
+        if key not in known:
             raise DataError("no such file on this card", where=f"files.{key}")
         if isinstance(value, list):
             files[key] = [_hex(r, f"files.{key}[{i}]") for i, r in enumerate(value)]
         else:
             files[key] = _hex(value, f"files.{key}")
-        check_shape(key, files[key])
+        check_shape(known[key], files[key])
 
     menu = doc.get("stk_menu")
     if menu is not None and not isinstance(menu, dict):
@@ -151,7 +156,7 @@ def parse_image(doc: object) -> ImageState:
 
 def _legacy_menu(menu: dict) -> bytes:
     """EF.MENU for an older image's ``stk_menu``; erased when it is no valid menu."""
-    size = EF_SPECS[EF_MENU].size
+    size = image_files()[EF_MENU].node.size
     try:
         from simtool.stk.menu import Menu
         from simtool.stk.menufile import encode_menu_file

@@ -1,197 +1,212 @@
-"""The file tree of the virtual card, modelled on a sysmocom sysmoISIM-SJA2.
+"""The virtual card's file system, built from the card tree of a sysmocom sysmoISIM-SJA2.
 
-Paths are FIDs from the MF, ``7FFF`` standing for ADF.USIM (TS 102 221 §8.4.2); a path is also
-the file's key in the card image.  File IDs, SFIs and structures: ETSI TS 102 221 §13,
-3GPP TS 31.102 §4.2 / §4.4.3, 3GPP TS 51.011 §10; sizes follow a real SJA2 where pySim's
-tools depend on them (PLMN lists 60 bytes, UST 20 bytes, SMSP 52-byte records).
+The emulator holds no file paths or FIDs of its own: :func:`build` walks
+``SYSMO_ISIM_SJA2.tree`` (:mod:`simtool.cardtree`, :mod:`simtool.cardtypes`) and makes a
+:class:`.fs.DF` per ``DfNode`` and an :class:`.fs.EF` per ``EfNode``:
 
-SJA2 specifics (as pySim's sysmocom_sja2.py / legacy cards.py describe the card):
+* a plain EF gets its content from the image (keyed by the tree's ``Located.key``), checked
+  against the node's structure and size;
+* a ``link`` node shares the content of the file it links to (the SJA2 shows DF.GSM's and
+  DF.TELECOM's files in ADF.USIM: pySim-prog programs an SJA2 through those only);
+* a ``store`` node shows content the card keeps outside its files: the Milenage key files
+  (``auth.*``, the image's ``auth`` section), the PIN files (``pin.*``, views of the card's
+  PINs, :mod:`.pinfiles`) and EF.MILENAGE_CFG; more come in through ``build(stores=...)``
+  (a maker per store name, called with the name and the node, returning the shared
+  :class:`.fs.Content`, which may be a view of state kept elsewhere).  A store the card does
+  not know is an error at start-up that names it.
 
-* DF.SYSTEM A515 holds EF.SIM_AUTH_KEY 6F20 (cfg byte + K + OP/OPc, 33 bytes) and
-  EF.MILENAGE_CFG 6F21; ADF.USIM holds EF.USIM_AUTH_KEY AF20 (used by AUTHENTICATE in the 3G
-  context) and EF.USIM_AUTH_KEY_2G AF22, which is the same file as A515/6F20 (used by RUN GSM
-  ALGORITHM and the GSM context).  Their contents are kept in the image's ``auth`` section.
-* ADF.USIM's EF.IMSI, SPN, ACC, FPLMN, LOCI, xPLMNwAcT, HPPLMN and ARR are links to the
-  DF.GSM / MF files, MSISDN and SMSP links to DF.TELECOM's: pySim-prog programs an SJA2
-  through DF.GSM and DF.TELECOM only.
+Each EF's FCP references the nearest EF.ARR (its DF's, else its parent's ...); a DF's FCP
+references the EF.ARR in the DF itself or above it (TS 102 221 §9.2.4, §11.1.1.4.7).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from simtool.cardtree import ARR_RULES, CardTree, DfNode, EfNode, Located
+from simtool.cardtypes import AUTH_GSM, AUTH_USIM, SYSMO_ISIM_SJA2
+from simtool.ef.base import Structure
 from simtool.errors import DataError
 
-from .fs import (ADM_ADM, ADM_NEV, ALW_ADM, ALW_PIN, DF, EF, PIN_ADM, PIN_PIN, PIN_PIN2, RULES,
-                 Content, Rule, arr_record)
+from .fs import DF, EF, Content, arr_record, arr_record_number
+from .pinfiles import pin_file_content
+from .pins import Pin
 
-USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
+#: The tree the virtual card is built from.
+TREE: CardTree = SYSMO_ISIM_SJA2.tree
 # sysmoISIM-SJA2 ATR, variant 1 (sim-facts §10.1): T=0, 15 historical bytes.
-SJA2_ATR = bytes.fromhex("3B9F96801F878031E073FE211B674A4C753034054BA9")
+SJA2_ATR = SYSMO_ISIM_SJA2.atrs[0]
 
-AUTH_USIM = "auth.usim"        # EF.USIM_AUTH_KEY (AF20)
-AUTH_GSM = "auth.gsm"          # EF.SIM_AUTH_KEY (A515/6F20) = EF.USIM_AUTH_KEY_2G (AF22)
-
-DFS = {  # path -> (name, AID)
-    "3F00": ("MF", None),
-    "3F00/7F10": ("DF.TELECOM", None),
-    "3F00/7F20": ("DF.GSM", None),
-    "3F00/A515": ("DF.SYSTEM", None),
-    "3F00/7FFF": ("ADF.USIM", USIM_AID),
-    "3F00/7FFF/5F3B": ("DF.GSM-ACCESS", None),
-}
-
-
-class EfSpec(NamedTuple):
-    path: str
-    name: str
-    rule: Rule
-    sfi: int | None
-    size: int | tuple[int, int]        # transparent size, or (record length, records)
-
-
-EFS: tuple[EfSpec, ...] = (
-    EfSpec("3F00/2F00", "EF.DIR", ALW_ADM, 0x1E, (32, 2)),
-    EfSpec("3F00/2FE2", "EF.ICCID", ALW_ADM, 0x02, 10),
-    EfSpec("3F00/2F05", "EF.PL", ALW_PIN, 0x05, 10),
-    EfSpec("3F00/2F06", "EF.ARR", ALW_ADM, 0x06, (56, len(RULES))),
-    EfSpec("3F00/7F10/6F3A", "EF.ADN", PIN_PIN, None, (30, 10)),
-    EfSpec("3F00/7F10/6F40", "EF.MSISDN", PIN_PIN, None, (34, 2)),
-    EfSpec("3F00/7F10/6F42", "EF.SMSP", PIN_PIN, None, (52, 2)),
-    EfSpec("3F00/7F20/6F05", "EF.LP", ALW_PIN, None, 5),
-    EfSpec("3F00/7F20/6F07", "EF.IMSI", PIN_ADM, None, 9),
-    EfSpec("3F00/7F20/6F20", "EF.Kc", PIN_PIN, None, 9),
-    EfSpec("3F00/7F20/6F30", "EF.PLMNsel", PIN_PIN, None, 60),
-    EfSpec("3F00/7F20/6F31", "EF.HPPLMN", PIN_ADM, None, 1),
-    EfSpec("3F00/7F20/6F38", "EF.SST", PIN_ADM, None, 15),
-    EfSpec("3F00/7F20/6F3E", "EF.GID1", PIN_ADM, None, 10),
-    EfSpec("3F00/7F20/6F3F", "EF.GID2", PIN_ADM, None, 10),
-    EfSpec("3F00/7F20/6F46", "EF.SPN", ALW_ADM, None, 17),
-    EfSpec("3F00/7F20/6F60", "EF.PLMNwAcT", PIN_PIN, None, 60),
-    EfSpec("3F00/7F20/6F61", "EF.OPLMNwAcT", PIN_ADM, None, 60),
-    EfSpec("3F00/7F20/6F62", "EF.HPLMNwAcT", PIN_ADM, None, 60),
-    EfSpec("3F00/7F20/6F78", "EF.ACC", PIN_ADM, None, 2),
-    EfSpec("3F00/7F20/6F7B", "EF.FPLMN", PIN_PIN, None, 12),
-    EfSpec("3F00/7F20/6F7E", "EF.LOCI", PIN_PIN, None, 11),
-    EfSpec("3F00/7F20/6FAD", "EF.AD", ALW_ADM, None, 4),
-    EfSpec("3F00/7F20/6FAE", "EF.Phase", ALW_ADM, None, 1),
-    EfSpec("3F00/7F20/6FB7", "EF.ECC", ALW_ADM, None, 15),
-    EfSpec("3F00/7FFF/6F05", "EF.LI", ALW_PIN, 0x02, 10),
-    EfSpec("3F00/7FFF/6F08", "EF.Keys", PIN_PIN, 0x08, 33),
-    EfSpec("3F00/7FFF/6F09", "EF.KeysPS", PIN_PIN, 0x09, 33),
-    EfSpec("3F00/7FFF/6F38", "EF.UST", PIN_ADM, 0x04, 20),
-    EfSpec("3F00/7FFF/6F56", "EF.EST", PIN_PIN2, 0x05, 1),
-    EfSpec("3F00/7FFF/6F73", "EF.PSLOCI", PIN_PIN, 0x0C, 14),
-    EfSpec("3F00/7FFF/6FAD", "EF.AD", ALW_ADM, 0x03, 4),
-    EfSpec("3F00/7FFF/6FB7", "EF.ECC", ALW_ADM, 0x01, (4, 5)),
-    EfSpec("3F00/7FFF/6FD9", "EF.EHPLMN", PIN_ADM, 0x1D, 12),
-    # The STK menu applet's menu (simtool.stk.menufile), a proprietary FID clear of the
-    # SJA2's own AF20..AF33 (EF.USIM_SQN is AF30): read always, updated with ADM1 or OTA RFM.
-    EfSpec("3F00/7FFF/AF50", "EF.MENU", ALW_ADM, None, 8192),
-    # SJA2 proprietary files held as bytes (simtool.cardtypes.SJA2_FILES)
-    EfSpec("3F00/A515/6F27", "EF.GP_DIV_DATA", ADM_ADM, None, (12, 1)),
-    EfSpec("3F00/7FFF/AF31", "EF.GBA_SK", ADM_NEV, None, 33),
-    EfSpec("3F00/7FFF/AF32", "EF.GBA_REC_LIST", ADM_NEV, None, 200),
-    EfSpec("3F00/7FFF/AF33", "EF.GBA_INT_KEY", ADM_NEV, None, (32, 1)),
-    EfSpec("3F00/7FFF/5F3B/4F20", "EF.Kc", PIN_PIN, 0x01, 9),
-    EfSpec("3F00/7FFF/5F3B/4F52", "EF.KcGPRS", PIN_PIN, 0x02, 9),
-)
-
-# Files whose content lives outside the image's "files" section: (path, name, content key).
-KEY_FILES = (
-    ("3F00/A515/6F20", "EF.SIM_AUTH_KEY", AUTH_GSM),
-    ("3F00/7FFF/AF20", "EF.USIM_AUTH_KEY", AUTH_USIM),
-    ("3F00/7FFF/AF22", "EF.USIM_AUTH_KEY_2G", AUTH_GSM),
-)
-MILENAGE_CFG = ("3F00/A515/6F21", "EF.MILENAGE_CFG")
-
-LINKS = (  # (path, name, SFI, path of the file it shares its content with)
-    ("3F00/7FFF/6F06", "EF.ARR", 0x17, "3F00/2F06"),
-    ("3F00/7FFF/6F07", "EF.IMSI", 0x07, "3F00/7F20/6F07"),
-    ("3F00/7FFF/6F31", "EF.HPPLMN", 0x12, "3F00/7F20/6F31"),
-    ("3F00/7FFF/6F40", "EF.MSISDN", None, "3F00/7F10/6F40"),
-    ("3F00/7FFF/6F42", "EF.SMSP", None, "3F00/7F10/6F42"),
-    ("3F00/7FFF/6F46", "EF.SPN", None, "3F00/7F20/6F46"),
-    ("3F00/7FFF/6F60", "EF.PLMNwAcT", 0x0A, "3F00/7F20/6F60"),
-    ("3F00/7FFF/6F61", "EF.OPLMNwAcT", 0x11, "3F00/7F20/6F61"),
-    ("3F00/7FFF/6F62", "EF.HPLMNwAcT", 0x13, "3F00/7F20/6F62"),
-    ("3F00/7FFF/6F78", "EF.ACC", 0x06, "3F00/7F20/6F78"),
-    ("3F00/7FFF/6F7B", "EF.FPLMN", 0x0D, "3F00/7F20/6F7B"),
-    ("3F00/7FFF/6F7E", "EF.LOCI", 0x0B, "3F00/7F20/6F7E"),
-)
-
-EF_SPECS = {spec.path: spec for spec in EFS}
+ARR_NAME = "EF.ARR"
+MILENAGE_CFG = "milenage.cfg"
 # TS 35.206 §4.1 rotation amounts and constants, as EF.MILENAGE_CFG stores them.
 MILENAGE_CFG_BYTES = (bytes((64, 0, 32, 64, 96))
                       + b"".join((c).to_bytes(16, "big") for c in (0, 1, 2, 4, 8)))
 
+__all__ = ["AUTH_GSM", "AUTH_USIM", "TREE", "SJA2_ATR", "Card", "build", "image_files"]
 
-def arr_records() -> list[bytes]:
-    length = EF_SPECS["3F00/2F06"].size[0]
-    return [arr_record(rule).ljust(length, b"\xff") for rule in RULES]
-
-
-def check_shape(key: str, value: bytes | list[bytes]) -> None:
-    """Raise DataError unless ``value`` has the size/record layout of the file at ``key``."""
-    size = EF_SPECS[key].size
-    if isinstance(size, int):
-        if not isinstance(value, bytes) or len(value) != size:
-            raise DataError(f"must be {size} bytes of hex", where=key)
-    else:
-        rec_len, count = size
-        if (not isinstance(value, list) or len(value) != count
-                or any(not isinstance(r, bytes) or len(r) != rec_len for r in value)):
-            raise DataError(f"must be a list of {count} records of {rec_len} bytes", where=key)
+Value = bytes | list[bytes]
 
 
-class Tree(NamedTuple):
+def image_files(tree: CardTree = TREE) -> dict[str, Located]:
+    """The files whose contents the image keeps, by image key: every EF that is neither a
+    link nor a store."""
+    return {loc.key: loc for loc in tree.files()
+            if loc.node.link is None and loc.node.store is None}
+
+
+def empty_value(node: EfNode) -> Value:
+    """A spec-neutral content: every byte FF (TS 102 221 §8.1: erased)."""
+    if node.structure is Structure.TRANSPARENT:
+        return b"\xff" * node.size
+    return [b"\xff" * node.size] * node.records
+
+
+def arr_records(node: EfNode) -> list[bytes]:
+    """EF.ARR's records: ``ARR_RULES`` in the expanded format, FF-padded."""
+    return [arr_record(rule).ljust(node.size, b"\xff") for rule in ARR_RULES]
+
+
+def initial_value(node: EfNode) -> Value:
+    """What a file holds before anyone writes it: an EF.ARR the access rules the FCPs
+    reference, any other file nothing (all FF)."""
+    return arr_records(node) if node.name == ARR_NAME else empty_value(node)
+
+
+def check_shape(loc: Located, value: object, where: str | None = None) -> None:
+    """Raise DataError unless ``value`` has the structure and size of the tree's node."""
+    node = loc.node
+    where = where or loc.key
+    if node.structure is Structure.TRANSPARENT:
+        if not isinstance(value, bytes) or len(value) != node.size:
+            raise DataError(f"must be {node.size} bytes of hex", where=where)
+    elif (not isinstance(value, list) or len(value) != node.records
+          or any(not isinstance(r, bytes) or len(r) != node.size for r in value)):
+        raise DataError(f"must be a list of {node.records} records of {node.size} bytes",
+                        where=where)
+
+
+class Card(NamedTuple):
+    """The built file system."""
+
     mf: DF
-    adf: DF
-    contents: dict[str, Content]      # every persistent content by its image key
+    adf: DF                            # ADF.USIM
+    nodes: dict[str, DF | EF]          # every DF and EF by its place in the tree
+    contents: dict[str, Content]       # the image's files by image key
+    stores: dict[str, Content]         # store contents by store name
+    adfs: dict[str, DF]                # every ADF by name, in the tree's order
 
 
-def build(files: dict[str, bytes | list[bytes]], auth: dict[str, bytes]) -> Tree:
-    """Build the tree with the given contents (``files`` keyed by path, ``auth`` by AUTH_*)."""
-    dfs: dict[str, DF] = {}
-    for path, (name, aid) in DFS.items():
-        parts = path.split("/")
-        df = DF(None if aid else int(parts[-1], 16), name, aid)
-        if len(parts) > 1:
-            parent = dfs["/".join(parts[:-1])]
-            if aid is None:
-                parent.add(df)
-            else:
-                df.parent = parent        # an ADF is reached by AID or 7FFF, not by FID
-        dfs[path] = df
+#: Makes the content of a store: called once per store name with the name and the first node
+#: that names it; every node naming the store shares what it returns.
+StoreMaker = Callable[[str, EfNode | None], Content]
 
+
+def _stores(pins: Mapping[str, Pin], auth: Mapping[str, bytes]) -> dict[str, StoreMaker]:
+    makers: dict[str, StoreMaker] = {
+        name: (lambda key, _node, data=data: Content(key, data=data))
+        for name, data in auth.items()}
+    makers[MILENAGE_CFG] = lambda key, _node: Content(key, data=MILENAGE_CFG_BYTES,
+                                                      persistent=False)
+    for name, pin in pins.items():
+        makers[f"pin.{name}"] = lambda key, _node, pin=pin: pin_file_content(key, pin)
+    return makers
+
+
+def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str, bytes],
+          tree: CardTree = TREE, stores: Mapping[str, StoreMaker] | None = None) -> Card:
+    """Build the file system of ``tree`` with the given contents: ``files`` by image key,
+    ``pins`` for the PIN files, ``auth`` by store name (AUTH_USIM, AUTH_GSM), ``stores`` for
+    any other store the tree names."""
+    makers = {**_stores(pins, auth), **(stores or {})}
+    nodes: dict[str, DF | EF] = {}
     contents: dict[str, Content] = {}
-    by_path: dict[str, EF] = {}
+    made: dict[str, Content] = {}
+    keys: dict[str, str] = {}
+    for loc in tree.files():                   # the image tells its files apart by key
+        if loc.node.link is not None or loc.node.store is not None:
+            continue                           # (a link's or a store's content is elsewhere)
+        other = keys.setdefault(loc.key, loc.where)
+        if other != loc.where:
+            raise DataError(f"has the image key {loc.key} of {other}", where=loc.where)
+    mf = DF(tree.root.fid, tree.root.name)
+    mf.arr_fid = _arr_fid(tree.root, ())
 
-    def place(path: str, name: str, content: Content, rule: Rule, sfi: int | None) -> None:
-        parent_path, fid = path.rsplit("/", 1)
-        ef = EF(int(fid, 16), name, content, rule, sfi)
-        parent = dfs[parent_path]
-        if parent.is_within(dfs["3F00/7FFF"]):
-            ef.arr_fid = 0x6F06
-        parent.add(ef)
-        by_path[path] = ef
+    def content_of(loc: Located) -> Content:
+        node = loc.node
+        if node.link is not None:
+            target = tree.get(node.link)
+            if (target.node.structure, target.node.size, target.node.records) != (
+                    node.structure, node.size, node.records):
+                raise DataError(f"links to {node.link}, which has another structure or size",
+                                where=loc.where)
+            return content_of(target)
+        if node.store is not None:
+            content = made.get(node.store)
+            if content is None:
+                maker = makers.get(node.store)
+                if maker is None:
+                    raise DataError(f"the virtual card keeps no store {node.store!r}",
+                                    where=loc.where)
+                content = made[node.store] = maker(node.store, node)
+            if content.size != node.total_size or (content.records is None) != (
+                    node.structure is Structure.TRANSPARENT):
+                raise DataError(f"store {node.store} holds {content.size} bytes, the file "
+                                f"{node.total_size}", where=loc.where)
+            return content
+        content = contents.get(loc.key)
+        if content is None:
+            value = files.get(loc.key)
+            if value is None:                  # a file the image does not know yet
+                value = initial_value(node)
+            check_shape(loc, value)
+            if isinstance(value, list):
+                content = Content(loc.key, records=list(value))
+            else:
+                content = Content(loc.key, data=value)
+            contents[loc.key] = content
+        return content
 
-    for spec in EFS:
-        value = files[spec.path]
-        check_shape(spec.path, value)
-        if isinstance(value, list):
-            content = Content(spec.path, records=list(value))
-        else:
-            content = Content(spec.path, data=value)
-        contents[spec.path] = content
-        place(spec.path, spec.name, content, spec.rule, spec.sfi)
-    for path, name, sfi, target in LINKS:
-        source = by_path[target]
-        place(path, name, source.content, source.rule, sfi)
-    for key in (AUTH_USIM, AUTH_GSM):
-        contents[key] = Content(key, data=auth[key])
-    for path, name, key in KEY_FILES:
-        place(path, name, contents[key], ADM_ADM, None)
-    place(MILENAGE_CFG[0], MILENAGE_CFG[1],
-          Content(MILENAGE_CFG[0], data=MILENAGE_CFG_BYTES, persistent=False), ADM_NEV, None)
-    return Tree(dfs["3F00"], dfs["3F00/7FFF"], contents)
+    def walk(df_node: DfNode, df: DF, ancestors: tuple[DfNode, ...], prefix: str) -> None:
+        for child in df_node.children:
+            where = f"{prefix}/{child.name}" if prefix else child.name
+            loc = tree.get(where)
+            if isinstance(child, DfNode):
+                sub = DF(child.fid, child.name, child.aid)
+                sub.arr_fid = _arr_fid(child, (*ancestors, df_node))
+                if child.aid is None:
+                    df.add(sub)
+                else:
+                    sub.parent = df        # an ADF is reached by AID or 7FFF, not by FID
+                nodes[where] = sub
+                walk(child, sub, (*ancestors, df_node), where)
+            else:
+                if child.structure not in (Structure.TRANSPARENT, Structure.LINEAR_FIXED,
+                                           Structure.CYCLIC):
+                    raise DataError(f"the virtual card has no {child.structure.value} EFs",
+                                    where=where)
+                arr_record_number(child.access, where)      # the rule must be in EF.ARR
+                ef = EF(child.fid, child.name, content_of(loc), child.access, child.sfi,
+                        child.structure, where)
+                ef.arr_fid = _arr_fid(df_node, ancestors)
+                df.add(ef)
+                nodes[where] = ef
+
+    walk(tree.root, mf, (), "")
+    for name in auth:                          # the keys AUTHENTICATE uses, shown or not
+        if name not in made:
+            made[name] = makers[name](name, None)
+    adfs = {where: df for where, df in nodes.items() if isinstance(df, DF) and df.aid}
+    if "ADF.USIM" not in adfs:
+        raise DataError("the card tree has no ADF.USIM")
+    return Card(mf, adfs["ADF.USIM"], nodes, contents, made, adfs)
+
+
+def _arr_fid(df: DfNode, ancestors: tuple[DfNode, ...]) -> int:
+    """The FID of the nearest EF.ARR from ``df`` up to the MF."""
+    for node in (df, *reversed(ancestors)):
+        for child in node.children:
+            if isinstance(child, EfNode) and child.name == ARR_NAME:
+                return child.fid
+    raise DataError("the card tree has no EF.ARR", where=df.name)

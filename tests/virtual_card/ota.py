@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simtool.apdu.command import CommandApdu, ResponseApdu
+from simtool.apdu.sw import SW
 from simtool.errors import DataError, DecodeError, EncodeError, PorError
 from simtool.ota.packet import (Algorithm, CounterPolicy, Integrity, OtaKey, OtaKeyset,
                                 PorRequest, RemoteResponse, ResponsePacket, Spi,
@@ -179,13 +180,13 @@ class OtaReceiver:
             apdus = None
         if apdus is None:
             result = (ExpandedResponse(bad_format=0x01).encode() if expanded
-                      else RemoteResponse(0, 0x6F00).encode())
+                      else RemoteResponse(0, SW.TECHNICAL_PROBLEM).encode())
         else:
             responses = self._run(tar, apdus)
             if expanded:
                 result = ExpandedResponse(tuple(responses), len(responses)).encode()
             else:
-                last = responses[-1] if responses else ResponseApdu(b"", 0x9000)
+                last = responses[-1] if responses else ResponseApdu(b"", SW.OK)
                 result = RemoteResponse(len(responses), last.sw, bytes(last.data)).encode()
         if spi.por is PorRequest.NONE or spi.por is PorRequest.ON_ERROR:
             return b""

@@ -1,5 +1,5 @@
-"""The SJA2's PIN files in DF.SYSTEM (A515): EF.CHV1 6F01, EF.CHV2 6F81, EF.ADM1 6F0A,
-EF.ADM2 6F0B.
+"""The SJA2's PIN files in DF.SYSTEM: EF.CHV1, EF.CHV2, EF.ADM1, EF.ADM2 (the tree's ``pin.*``
+stores).
 
 On a sysmoISIM-SJA2 the PIN, PUK and ADM values live in these proprietary transparent files
 (layout as osmocom pySim's ``sysmocom_sja2.py`` describes it; sysmocom's manual was not
@@ -20,22 +20,15 @@ from __future__ import annotations
 from simtool.secret import Secret
 
 from . import status as st
-from .fs import ADM_ADM, DF, EF, Content
+from .fs import Content
 from .pins import Pin, block_digits
 from .status import CardStatus
 
-DF_SYSTEM_FID = 0xA515
 STATE_DISABLED = 0x01
 #: state bits shown besides "disabled": valid, change-, unblock-, disable-able (PIN1/PIN2);
 #: valid, change-able (ADM1).
 PIN_STATE = 0xF0
 ADM_STATE = 0xC0
-PIN_FILES = (  # (FID, name, Pin name, fixed state bits)
-    (0x6F01, "EF.CHV1", "PIN1", PIN_STATE),
-    (0x6F81, "EF.CHV2", "PIN2", PIN_STATE),
-    (0x6F0A, "EF.ADM1", "ADM1", ADM_STATE),
-    (0x6F0B, "EF.ADM2", "ADM2", ADM_STATE),
-)
 
 
 class PinFileContent(Content):
@@ -87,9 +80,7 @@ class PinFileContent(Content):
             pin.puk = Secret(bytes(puk))
 
 
-def add_pin_files(mf: DF, pins: dict[str, Pin]) -> None:
-    """Put EF.CHV1, EF.CHV2, EF.ADM1 and EF.ADM2 into DF.SYSTEM, as views of ``pins``."""
-    df_system = mf.children[DF_SYSTEM_FID]
-    for fid, name, pin_name, state_bits in PIN_FILES:
-        content = PinFileContent(f"pins.{pin_name}", pins[pin_name], state_bits)
-        df_system.add(EF(fid, name, content, ADM_ADM))
+def pin_file_content(key: str, pin: Pin) -> PinFileContent:
+    """The content of the PIN file of ``pin`` (store ``pin.<name>``): an ADM key shows only
+    'valid, change-able', a PIN also 'unblock-, disable-able'."""
+    return PinFileContent(key, pin, ADM_STATE if pin.name.startswith("ADM") else PIN_STATE)

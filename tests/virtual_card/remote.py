@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from simtool.apdu.channel import Channel
 from simtool.apdu.command import CommandApdu, ResponseApdu
+from simtool.apdu.sw import SW
 
 from .ota import TAR_RAM_ISD, TAR_RFM_USIM
 
@@ -34,7 +35,7 @@ class RemoteManagement:
         if tar == TAR_RAM_ISD:
             for apdu in apdus:
                 out.append(self.isd.remote(apdu))
-                if out[-1].sw != 0x9000:
+                if out[-1].sw != SW.OK:
                     break
             return out
         saved = (self._pending, self._pending_channel, self._adm1.verified)
@@ -50,14 +51,15 @@ class RemoteManagement:
                 self._pending = b""
                 for apdu in apdus:
                     if apdu.ins in _NOT_RFM:
-                        out.append(ResponseApdu(b"", 0x6D00))   # not file management
+                        # not file management
+                        out.append(ResponseApdu(b"", SW.INS_NOT_SUPPORTED))
                         break
                     response = Channel(_Processor(self._process)).send_raw(apdu.to_bytes())
                     data, sw = response.data, response.sw
                     if sw >> 8 == 0x91:
-                        sw = 0x9000
+                        sw = SW.OK
                     out.append(ResponseApdu(data, sw))
-                    if sw != 0x9000:
+                    if sw != SW.OK:
                         break
             finally:
                 self._pending, self._pending_channel, self._adm1.verified = saved

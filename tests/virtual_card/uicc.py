@@ -1,9 +1,12 @@
 """VirtualUicc: a sans-I/O UICC with a USIM application and a GSM SIM personality.
 
 ``process(apdu) -> response`` implements the commands of ETSI TS 102 221 §10-§11 (CLA 0X/8X),
-3GPP TS 31.102 §7 (AUTHENTICATE) and 3GPP TS 51.011 §9 (CLA A0), over the file tree of
-:mod:`.layout`.  It never raises: malformed or unsupported commands get the status word the
-specs give (6700 wrong length, 6D00 unknown INS, 6E00 unknown class, 6A86/6B00 bad P1-P2 ...).
+3GPP TS 31.102 §7 (AUTHENTICATE) and 3GPP TS 51.011 §9 (CLA A0), over the file system that
+:mod:`.layout` builds from the card tree.  Commands are parsed by the library's
+:meth:`~simtool.apdu.command.CommandApdu.from_bytes` (short APDUs, cases 1-4; anything else is
+6700), status words are the library's (:mod:`.status`).  It never raises: malformed or
+unsupported commands get the status word the specs give (6700 wrong length, 6D00 unknown INS,
+6E00 unknown class, 6A86/6B00 bad P1-P2 ...).
 
 Response data: when the command carries Le (T=1 style, as pcscd passes it) the data comes back
 directly with 9000; without Le (a T=0 TPDU) the card answers 61xx (9Fxx for CLA A0) and keeps
@@ -20,39 +23,42 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from simtool.apdu.command import CommandApdu
-from simtool.cardtypes import SYSMO_ISIM_SJA2
+from simtool.apdu.sw import SW, SW1
+from simtool.apdu.tlv import ber_encode
+from simtool.cardtree import ADF_FID, MF_FID, Acc, CardTree
+from simtool.ef.fcp import TAG_DF_NAME, PinStatus
+from simtool.errors import DecodeError
 from simtool.gp.commands import ISD_AID
 
 from . import status as st
 from .auth import Authenticator
 from .channels import ChannelSelection, Channels, channel_capabilities
 from .files import FileCommands
-from .fs import DF, EF, Ac, tlv
+from .fs import DF, EF, key_reference
 from .gp import GP_INS, SecurityDomain
-from .image import EF_MENU, ImageState, default_state, load_image, save_image
-from .layout import AUTH_GSM, AUTH_USIM, build
+from .image import ImageState, default_state, load_image, save_image
+from .layout import AUTH_GSM, AUTH_USIM, TREE, build
 from .ota import OtaReceiver, is_sms_pp_download
-from .pinfiles import add_pin_files
 from .pins import PinCommands
 from .remote import RemoteManagement
-from .status import CardStatus
+from .status import CardStatus, sw_bytes
 from .toolkit import Toolkit
-from .views import add_state_files
+from .views import view_stores
 
 log = logging.getLogger("tests.virtual_card")
 
-MF_FID, CURRENT_ADF_FID = 0x3F00, 0x7FFF
-DF_GSM_FID = 0x7F20
-SW_OK = b"\x90\x00"
-SW_WRONG_LENGTH = b"\x67\x00"
-SW_CLA_NOT_SUPPORTED = b"\x6e\x00"
-SW_INS_NOT_SUPPORTED = b"\x6d\x00"
-SW_CHANNEL_NOT_SUPPORTED = b"\x68\x81"
-SW_SECURE_MESSAGING_NOT_SUPPORTED = b"\x68\x82"
-SW_TECHNICAL_PROBLEM = b"\x6f\x00"
+CURRENT_ADF_FID = ADF_FID
+SW_OK = sw_bytes(SW.OK)
+SW_WRONG_LENGTH = sw_bytes(SW.WRONG_LENGTH)
+SW_CLA_NOT_SUPPORTED = sw_bytes(SW.CLA_NOT_SUPPORTED)
+SW_INS_NOT_SUPPORTED = sw_bytes(SW.INS_NOT_SUPPORTED)
+SW_CHANNEL_NOT_SUPPORTED = sw_bytes(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)
+SW_SECURE_MESSAGING_NOT_SUPPORTED = sw_bytes(SW.SECURE_MESSAGING_NOT_SUPPORTED)
+SW_TECHNICAL_PROBLEM = sw_bytes(SW.TECHNICAL_PROBLEM)
 
 
 class GpAnswer(Exception):
@@ -68,37 +74,42 @@ class GpAnswer(Exception):
 OP_ISD_AID = bytes.fromhex("A000000003000000")
 
 
-def _sw(value: int) -> bytes:
-    return bytes((value >> 8, value & 0xFF))
+_sw = sw_bytes
+
+
+def _available(length: int, gsm: bool) -> bytes:
+    """61xx / 9Fxx: response data waiting for GET RESPONSE (TS 102 221 §7.3.1.1.4)."""
+    sw1 = SW1.GSM_RESPONSE_AVAILABLE if gsm else SW1.RESPONSE_AVAILABLE
+    return bytes((sw1, length & 0xFF))
 
 
 class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
-    """A virtual sysmoISIM-SJA2-like card.  ``path`` (if any) is where its image is kept."""
+    """A virtual sysmoISIM-SJA2-like card.  ``path`` (if any) is where its image is kept;
+    ``tree`` is the card tree its file system is built from (the SJA2's by default)."""
 
     def __init__(self, state: ImageState, path: Path | None = None, *,
-                 applet: object | None = None) -> None:
+                 applet: object | None = None, tree: CardTree = TREE) -> None:
         self.atr = state.atr
         self._path = path
         self._state = state
-        tree = build(state.files, state.auth)
-        add_pin_files(tree.mf, state.pins)      # DF.SYSTEM EF.CHV1 / CHV2 / ADM1 (SJA2)
-        self._mf, self._usim, self._contents = tree.mf, tree.adf, tree.contents
+        # the stores of the SJA2 files that show the OTA, GP and SQN state (.views)
+        views = view_stores(lambda: self.isd.state, lambda: self.ota.state, lambda: self._auth)
+        card = build(state.files, state.pins, state.auth, tree, stores=views)
+        self._tree = tree
+        self._mf, self._usim, self._contents = card.mf, card.adf, card.contents
+        self._nodes, self._stores, self._adfs = card.nodes, card.stores, card.adfs
         self._pins = state.pins
         self._pin1, self._pin2, self._adm1 = (state.pins[n] for n in ("PIN1", "PIN2", "ADM1"))
         self._pin_commands = PinCommands(state.pins, self._commit)
-        self._auth = Authenticator(self._contents[AUTH_USIM], self._contents[AUTH_GSM],
-                                   self._contents["3F00/7FFF/6F38"], state.sqn,
+        self._auth = Authenticator(self._stores[AUTH_USIM], self._stores[AUTH_GSM],
+                                   self._nodes["ADF.USIM/EF.UST"].content, state.sqn,
                                    state.sqn_window, self._commit)
         self.toolkit = Toolkit(self._menu_file, applet, own_number=self._own_number)
         self.isd = SecurityDomain(state.gp, self._commit, self.toolkit.menu_changed)
         self.ota = OtaReceiver(state.ota, self._run_remote_script, self._commit)
-        # the channels the ATR advertises; the applications (ADFs) in EF.DIR order
-        self.channels = Channels(channel_capabilities(self.atr), self._mf, [self._usim],
-                                 [self._pin2])
-        # the SJA2 files that show the OTA, GP and SQN state (.views)
-        add_state_files(self._mf, self.channels.applications, SYSMO_ISIM_SJA2.tree,
-                        gp=lambda: self.isd.state, ota=lambda: self.ota.state,
-                        auth=self._auth)
+        # the channels the ATR advertises; the applications: every ADF of the tree, in order
+        self.channels = Channels(channel_capabilities(self.atr), self._mf,
+                                 list(self._adfs.values()), [self._pin2])
         h = self
         # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
         self._uicc = {
@@ -121,13 +132,14 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         """EF.MENU's content while the registry holds the menu applet, else None."""
         if not self.isd.state.menu_registered():
             return None
-        return self._contents[EF_MENU].data
+        return self._nodes["ADF.USIM/EF.MENU"].content.data
 
     def _own_number(self) -> str | None:
         """The number in EF.MSISDN (first record), as the card's applet reads it."""
         from simtool.info import _first_msisdn
 
-        content = self._contents.get("3F00/7F10/6F40")
+        msisdn = self._nodes.get("DF.TELECOM/EF.MSISDN")
+        content = msisdn.content if msisdn is not None else None
         try:
             return _first_msisdn(list(content.records)) if content and content.records else None
         except Exception:   # noqa: BLE001 - a malformed record: the applet shows a placeholder
@@ -179,27 +191,15 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
             return SW_TECHNICAL_PROBLEM
 
     def _process(self, apdu: bytes) -> bytes:
-        n = len(apdu)
         pending = self._pending
         if pending:
             self._pending = b""
-        if n < 4:
+        try:
+            command = CommandApdu.from_bytes(apdu)
+        except DecodeError:                   # too short, extended, Lc inconsistent
             return SW_WRONG_LENGTH
-        cla, ins, p1, p2 = apdu[0], apdu[1], apdu[2], apdu[3]
-        if n == 4:
-            data, le = b"", None
-        elif n == 5:
-            data, le = b"", apdu[4] or 256
-        else:
-            lc = apdu[4]
-            if lc == 0:                       # extended length: not supported
-                return SW_WRONG_LENGTH
-            if n == 5 + lc:
-                data, le = apdu[5:], None
-            elif n == 6 + lc:
-                data, le = apdu[5:-1], apdu[-1] or 256
-            else:
-                return SW_WRONG_LENGTH
+        cla, ins, p1, p2, data, le = (command.cla, command.ins, command.p1, command.p2,
+                                      command.data, command.le)
         gsm = cla == 0xA0
         if not gsm and cla & 0xF0 not in (0x00, 0x80):
             return SW_CLA_NOT_SUPPORTED
@@ -217,7 +217,8 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
             if handler is None:
                 return SW_INS_NOT_SUPPORTED
         elif gp_class and ins in GP_INS and self._isd_here():
-            handler = self._gp_command(cla & 0xFC, ins)
+            # the ISD sees the class without the channel bits (GP 2.3 §11.1.4)
+            handler = self._gp_command(replace(command, cla=cla & 0xFC))
         elif gp_class and ins == 0xC0 and self._isd_here():
             # GET RESPONSE in the class of the GP command it completes (as simtool's channel
             # sends it after 61xx)
@@ -248,11 +249,11 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
             if le is None or (data and le < len(out)):
                 # T=0 case 4 (TS 102 221 §7.3.1.1.4): the command ran; keep all its data
                 self._pending, self._pending_channel = out, channel
-                return bytes((0x9F if gsm else 0x61, len(out) & 0xFF))
+                return _available(len(out), gsm)
             if le < len(out):
                 if not gsm:                  # case 2, wrong Le: as if never sent (Table 7.1)
                     self._df, self._ef, self._adf, self._record = selection
-                    return bytes((0x6C, len(out) & 0xFF))
+                    return _sw(st.wrong_le(len(out))[0])
                 out = out[:le]
             return out + self._ok()
         return self._ok()
@@ -265,26 +266,26 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         """GET RESPONSE (TS 102 221 §11.1.14 / TS 51.011 §9.2.18), on the channel of the
         command whose data it fetches."""
         if not pending:
-            return _sw(st.TECHNICAL_PROBLEM[0])
+            return _sw(SW.TECHNICAL_PROBLEM)
         if p1 or p2:                          # the data stays available for a proper retry
             self._pending = pending
-            return _sw(st.WRONG_P1P2[1] if gsm else st.WRONG_P1P2[0])
+            return _sw(CardStatus(st.WRONG_P1P2).sw(gsm))
         want = 256 if le is None else le
         if want >= len(pending):
             if want != 256 and want > len(pending):
                 self._pending = pending
-                return bytes((0x67 if gsm else 0x6C, len(pending) & 0xFF))
+                return _sw(CardStatus(st.wrong_le(len(pending), gsm_with_length=True)).sw(gsm))
             return pending + self._ok()
         if gsm:
             return pending[:want] + self._ok()
         self._pending = pending[want:]
-        return pending[:want] + bytes((0x61, len(self._pending) & 0xFF))
+        return pending[:want] + _available(len(self._pending), False)
 
-    def _gp_command(self, cla: int, ins: int) -> Callable:
+    def _gp_command(self, command: CommandApdu) -> Callable:
         """A command for the selected ISD (:mod:`.gp`), shaped as the other handlers."""
         def handler(p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
-            out, sw = self.isd.process(CommandApdu(cla, ins, p1, p2, data, le))
-            if sw != 0x9000:
+            out, sw = self.isd.process(command)
+            if sw != SW.OK:
                 if out:                       # a protected error response (R-MAC)
                     raise GpAnswer(out, sw)
                 raise CardStatus((sw, sw))
@@ -306,41 +307,45 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
 
     def image_state(self) -> ImageState:
         """The card's persistent state as it would be written to its image now."""
-        files = {key: (c.data if c.records is None else list(c.records))
-                 for key, c in self._contents.items() if not key.startswith("auth.")}
+        # files the tree does not show (an image for a larger tree) are kept as they were
+        files = {**self._state.files,
+                 **{key: (c.data if c.records is None else list(c.records))
+                    for key, c in self._contents.items()}}
         s = self._state
         return ImageState(s.atr, self._pins,
-                          {AUTH_USIM: self._contents[AUTH_USIM].data,
-                           AUTH_GSM: self._contents[AUTH_GSM].data},
+                          {AUTH_USIM: self._stores[AUTH_USIM].data,
+                           AUTH_GSM: self._stores[AUTH_GSM].data},
                           self._auth.sqn, self._auth.window, files, self.isd.state,
                           self.ota.state)
 
     # --- access conditions (TS 102 221 §9.2) ---------------------------------------------
 
-    def _allowed(self, ac: Ac) -> bool:
-        if ac is Ac.ALW:
+    def _allowed(self, ac: Acc) -> bool:
+        """ALW, NEV, 'PIN or ADM1' for a PIN (the OR template of :func:`.fs.arr_record`),
+        the key itself for an ADM condition (a card without that key: never)."""
+        if ac is Acc.ALW:
             return True
-        if ac is Ac.NEV:
+        if ac is Acc.NEV:
             return False
-        if self._adm1.verified:
-            return True
-        if ac is Ac.PIN1:
-            return self._pin1.verified or not self._pin1.enabled
-        if ac is Ac.PIN2:
-            return self._pin2.verified or not self._pin2.enabled
-        return False
+        pin = self._pins.get(ac.name)
+        if ac.name.startswith("ADM"):
+            return pin is not None and pin.verified
+        return self._adm1.verified or (pin is not None and pin.satisfied)
 
-    def _require(self, ac: Ac) -> None:
+    def _require(self, ac: Acc) -> None:
         if not self._allowed(ac):
             raise CardStatus(st.SECURITY_NOT_SATISFIED)
 
     # --- selection (TS 102 221 §8.4, §11.1.1; TS 51.011 §9.2.1) --------------------------
 
-    def _ps_do(self) -> int:
-        return (0x80 if self._pin1.enabled else 0) | (0x40 if self._pin2.enabled else 0) | 0x20
+    def _pin_status(self) -> tuple[PinStatus, ...]:
+        """The C6 template (TS 102 221 §9.5.2): each PIN / ADM key, enabled or not (an ADM
+        key cannot be disabled)."""
+        return tuple(PinStatus(key_reference(Acc[name]), pin.enabled or name.startswith("ADM"))
+                     for name, pin in self._pins.items())
 
     def _df_fcp(self, df: DF) -> bytes:
-        return df.fcp(self._ps_do())
+        return df.fcp(self._pin_status())
 
     def _gsm_df_response(self, df: DF) -> bytes:
         p1, p2 = self._pin1, self._pin2
@@ -467,7 +472,8 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
             return self._df_fcp(self._df)
         if p2 == 0x01:
             adf = self._adf
-            return tlv(0x84, adf.aid) if adf is not None and self._df.is_within(adf) else b""
+            return (ber_encode(TAG_DF_NAME, adf.aid)
+                    if adf is not None and self._df.is_within(adf) else b"")
         if p2 == 0x0C:
             return b""
         raise CardStatus(st.WRONG_P1P2)
@@ -505,7 +511,7 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
             raise CardStatus(st.WRONG_P1P2)
         if self._adf is None or not self._df.is_within(self._adf):
             raise CardStatus(st.CONDITIONS_NOT_MET)
-        self._require(Ac.PIN1)
+        self._require(Acc.PIN1)
         if p2 == 0x81:
             return self._auth.authenticate_3g(data)
         return self._auth.authenticate_gsm(data)
@@ -515,9 +521,9 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         """RUN GSM ALGORITHM (TS 51.011 §9.2.16): needs DF.GSM selected and CHV1."""
         if p1 or p2:
             raise CardStatus(st.WRONG_P1P2)
-        if self._df.fid != DF_GSM_FID or self._df.parent is not self._mf:
+        if self._df is not self._nodes["DF.GSM"]:
             raise CardStatus(st.CONDITIONS_NOT_MET)
-        self._require(Ac.PIN1)
+        self._require(Acc.PIN1)
         return self._auth.run_gsm_algorithm(data)
 
     # --- SIM Toolkit (TS 102 221 §11.2): simtool.stk.dispatch via .toolkit ------------------

@@ -3,39 +3,36 @@ PIN files of :mod:`.pinfiles` show the PINs: reading encodes the state in the SJ
 an update decodes the new bytes into it (and the image keeps it in its own section).  Bytes the
 state cannot hold are refused with 6A80 and change nothing.
 
-==============  =========================  ====================================================
-EF.0348_KEY     DF.SYSTEM 6F22, records    the OTA key sets (image ``ota``; security domain FE,
-                                           key set version = KIc/KID key index; KIc, KID) and
-                                           the ISD's key sets (image ``gp``; domain 00, the key
-                                           version number; ENC, MAC, DEK as KIc, KID, KIK)
-EF.0348_COUNT   DF.SYSTEM 6F23, records    the OTA key sets' counters (FE, index, 5 bytes)
-EF.GP_COUNT     DF.SYSTEM 6F26, records    the ISD's SCP02 sequence counter, one record per
-                                           SCP02 key set (00, version, 2 bytes, RFU 00)
-EF.USIM_SQN     ADF.USIM AF30 (and         the AKA state of :mod:`.auth`: the highest SQN
-EF.ISIM_SQN     ADF.ISIM AF30)             accepted and the optional window, as flag1 b5 (SQN
-                                           check) + b7 (delta check, delta = the window), IND
-                                           length 0 (the card compares whole SQNs), flag2 03
-                                           (SQN concealed in AUTN and AUTS), freshness[0] = SQN
-==============  =========================  ====================================================
+* EF.0348_KEY (DF.SYSTEM, records): the OTA key sets (image ``ota``; security domain FE, key
+  set version = the KIc/KID key index; KIc, KID) and the ISD's key sets (image ``gp``; domain
+  00, the key version number; ENC, MAC, DEK as KIc, KID, KIK);
+* EF.0348_COUNT (DF.SYSTEM, records): the OTA key sets' counters (FE, index, 5 bytes);
+* EF.GP_COUNT (DF.SYSTEM, records): the ISD's SCP02 sequence counter, one record per SCP02 key
+  set (00, version, 2 bytes, RFU 00);
+* EF.USIM_SQN (ADF.USIM) and EF.ISIM_SQN (ADF.ISIM): the AKA state of :mod:`.auth`, the highest
+  SQN accepted and the optional window, as flag1 b5 (SQN check) + b7 (delta check, delta = the
+  window), IND length 0 (the card compares whole SQNs), flag2 03 (SQN concealed in AUTN and
+  AUTS), freshness[0] = the SQN.
 
 The record layouts are those of a real sysmoISIM-SJA2 as osmocom pySim decodes them; which key
 sets a real card lists under security domain 00 and FE is taken from one card's export (a
 single source).  Key bytes are secrets: nothing here logs or prints them.
 
 File facts (FID, record length and count, access) come from the card tree
-(:data:`simtool.cardtypes.SJA2_FILES`), found by the ``store`` each node names.
+(:data:`simtool.cardtypes.SJA2_FILES`): :func:`.layout.build` makes a store's content with the
+maker :func:`view_stores` gives for the ``store`` a node names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from simtool.cardtree import CardTree, EfNode
+from simtool.cardtree import EfNode
 from simtool.cardtypes import GP_COUNTERS, OTA_COUNTERS, OTA_KEYS, SQN_STATE
 
 from . import status as st
 from .auth import Authenticator
-from .fs import DF, EF, Ac, Content, Rule
+from .fs import Content
 from .gpstate import GpState, KeySet
 from .ota import OtaKeysetState, OtaState
 from .status import CardStatus
@@ -96,11 +93,15 @@ class RecordViewContent(Content):
 class SqnContent(Content):
     """EF.USIM_SQN / EF.ISIM_SQN as a view of the Authenticator's SQN and window."""
 
-    __slots__ = ("auth", "size_")
+    __slots__ = ("_auth", "size_")
 
-    def __init__(self, key: str, auth: Authenticator, size: int) -> None:
+    def __init__(self, key: str, auth: Callable[[], Authenticator], size: int) -> None:
         self.key, self.persistent, self.records, self.record_len = key, False, None, 0
-        self.auth, self.size_ = auth, size
+        self._auth, self.size_ = auth, size
+
+    @property
+    def auth(self) -> Authenticator:
+        return self._auth()
 
     @property
     def data(self) -> bytes:
@@ -129,8 +130,9 @@ class SqnContent(Content):
             if not 0 < delta < 1 << 48:
                 raise _wrong()
             window = delta
-        self.auth.sqn = int.from_bytes(value[SQN_FIXED:SQN_FIXED + 6], "big")
-        self.auth.window = window
+        auth = self.auth
+        auth.sqn = int.from_bytes(value[SQN_FIXED:SQN_FIXED + 6], "big")
+        auth.window = window
 
     @property
     def size(self) -> int:
@@ -226,48 +228,33 @@ class GpCounterFile:
         self.gp().sequence_counter = int.from_bytes(record[2:4], "big")
 
 
-# --- placing them ---------------------------------------------------------------------------
+# --- the stores ------------------------------------------------------------------------------
 
-def _rule(node: EfNode) -> Rule:
-    return Rule(Ac(node.access.read), Ac(node.access.update))
-
-
-def add_state_files(mf: DF, applications: list[DF], tree: CardTree, *,
-                    gp: Callable[[], GpState], ota: Callable[[], OtaState],
-                    auth: Authenticator) -> None:
-    """Put the tree's EFs whose ``store`` is one of the views into the emulator's DFs
-    (``applications``: the emulator's ADFs, matched to the tree's by AID; ``gp`` and ``ota``
-    give the current GP and OTA state, which their owners replace as they change it).  A file
-    the emulator has already is left as it is, so a later call adds what a new ADF brings."""
-    by_aid = {adf.aid: adf for adf in applications}
-    for loc in tree.files():
-        node = loc.node
-        if node.store not in (OTA_KEYS, OTA_COUNTERS, GP_COUNTERS, SQN_STATE):
-            continue
-        parent: DF | None = mf
-        for where in _ancestors(tree, loc.where):
-            anc = tree.get(where).node
-            if anc.aid is not None:
-                parent = by_aid.get(anc.aid)
-            elif parent is not None:
-                parent = parent.children.get(anc.fid)
-        if parent is None or node.fid in parent.children:
-            continue                      # an application the emulator lacks, or done
-        if node.store == SQN_STATE:
-            content: Content = SqnContent(node.store, auth, node.size)
-        else:
-            source = {OTA_KEYS: lambda: KeyFile(gp, ota, node.records, node.size),
-                      OTA_COUNTERS: lambda: OtaCounterFile(ota, node.records, node.size),
-                      GP_COUNTERS: lambda: GpCounterFile(gp, node.records, node.size),
-                      }[node.store]()
-            content = RecordViewContent(
-                node.store, RecordView(node.records, source.encode, source.store), node.size)
-        ef = EF(node.fid, node.name, content, _rule(node), node.sfi)
-        if any(tree.get(w).node.aid is not None for w in _ancestors(tree, loc.where)):
-            ef.arr_fid = 0x6F06
-        parent.add(ef)
+#: Makes a store's content from its name and the tree node naming it (:func:`.layout.build`).
+StoreMaker = Callable[[str, "EfNode | None"], Content]
 
 
-def _ancestors(tree: CardTree, where: str) -> list[str]:
-    parts = where.split("/")[:-1]
-    return ["/".join(parts[:i + 1]) for i in range(len(parts))]
+def view_stores(gp: Callable[[], GpState], ota: Callable[[], OtaState],
+                auth: Callable[[], Authenticator]) -> dict[str, StoreMaker]:
+    """The makers of the stores this module shows, for :func:`.layout.build`.  ``gp``, ``ota``
+    and ``auth`` give the current state when a file is read or written (their owners replace
+    or create it after the file system is built)."""
+    def records(source: Callable[[EfNode], KeyFile | OtaCounterFile | GpCounterFile]
+                ) -> StoreMaker:
+        def make(name: str, node: EfNode | None) -> Content:
+            assert node is not None
+            view = source(node)
+            return RecordViewContent(name, RecordView(node.records, view.encode, view.store),
+                                     node.size)
+        return make
+
+    def sqn(name: str, node: EfNode | None) -> Content:
+        assert node is not None
+        return SqnContent(name, auth, node.size)
+
+    return {
+        OTA_KEYS: records(lambda node: KeyFile(gp, ota, node.records, node.size)),
+        OTA_COUNTERS: records(lambda node: OtaCounterFile(ota, node.records, node.size)),
+        GP_COUNTERS: records(lambda node: GpCounterFile(gp, node.records, node.size)),
+        SQN_STATE: sqn,
+    }
