@@ -30,6 +30,8 @@ from simtool.provision.station import run_desk
 from simtool.secret import Secret
 
 VENDOR_ADM = "11223344"  # the virtual card's default image
+# per card; a profile with an IMS domain adds 11 for the ISIM step (SELECT ADF.ISIM,
+# EF.IMPI/IMPU/DOMAIN written and read back, ADF.USIM selected again): milo gives none
 APDU_TARGET = 64
 
 

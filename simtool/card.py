@@ -381,6 +381,12 @@ class TrackedCard(Card):
         df = path if is_df else path[:-2]
         return (app if df[:2] == b"\x7f\xff" else None, df)
 
+    @property
+    def application(self) -> bytes | None:
+        """The AID (as selected, possibly right-truncated) of the current application, the
+        one a 7FFF path means; None when no application was selected through this object."""
+        return self._app
+
     def cached_fcp(self, path: Sequence[int]) -> bytes | None:
         """The FCP this object saw when it selected ``path`` (from the MF), or None."""
         return self._fcps.get(self._key(SELECT_PATH_FROM_MF, _path_bytes(path)))

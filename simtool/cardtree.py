@@ -1,4 +1,4 @@
-"""The card's file tree, declared once: MF, DF.TELECOM, DF.GSM, ADF.USIM and their EFs.
+"""The card's file tree, declared once: MF, DF.TELECOM, DF.GSM, ADF.USIM, ADF.ISIM and their EFs.
 
 Every EF is an :class:`EfNode` with its FID, SFI, structure, size (or record length and count)
 and access conditions; where simtool has a codec for the file (``simtool.ef``), the node names
@@ -12,8 +12,9 @@ keeps only contents and counters), the SJA2 driver's write plan finds where a co
 (:meth:`CardTree.of`), and ``simtool info`` takes its paths from it.  Add a file here (or to a
 card type) and all three see it.
 
-Sources: ETSI TS 102 221 §13 (MF files), 3GPP TS 31.102 §4.2/§4.4 (ADF.USIM), TS 51.011 §10
-(DF.GSM, DF.TELECOM); sizes follow a real sysmoISIM-SJA2 where tools depend on them.
+Sources: ETSI TS 102 221 §13 (MF files), 3GPP TS 31.102 §4.2/§4.4 (ADF.USIM; every file it
+marks mandatory is here), TS 31.103 §4.2 (ADF.ISIM), TS 51.011 §10 (DF.GSM, DF.TELECOM); sizes
+follow a real sysmoISIM-SJA2 where tools depend on them.
 """
 
 from __future__ import annotations
@@ -27,15 +28,21 @@ from simtool.ef.application import EfDir
 from simtool.ef.base import EfCodec, Structure
 from simtool.ef.dialling import EfAdn, EfMsisdn
 from simtool.ef.identity import EfAcc, EfAd, EfIccid, EfImsi, EfSpn
+from simtool.ef.isim import EfDomain, EfImpi, EfImpu, EfIsimAd, EfIst, EfPcscf
 from simtool.ef.network import (EfEhplmn, EfFplmn, EfHplmnwAct, EfLoci, EfOplmnwAct, EfPlmnSel,
                                 EfPlmnwAct)
 from simtool.ef.services import EfSst, EfUst
+from simtool.ef.usim import EfNetpar, EfStartHfn, EfThreshold
 from simtool.errors import DataError
 
 #: The FID that stands for the current ADF in a path (TS 102 221 §8.4.2).
 ADF_FID = 0x7FFF
 MF_FID = 0x3F00
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
+USIM_NAME = "ADF.USIM"
+#: The sysmoISIM-SJA2's ISIM: RID A000000087, application code 1004 (TS 101 220 Annex E), the
+#: same PIX tail as its USIM (its EF.DIR, sim-facts §2.1).
+ISIM_AID = bytes.fromhex("A0000000871004FFFFFFFF8907090000")
 
 
 class Acc(enum.IntEnum):
@@ -148,11 +155,18 @@ class Located:
     node: Node
     path: tuple[int, ...]
     where: str
+    #: the ADF this node is (or is in), None outside any ADF
+    adf: str | None = None
 
     @property
     def key(self) -> str:
-        """The path as text from the MF, ``3F00/7F20/6F07``: the virtual card's image key."""
-        return "/".join(f"{fid:04X}" for fid in (MF_FID, *self.path))
+        """The path as text from the MF, ``3F00/7F20/6F07``: the virtual card's image key.
+        ADF.USIM shows as ``7FFF``; another ADF, whose files would otherwise share ADF.USIM's
+        keys (6FAD, 6F06, 6F07 are in both), by its name: ``3F00/ADF.ISIM/6F02``."""
+        parts = [f"{fid:04X}" for fid in (MF_FID, *self.path)]
+        if self.adf is not None and self.adf != USIM_NAME:
+            parts[parts.index(f"{ADF_FID:04X}")] = self.adf
+        return "/".join(parts)
 
     @property
     def parent(self) -> str:
@@ -166,7 +180,7 @@ class CardTree:
 
     def __post_init__(self) -> None:
         index: dict[str, Located] = {}
-        self._walk_into(self.root, (), "", index)
+        self._walk_into(self.root, (), "", index, None)
         object.__setattr__(self, "_index", index)
         for loc in index.values():
             link = getattr(loc.node, "link", None)
@@ -178,20 +192,22 @@ class CardTree:
 
     @staticmethod
     def _walk_into(df: DfNode, path: tuple[int, ...], where: str,
-                   index: dict[str, Located]) -> None:
-        fids: set[int | bytes] = set()
+                   index: dict[str, Located], adf: str | None) -> None:
+        fids: set[int] = set()
         sfis: set[int] = set()
+        aids: set[bytes] = set()
         for child in df.children:
             fid = child.path_fid if isinstance(child, DfNode) else child.fid
             if isinstance(child, DfNode) and child.aid is not None:
-                # ADFs (all 7FFF in a path) are told apart by their AIDs
-                if child.aid in fids:
-                    raise DataError(f"AID {child.aid.hex()} twice in {df.name}",
+                # ADFs are told apart by AID (TS 102 221 §8.3); each is 7FFF while current
+                if child.aid in aids:
+                    raise DataError(f"AID {child.aid.hex().upper()} twice in {df.name}",
                                     where=child.name)
-                fids.add(child.aid)
+                aids.add(child.aid)
             elif fid in fids:
                 raise DataError(f"FID {fid:04X} twice in {df.name}", where=child.name)
-            fids.add(fid)
+            else:
+                fids.add(fid)
             if isinstance(child, EfNode) and child.sfi is not None:
                 if child.sfi in sfis:
                     raise DataError(f"SFI {child.sfi:02X} twice in {df.name}", where=child.name)
@@ -199,9 +215,10 @@ class CardTree:
             child_where = f"{where}/{child.name}" if where else child.name
             if child_where in index:
                 raise DataError(f"two files named {child.name} in {df.name}", where=child.name)
-            index[child_where] = Located(child, (*path, fid), child_where)
+            child_adf = child.name if isinstance(child, DfNode) and child.aid else adf
+            index[child_where] = Located(child, (*path, fid), child_where, child_adf)
             if isinstance(child, DfNode):
-                CardTree._walk_into(child, (*path, fid), child_where, index)
+                CardTree._walk_into(child, (*path, fid), child_where, index, child_adf)
 
     def walk(self) -> Iterator[Located]:
         """Every DF and EF below the MF, parents before their children."""
@@ -308,6 +325,8 @@ def _gsm(codec: type[EfCodec], access: Access, **kw) -> EfNode:
 #: (the ADF.USIM place adds its SFI).
 _HPPLMN = raw("EF.HPPLMN", 0x6F31, PIN_ADM, 1)
 _SMSP = raw("EF.SMSP", 0x6F42, PIN_PIN, 52, records=2)
+#: an application's EF.ARR (TS 31.102 §4.2.47 SFI 17, TS 31.103 §4.2.8 SFI 06)
+_ADF_ARR = raw("EF.ARR", 0x6F06, ALW_ADM, 56, records=len(ARR_RULES))
 
 MF = DfNode("MF", MF_FID, (
     ef(EfDir, ALW_ADM, size=32, records=2),
@@ -341,7 +360,7 @@ MF = DfNode("MF", MF_FID, (
     )),
     DfNode("ADF.USIM", None, (
         raw("EF.LI", 0x6F05, ALW_PIN, 10, sfi=0x02),
-        raw("EF.ARR", 0x6F06, ALW_ADM, 56, records=len(ARR_RULES), sfi=0x17),
+        replace(_ADF_ARR, sfi=0x17),
         ef(EfImsi, PIN_ADM),
         raw("EF.Keys", 0x6F08, PIN_PIN, 33, sfi=0x08),
         raw("EF.KeysPS", 0x6F09, PIN_PIN, 33, sfi=0x09),
@@ -361,11 +380,27 @@ MF = DfNode("MF", MF_FID, (
         ef(EfAd, ALW_ADM),
         raw("EF.ECC", 0x6FB7, ALW_ADM, 4, records=5, sfi=0x01),
         ef(EfEhplmn, PIN_ADM),
+        # TS 31.102 §4.2.51, §4.2.52, §4.2.57: mandatory, read by the terminal at UTRAN start
+        ef(EfStartHfn, PIN_PIN),
+        ef(EfThreshold, PIN_ADM),
+        ef(EfNetpar, PIN_PIN),
         DfNode("DF.GSM-ACCESS", 0x5F3B, (
             raw("EF.Kc", 0x4F20, PIN_PIN, 9, sfi=0x01),
             raw("EF.KcGPRS", 0x4F52, PIN_PIN, 9, sfi=0x02),
         )),
     ), aid=USIM_AID),
+    # TS 31.103 §4.2: IMPI, DOMAIN, IMPU, AD and ARR are mandatory; IST and P-CSCF (service 1)
+    # as an IMS operator provisions them.  Identity sizes are simtool's (room for a 3GPP
+    # domain name, TS 23.003 §13); the vendor's sizes were not consulted.
+    DfNode("ADF.ISIM", None, (
+        ef(EfImpi, PIN_ADM),
+        ef(EfDomain, PIN_ADM),
+        ef(EfImpu, PIN_ADM, records=3),
+        ef(EfIsimAd, ALW_ADM, name="EF.AD"),
+        replace(_ADF_ARR, sfi=0x06),
+        ef(EfIst, PIN_ADM),
+        ef(EfPcscf, PIN_ADM, records=3),
+    ), aid=ISIM_AID),
 ))
 
 #: The standard files every card simtool knows has (card types add their own).

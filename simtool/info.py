@@ -55,6 +55,15 @@ class Counter:
 
 
 @dataclass(frozen=True)
+class ImsIdentities:
+    """EF.IMPI, EF.IMPU (first record) and EF.DOMAIN of ADF.ISIM; None where unreadable."""
+
+    impi: str | None
+    impu: str | None
+    domain: str | None
+
+
+@dataclass(frozen=True)
 class CardInfo:
     atr: bytes
     card_type: str | None
@@ -64,6 +73,8 @@ class CardInfo:
     spn: str | None
     counters: tuple[Counter, ...]
     notes: tuple[str, ...] = field(default=())
+    #: ADF.ISIM's identities (TS 31.103 §4.2.2-§4.2.4), when the card has an ISIM
+    ims: ImsIdentities | None = None
 
     def to_json(self) -> dict:
         return {
@@ -75,6 +86,8 @@ class CardInfo:
             "spn": self.spn,
             "tries_left": {c.name: c.tries_left for c in self.counters},
             "notes": list(self.notes),
+            "ims": None if self.ims is None else {
+                "impi": self.ims.impi, "impu": self.ims.impu, "domain": self.ims.domain},
         }
 
     def render(self) -> str:
@@ -89,6 +102,9 @@ class CardInfo:
             f"MSISDN     {show(self.msisdn)}",
             f"SPN        {show(self.spn)}",
         ]
+        if self.ims is not None:
+            lines += [f"IMPI       {show(self.ims.impi)}", f"IMPU       {show(self.ims.impu)}",
+                      f"IMS domain {show(self.ims.domain)}"]
         lines += [f"{c.name:<10} {c.render()}" for c in self.counters]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -135,9 +151,39 @@ def read_card_info(card: Card, *, tree: CardTree | None = None) -> CardInfo:
     spn = field_of("SPN", EfSpn, usim, lambda p: EfSpn.decode(card.read_transparent(p)).name)
     msisdn = field_of("MSISDN", EfMsisdn, usim,
                       lambda p: _first_msisdn(card.read_records_of(p)))
+    ims = _read_ims(card, notes, tree) if usim else None
     counters = read_counters(card)
     return CardInfo(atr, ctype.name if ctype else None, iccid, imsi, msisdn, spn, counters,
-                    tuple(notes))
+                    tuple(notes), ims)
+
+
+def _read_ims(card: Card, notes: list[str], tree: CardTree) -> ImsIdentities | None:
+    """ADF.ISIM's identities, places from the card tree; None when the card has no ISIM.
+    ADF.USIM is made the current application again afterwards (PIN2 is its local PIN)."""
+    from simtool.ef import ISIM_AID_PREFIX, EfDomain, EfImpi, EfImpu
+
+    try:
+        (impi_at,), (impu_at,), (domain_at,) = (tree.of(c) for c in (EfImpi, EfImpu, EfDomain))
+    except DataError:
+        return None        # this card type has no ISIM
+    try:
+        card.select_aid(ISIM_AID_PREFIX, fcp=False)
+    except CardError:
+        return None
+    values: list[str | None] = [None, None, None]
+    try:
+        values = [EfImpi.decode(card.read_transparent(impi_at.path)).nai,
+                  EfImpu.decode(card.read_records_of(impu_at.path)[0]).uri,
+                  EfDomain.decode(card.read_transparent(domain_at.path)).domain]
+    except SecurityNotSatisfied:
+        notes.append("IMPI, IMPU and IMS domain need PIN1")
+    except (CardError, DecodeError, IndexError) as exc:
+        notes.append(f"ISIM: {exc}")
+    try:
+        card.select_usim()
+    except CardError as exc:
+        notes.append(f"USIM: {exc}")
+    return ImsIdentities(*values)
 
 
 def read_iccid(card: Card, *, tree: CardTree | None = None) -> str:

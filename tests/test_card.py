@@ -242,3 +242,19 @@ def test_the_virtual_card_without_its_usim_record_says_not_supported():
     with pytest.raises(NotSupported) as info:
         Card(c.channel).select_usim()
     assert info.value.sw is None
+
+
+def test_info_shows_the_isim_identities_once_pin1_is_verified():
+    c, _ = card()
+    info = read_card_info(c)
+    assert info.ims is not None and info.ims.impi is None
+    assert "IMPI, IMPU and IMS domain need PIN1" in info.notes
+    c.verify_pin(PIN1, encode_pin(Secret("1234")))
+    info = read_card_info(c)
+    domain = "ims.mnc001.mcc260.3gppnetwork.org"          # TS 23.003 §13.2 for 260-01
+    assert (info.ims.impi, info.ims.impu, info.ims.domain) == (
+        f"260011234567890@{domain}", f"sip:+48531234567@{domain}", domain)
+    assert f"IMPU       sip:+48531234567@{domain}" in info.render()
+    assert info.to_json()["ims"]["domain"] == domain
+    # PIN2 is still counted in the USIM: info selected it again after the ISIM
+    assert {x.name: x.tries_left for x in info.counters}["PIN2"] == 3

@@ -72,6 +72,8 @@ def test_every_fid_is_unique_within_its_df_and_every_codec_has_a_place():
     seen: dict[str, set[int]] = {}
     for loc in SJA2.walk():
         assert isinstance(loc, Located)
+        if getattr(loc.node, "aid", None):
+            continue                # ADFs are told apart by AID, each is 7FFF while current
         fids = seen.setdefault(loc.parent, set())
         assert loc.path[-1] not in fids, loc.where
         fids.add(loc.path[-1])
@@ -79,3 +81,48 @@ def test_every_fid_is_unique_within_its_df_and_every_codec_has_a_place():
     for codec in EF_CODECS.values():
         assert all(isinstance(loc.node, EfNode) and loc.node.fid == codec.FID
                    for loc in SJA2.of(codec)), codec.NAME
+
+
+def test_isim_files_and_their_unique_image_keys():
+    # TS 31.103 §4.2.2-§4.2.8: IMPI 6F02 SFI 02, DOMAIN 6F03 SFI 05, IMPU 6F04 SFI 04 (linear
+    # fixed), AD 6FAD SFI 03, ARR 6F06 SFI 06, IST 6F07 SFI 07, P-CSCF 6F09 (linear fixed).
+    from simtool.cardtree import ISIM_AID
+    from simtool.ef import EfImpi, EfImpu, EfIst, EfPcscf, Structure
+
+    isim = SJA2.get("ADF.ISIM")
+    assert isim.node.aid == ISIM_AID and isim.node.aid.startswith(bytes.fromhex("A0000000871004"))
+    (impi,) = SJA2.of(EfImpi)
+    assert (impi.where, impi.path, impi.key, impi.node.sfi) == (
+        "ADF.ISIM/EF.IMPI", (0x7FFF, 0x6F02), "3F00/ADF.ISIM/6F02", 0x02)
+    (impu,) = SJA2.of(EfImpu)
+    assert impu.node.structure is Structure.LINEAR_FIXED and impu.node.records >= 1
+    (pcscf,) = SJA2.of(EfPcscf)
+    assert pcscf.node.structure is Structure.LINEAR_FIXED and pcscf.node.fid == 0x6F09
+    sfis = {loc.node.name: loc.node.sfi for loc in SJA2.files() if loc.parent == "ADF.ISIM"}
+    assert sfis == {"EF.IMPI": 0x02, "EF.DOMAIN": 0x05, "EF.IMPU": 0x04, "EF.AD": 0x03,
+                    "EF.ARR": 0x06, "EF.IST": 0x07, "EF.P-CSCF": None,
+                    # the SJA2's own (simtool.cardtypes.SJA2_ISIM_FILES)
+                    "EF.ISIM_AUTH_KEY": None, "EF.ISIM_AUTH_KEY_2G": None, "EF.ISIM_SQN": None}
+    # EF.IST and the USIM's EF.IMSI are both 6F07: one path, two keys
+    (ist,) = SJA2.of(EfIst)
+    usim_imsi = SJA2.get("ADF.USIM/EF.IMSI")
+    assert ist.path == usim_imsi.path and ist.key != usim_imsi.key == "3F00/7FFF/6F07"
+    keys = [loc.key for loc in SJA2.walk()]
+    assert len(keys) == len(set(keys))
+
+
+def test_every_file_ts_31_102_marks_mandatory_is_in_adf_usim():
+    # TS 31.102 §4.2 (M in the file tables): LI, IMSI, Keys, KeysPS, HPPLMN, UST, ACC, FPLMN,
+    # LOCI, AD, ECC, PSLOCI, START-HFN (6F5B, SFI 0F), THRESHOLD (6F5C, SFI 10), NETPAR (6FC4),
+    # ARR.
+    from simtool.cardtree import Acc
+
+    mandatory = {0x6F05, 0x6F07, 0x6F08, 0x6F09, 0x6F31, 0x6F38, 0x6F78, 0x6F7B, 0x6F7E,
+                 0x6FAD, 0x6FB7, 0x6F73, 0x6F5B, 0x6F5C, 0x6FC4, 0x6F06}
+    usim = {loc.node.fid: loc.node for loc in SJA2.files() if loc.parent == "ADF.USIM"}
+    assert mandatory <= set(usim)
+    start, threshold, netpar = usim[0x6F5B], usim[0x6F5C], usim[0x6FC4]
+    assert (start.sfi, start.size, start.access.read, start.access.update) == (
+        0x0F, 6, Acc.PIN1, Acc.PIN1)
+    assert (threshold.sfi, threshold.size, threshold.access.update) == (0x10, 3, Acc.ADM1)
+    assert netpar.sfi is None and netpar.size >= 46     # §4.2.57: at least 46 bytes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,6 +30,18 @@ from simtool.ef import (
     EfSpn,
     EfSst,
     EfUst,
+    AddressType,
+    CellInfo,
+    CellKind,
+    EfDomain,
+    EfImpi,
+    EfImpu,
+    EfIsimAd,
+    EfIst,
+    EfNetpar,
+    EfPcscf,
+    EfStartHfn,
+    EfThreshold,
     Iccid,
     Imsi,
     Lai,
@@ -137,6 +151,28 @@ STRATEGIES = {
                         st.sampled_from([b"", bytes.fromhex("730EA00C80011781025F608203454150")])),
 }
 _entries = st.lists(st.builds(PlmnWithAct, plmns, acts), max_size=6).map(tuple)
+# ADF.ISIM (TS 31.103 §4.2) and the USIM's START-HFN / THRESHOLD / NETPAR (TS 31.102 §4.2)
+_identities = st.one_of(st.none(), st.text(min_size=1, max_size=100))
+_words = st.lists(st.integers(0, 0xFFFF), max_size=4).map(tuple)
+STRATEGIES.update({
+    "EF.IMPI": st.builds(EfImpi, _identities),
+    "EF.DOMAIN": st.builds(EfDomain, _identities),
+    "EF.IMPU": st.builds(EfImpu, _identities),
+    "EF.IST": st.builds(EfIst, st.frozensets(st.integers(1, 40))),
+    "EF.P-CSCF": st.one_of(
+        st.builds(EfPcscf, st.one_of(st.none(), st.text(max_size=40))),
+        st.integers(0, 2**32 - 1).map(
+            lambda n: EfPcscf(str(ipaddress.IPv4Address(n)), AddressType.IPV4)),
+        st.integers(0, 2**128 - 1).map(
+            lambda n: EfPcscf(str(ipaddress.IPv6Address(n)), AddressType.IPV6))),
+    "EF.AD (ISIM)": st.builds(EfIsimAd, st.integers(0, 255), st.integers(0, 0xFFFF),
+                              st.binary(max_size=3)),
+    "EF.START-HFN": st.builds(EfStartHfn, st.integers(0, 0xFFFFF), st.integers(0, 0xFFFFF)),
+    "EF.THRESHOLD": st.builds(EfThreshold, st.integers(0, 0xFFFFF)),
+    "EF.NETPAR": st.builds(EfNetpar, st.lists(st.builds(
+        CellInfo, st.sampled_from(list(CellKind)), _words,
+        st.lists(_words, max_size=2).map(tuple)), max_size=3).map(tuple)),
+})
 for _cls in (EfPlmnwAct, EfOplmnwAct, EfHplmnwAct):
     STRATEGIES[_cls.NAME] = st.builds(_cls, _entries)
 
@@ -155,7 +191,7 @@ def test_round_trip(name):
         assert cls.decode(raw) == value
         # padded to a larger file: whole unused entries for the PLMN lists
         extra = 5 if issubclass(cls, EfPlmnwAct) else 3
-        if cls is not EfAd:  # EF.AD keeps the bytes after byte 4 as RFU data
+        if cls not in (EfAd, EfIsimAd):  # EF.AD keeps the bytes after its fields as RFU data
             assert cls.decode(value.encode(size=len(raw) + extra)) == value
 
     check()

@@ -105,6 +105,7 @@ def pysim_prog_adm(row: dict[str, str]) -> bytes | None:
 
 def test_pysim_csv_carries_the_cards_current_decimal_adm_not_the_new_one():
     fields, (row,) = _pysim_rows("milo", Secret("11223344"))
+    # milo gives no IMS domain: no ISIM columns
     assert fields == ["name", "iccid", "mcc", "mnc", "imsi", "ki", "opc", "acc", "pin_adm",
                       "msisdn"]
     assert row == {"name": "Milo Telecom", "iccid": "8948011234567890128", "mcc": "260",

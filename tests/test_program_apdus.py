@@ -2,11 +2,16 @@
 
 The APDU count is a property of the protocol, not a timing: programming + read-back of every
 written file + AUTHENTICATE must fit in 64 APDUs on the SJA2 model, and every UPDATE must be
-followed by a READ of the same file (directly, or through the path it is linked to).  The
-selection memory of :class:`TrackedCard` is checked against the emulator byte by byte.
+followed by a READ of the same file (directly, or through the path it is linked to).  A profile
+with an IMS domain adds the ISIM's three files: 11 APDUs (SELECT ADF.ISIM, then SELECT, UPDATE,
+READ of EF.IMPI, EF.IMPU and EF.DOMAIN, and SELECT ADF.USIM again for the read-back through
+ADF.USIM's short file identifiers).  The selection memory of :class:`TrackedCard` is checked
+against the emulator byte by byte.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -23,6 +28,7 @@ from tests.test_program import (FACTORY_ICCID, VENDOR_ADM, SeededRandom, Wire, i
 from tests.virtual_card import VirtualUicc
 
 BUDGET = 64
+ISIM_APDUS = 11           # a profile with [network] ims_domain
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")  # the emulator's ADF.USIM
 
 
@@ -44,6 +50,7 @@ def _files_touched(sent: list[bytes]) -> tuple[list[bytes], list[bytes]]:
 
 def test_a_blank_card_in_at_most_64_apdus_with_every_write_read_back(tmp_path):
     batch = make_batch(tmp_path / "b", 1)
+    assert batch.card.ims_domain is None                 # milo: no ISIM step
     card, wire = insert(VirtualUicc.from_image(None))
     result = programmer(batch).program(card)
     assert result.outcome is Outcome.VERIFIED, result.reason
@@ -58,6 +65,27 @@ def test_a_blank_card_in_at_most_64_apdus_with_every_write_read_back(tmp_path):
         assert aliases.get(path, path) in read, f"{path.hex()} written but never read back"
     assert len(updated) == 17  # every file of the plan, EF.ICCID included
     assert sum(1 for a in wire.sent if a[1] == 0x88) == 1
+
+
+def test_an_ims_domain_adds_the_isim_files_and_nothing_else(tmp_path):
+    plain = make_batch(tmp_path / "p", 1)
+    card, wire = insert(VirtualUicc.from_image(None))
+    assert programmer(plain).program(card).outcome is Outcome.VERIFIED
+    isim_select = [a for a in wire.sent
+                   if a[1] == 0xA4 and a[2] == 0x04 and a[5:12] == bytes.fromhex("A0000000871004")]
+    assert not isim_select
+    without = len(wire.sent)
+    profile = dataclasses.replace(load_profile("milo"),
+                                  ims_domain="ims.mnc097.mcc260.3gppnetwork.org")
+    batch = make_batch(tmp_path / "b", 1, profile=profile)
+    card, wire = insert(VirtualUicc.from_image(None))
+    result = programmer(batch).program(card)
+    assert result.outcome is Outcome.VERIFIED, result.reason
+    assert len(wire.sent) == without + ISIM_APDUS, (len(wire.sent), without)
+    updated, read = _files_touched(wire.sent)
+    assert len(updated) == 20  # the three ISIM files more, each read back
+    for fid in (b"\x6f\x02", b"\x6f\x03", b"\x6f\x04"):
+        assert b"\x7f\xff" + fid in updated and b"\x7f\xff" + fid in read
 
 
 def test_a_card_that_keeps_its_factory_iccid_is_not_written_there(tmp_path):
@@ -75,7 +103,7 @@ def test_a_card_that_keeps_its_factory_iccid_is_not_written_there(tmp_path):
     assert result.outcome is Outcome.VERIFIED, result.reason
     updated, _ = _files_touched(wire.sent)
     assert b"\x2f\xe2" not in updated
-    assert len(wire.sent) <= BUDGET
+    assert len(wire.sent) <= BUDGET + ISIM_APDUS
 
 
 def test_a_link_that_does_not_hold_fails_the_card(tmp_path):

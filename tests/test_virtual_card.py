@@ -131,7 +131,7 @@ EXCHANGES = {
         ("00A4090C047F206F07", "9000"), ("00A4010C026F07", "6A82"), ("00A4020C026F07", "9000"),
         ("00A4080C03000000", "6700"), ("00A4000C043F007F20", "6700")],
     "SELECT by AID: partial, unknown, next occurrence": [
-        ("00A4040C07A0000000871002", "9000"), ("00A4040C07A0000000871004", "6A82"),
+        ("00A4040C07A0000000871002", "9000"), ("00A4040C07A0000000871009", "6A82"),
         ("00A4040E07A0000000871002", "6A82"), ("00A4040D07A0000000871002", "6A86"),
         ("00A4048C07A0000000871002", "6A86")],
     "malformed APDUs": [
@@ -277,7 +277,9 @@ def test_ef_fcp_matches_the_tree(where):
     card = VirtualUicc.from_image(None)
     loc = TREE.get(where)
     node = loc.node
-    if loc.path[0] == 0x7FFF:                         # ADF.USIM's files, by path 7FFF/...
+    if loc.adf == "ADF.ISIM":                       # the ISIM's files: 7FFF once it is selected
+        assert card.process(h("00A4040C07A0000000871004")) == h("9000")
+    elif loc.path[0] == 0x7FFF:                       # ADF.USIM's files, by path 7FFF/...
         card.process(h(SELECT_USIM))
     fcp = _fcp(card, "".join(f"{fid:04X}" for fid in loc.path))
     assert fcp[0x83] == node.fid.to_bytes(2, "big")

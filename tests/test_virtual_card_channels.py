@@ -208,7 +208,7 @@ def test_the_isd_stays_selected_on_its_channel_while_another_selects_the_usim():
 def test_the_sja2_isim_files_come_with_an_isim_in_the_tree(card_with_isim):
     """SJA2_ISIM_FILES join the tree with ADF.ISIM; the emulator built from it shows the ISIM's
     EF.ISIM_SQN (AF30) from the same SQN state as the USIM's, on its channel."""
-    assert isim_tree().get("ADF.ISIM/EF.ISIM_SQN").key == "3F00/7FFF/AF30"
+    assert isim_tree().get("ADF.ISIM/EF.ISIM_SQN").key == "3F00/ADF.ISIM/AF30"
     card = card_with_isim
     card._auth.sqn = 0x42
     sqn_start = "1003" + "00" * 12 + "000000000042"

@@ -216,7 +216,7 @@ def test_a_new_df_gets_its_own_arr_and_store_views():
     card = build(default_files(), state.pins, state.auth, tree,
                  stores={**views, "test.state": maker})
     assert made == [("test.state", "EF.STATE")]
-    assert list(card.adfs) == ["ADF.USIM"] and card.adfs["ADF.USIM"] is card.adf
+    assert list(card.adfs) == ["ADF.USIM", "ADF.ISIM"] and card.adfs["ADF.USIM"] is card.adf
     arr = card.nodes["DF.TEST/EF.ARR"].content.records
     assert arr == card.nodes["EF.ARR"].content.records and arr[0][:3] == h("800101")
     assert card.nodes["DF.TEST/EF.STATE"].content.data == b"\x01\x02"

@@ -46,12 +46,17 @@ from simtool.ef.network import (
     Plmn,
     PlmnWithAct,
 )
+from simtool.ef.isim import (ISIM_SERVICES, AddressType, EfDomain, EfImpi, EfImpu, EfIsimAd,
+                             EfIst, EfPcscf)
 from simtool.ef.services import SIM_SERVICES, USIM_SERVICES, EfSst, EfUst
+from simtool.ef.usim import CellInfo, CellKind, EfNetpar, EfStartHfn, EfThreshold
 
 EF_CODECS: dict[str, type[EfCodec]] = {
     cls.NAME: cls
     for cls in (EfIccid, EfDir, EfImsi, EfAd, EfAcc, EfSpn, EfMsisdn, EfAdn, EfUst, EfSst,
-                EfLoci, EfFplmn, EfPlmnSel, EfEhplmn, EfPlmnwAct, EfOplmnwAct, EfHplmnwAct)
+                EfLoci, EfFplmn, EfPlmnSel, EfEhplmn, EfPlmnwAct, EfOplmnwAct, EfHplmnwAct,
+                EfStartHfn, EfThreshold, EfNetpar,
+                EfImpi, EfDomain, EfImpu, EfIst, EfPcscf, EfIsimAd)
 }
 
 __all__ = [
@@ -63,4 +68,6 @@ __all__ = [
     "LuStatus", "OperationMode", "PinStatus", "Plmn", "PlmnWithAct", "Structure", "acc_for_imsi",
     "decode_bcd", "decode_gsm_response", "decode_select_response", "encode_bcd",
     "iccid_with_check",
+    "ISIM_SERVICES", "AddressType", "CellInfo", "CellKind", "EfDomain", "EfImpi", "EfImpu",
+    "EfIsimAd", "EfIst", "EfNetpar", "EfPcscf", "EfStartHfn", "EfThreshold",
 ]

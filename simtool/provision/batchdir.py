@@ -133,6 +133,9 @@ class CardRecord:
     barcode: Secret[str]  # the number printed under the barcode
     account: str  # customer account id (several numbers may share one)
     credentials: tuple[Credential, ...] = ()
+    # the ISIM's identities when the profile names an IMS domain (simtool.provision.ims)
+    impi: str | None = None
+    impu: str | None = None
 
     @property
     def panel_login(self) -> str:
@@ -153,6 +156,7 @@ def record_to_json(rec: CardRecord) -> str:
         "credentials": [{"kind": c.kind.value, "value": c.value.reveal(), "scope": c.scope.value,
                          "must_change": c.must_change, "read_only": c.read_only}
                         for c in rec.credentials],
+        **({"impi": rec.impi, "impu": rec.impu} if rec.impi is not None else {}),
     }, separators=(",", ":"))
 
 
@@ -172,6 +176,10 @@ def record_from_json(line: str | dict[str, Any], *, where: str | None = None) ->
         fields = {k: d[k] for k in ("iccid", "imsi", "msisdn", "account")}
         if not all(isinstance(v, str) for v in fields.values()):
             raise TypeError("iccid, imsi, msisdn and account must be strings")
+        ims = {k: d[k] for k in ("impi", "impu") if d.get(k) is not None}
+        if not all(isinstance(v, str) for v in ims.values()):
+            raise TypeError("impi and impu must be strings")
+        fields.update(ims)
         return CardRecord(
             index=int(d["index"]), acc=int(d["acc"], 16), ki=Secret(ki), opc=Secret(opc),
             pin1=Secret(str(d["pin1"])), puk1=Secret(str(d["puk1"])), pin2=Secret(str(d["pin2"])),

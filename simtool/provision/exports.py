@@ -46,12 +46,15 @@ def pysim_columns(profile: Profile, *, hex_adm: bool = False) -> list[str]:
     beside it (pySim-prog reads ``pin_adm`` first and then overrides it with a 16-digit
     ``pin_adm_hex``).  ``pin_adm_hex`` is there when the profile's ADM1 format is hex or a
     vendor key is (``hex_adm``).  ``name`` (pySim writes it to EF.SPN) is given only when the
-    SPN is plain ASCII.
+    SPN is plain ASCII.  A profile with an IMS domain adds ``ims_hdomain``, ``impi`` and
+    ``impu`` (pySim-prog writes them into the ISIM).
     """
     cols = ["iccid", "mcc", "mnc", "imsi", "ki", "opc", "acc", "pin_adm"]
     if hex_adm or profile.adm_format is AdmFormat.HEX16:
         cols.append("pin_adm_hex")
     cols.append("msisdn")
+    if profile.ims_domain is not None:      # the ISIM's files (TS 31.103 §4.2.2-§4.2.4)
+        cols += ["ims_hdomain", "impi", "impu"]
     if profile.spn.isascii():
         cols.insert(0, "name")
     return cols
@@ -88,6 +91,8 @@ class PysimCsv:
             "mnc": self.profile.mnc, "imsi": rec.imsi, "ki": rec.ki.reveal().hex().upper(),
             "opc": rec.opc.reveal().hex().upper(), "acc": f"{rec.acc:04x}",
             "pin_adm": adm, "pin_adm_hex": hex_adm, "msisdn": "+" + rec.msisdn,
+            "ims_hdomain": self.profile.ims_domain or "", "impi": rec.impi or "",
+            "impu": rec.impu or "",
         }
         return {k: row[k] for k in self.columns}
 

@@ -39,6 +39,7 @@ from simtool.provision.credentials import (PUK_LENGTH, CredentialDeriver, Printe
                                            random_code, random_digits)
 from simtool.provision.crypto import encrypt_export, key_id
 from simtool.provision.hashing import PEPPER_SCHEME, HashParams, HashReport, hash_secrets
+from simtool.provision.ims import private_identity, public_identity
 from simtool.provision.journal import Journal
 from simtool.provision.labels import SHEETS, LabelSheet
 from simtool.provision.profile import BarcodeScheme, CredentialKind, Profile
@@ -218,11 +219,15 @@ def _cards(profile: Profile, batch_id: str, numbers: Iterable[CardNumbers], *,
             pins = vendor_pins(iccid)
         printed = printed_numbers.allocate(iccid, iccid[serial_start:-1])
         account, creds = deriver.next_card(printed=printed, puk1=pins.puk1)
+        ims = {}
+        if profile.ims_domain is not None:   # TS 23.003 §13.3, §13.4
+            ims = {"impi": private_identity(imsi, profile.ims_domain),
+                   "impu": public_identity(msisdn, profile.ims_domain)}
         yield CardRecord(
             index=index, iccid=iccid, imsi=imsi, msisdn=msisdn, acc=1 << int(imsi[-1]),
             ki=Secret(ki), opc=Secret(make_opc(ki)), pin1=pins.pin1, puk1=pins.puk1,
             pin2=pins.pin2, puk2=pins.puk2, adm1=pins.adm1, barcode=printed, account=account,
-            credentials=creds)
+            credentials=creds, **ims)
 
 
 def _check_card_iccids(iccids: Sequence[str], count: int, exclude: IssuedValues) -> None:
@@ -577,7 +582,7 @@ def _batch_info(profile: Profile, count: int, *, batch_id: str, now: datetime, f
             "spn_display_condition": profile.spn_display_condition,
             "pin1_enabled": profile.pin.pin1_enabled, "adm_format": profile.adm_format.value}
     for key, value in (("type", profile.card_type), ("menu", profile.menu),
-                       ("services", profile.services)):
+                       ("services", profile.services), ("ims_domain", profile.ims_domain)):
         if value is not None:
             card[key] = value
     info: dict[str, Any] = {

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 from simtool.card import Card, TrackedCard
 from simtool.cardtree import CardTree, Located
 from simtool.cardtypes import CardType
-from simtool.ef import (EfAcc, EfAd, EfCodec, EfEhplmn, EfHplmnwAct, EfIccid, EfImsi, EfMsisdn,
-                        EfOplmnwAct, EfPlmnSel, EfPlmnwAct, EfSpn, Fcp, Iccid, Imsi,
-                        OperationMode, Plmn, PlmnWithAct, Structure)
+from simtool.ef import (USIM_AID_PREFIX, EfAcc, EfAd, EfCodec, EfDomain, EfEhplmn, EfHplmnwAct,
+                        EfIccid, EfImpi, EfImpu, EfImsi, EfMsisdn, EfOplmnwAct, EfPlmnSel,
+                        EfPlmnwAct, EfSpn, Fcp, Iccid, Imsi, OperationMode, Plmn, PlmnWithAct,
+                        Structure)
 from simtool.errors import DataError, SafetyRefusal, SimtoolError
 from simtool.pin import encode_pin, encode_puk
 from simtool.provision.batchdir import CardRecord
@@ -35,9 +36,10 @@ class VerificationFailed(SimtoolError):
 
 @dataclass(frozen=True)
 class FileWrite:
-    """One EF to write: selected by ``path`` from the MF (7FFF = ADF.USIM), its new content
-    computed from the FCP and, with ``read_first``, the current content.  Verification reads
-    ``path`` and every ``also_check`` path back and compares with ``content(fcp, current)``."""
+    """One EF to write: selected by ``path`` from the MF (7FFF = the application ``app``
+    names, a right-truncated AID; None: ADF.USIM), its new content computed from the FCP and,
+    with ``read_first``, the current content.  Verification reads ``path`` and every
+    ``also_check`` path back and compares with ``content(fcp, current)``."""
 
     name: str
     path: tuple[int, ...]
@@ -46,6 +48,7 @@ class FileWrite:
     secret: bool = False
     read_first: bool = False
     also_check: tuple[tuple[int, ...], ...] = ()
+    app: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class BatchCard:
     spn_display_condition: int = 0
     pin1_enabled: bool = True
     card_type: str | None = None
+    #: the IMS home network domain: the ISIM gets it with each record's IMPI and IMPU
+    ims_domain: str | None = None
 
     @classmethod
     def from_batch_info(cls, info: Mapping[str, Any]) -> BatchCard:
@@ -137,7 +142,8 @@ class BatchCard:
         try:
             return cls(str(card["mcc"]), str(card["mnc"]), str(card["spn"]),
                        int(card.get("spn_display_condition", 0)),
-                       bool(card.get("pin1_enabled", True)), card.get("type"))
+                       bool(card.get("pin1_enabled", True)), card.get("type"),
+                       card.get("ims_domain"))
         except (TypeError, KeyError, ValueError) as exc:
             raise DataError(f"batch.toml [card] is incomplete ({exc})") from None
 
@@ -176,12 +182,50 @@ def plan_steps(driver: CardDriver, batch: BatchCard, rec: CardRecord,
         "acc": std(EfAcc(frozenset(c for c in range(16) if rec.acc >> c & 1))),
         "plmn": (std(EfPlmnwAct(act)) + std(EfOplmnwAct(act)) + std(EfHplmnwAct(act))
                  + std(EfPlmnSel((home,))) + std(EfEhplmn((home,)))),
+        "isim": isim_writes(driver.card_type, batch, rec),
         "pins": driver.pin_writes(sec, pin1_enabled=batch.pin1_enabled),
         "adm1": [w for w in (driver.adm_write(sec.adm1),) if w is not None],
     }
 
 
+def isim_writes(card_type: CardType, batch: BatchCard, rec: CardRecord) -> list[FileWrite]:
+    """ADF.ISIM's EF.IMPI, EF.IMPU (record 1) and EF.DOMAIN (TS 31.103 §4.2.2-§4.2.4) when the
+    batch names an IMS domain; the places come from the card type's tree (:meth:`CardTree.of`),
+    the application is selected by its AID up to the application code (TS 101 220 Annex E)."""
+    if batch.ims_domain is None:
+        return []
+    if rec.impi is None or rec.impu is None:
+        raise DataError(f"the batch's IMS domain is {batch.ims_domain}, but the record has no "
+                        "IMPI/IMPU", where=f"record {rec.index}")
+    tree = card_type.tree
+    app_code_end = 7            # RID (5 bytes) + application code (2), TS 101 220 Annex E
+    out: list[FileWrite] = []
+    for codec, value, record in ((EfImpi, EfImpi(rec.impi), False),
+                                 (EfImpu, EfImpu(rec.impu), True),
+                                 (EfDomain, EfDomain(batch.ims_domain), False)):
+        for loc in tree.of(codec):
+            aid = tree.get(loc.adf).node.aid if loc.adf else None
+            out.append(FileWrite(codec.NAME, loc.path, _sized(value),
+                                 record=1 if record else None,
+                                 app=aid[:app_code_end] if aid else None))
+    return out
+
+
 # --- card I/O --------------------------------------------------------------------------------
+
+
+def _enter_application(card: Card, fw: FileWrite) -> None:
+    """Make the application ``fw``'s 7FFF paths mean the current one (TS 102 221 §8.4.2):
+    select it by AID unless the tracked card knows it already is; for ADF.USIM (``app`` None)
+    only when the tracked card knows another application is."""
+    if not any(p[:1] == (0x7FFF,) for p in (fw.path, *fw.also_check)):
+        return
+    current = card.application if isinstance(card, TrackedCard) else None
+    if fw.app is None:
+        if current is not None and not current.startswith(USIM_AID_PREFIX):
+            card.select_usim()
+    elif current is None or not current.startswith(fw.app):
+        card.select_aid(fw.app, fcp=False)
 
 def same_bytes(a: bytes, b: bytes) -> bool:
     return len(a) == len(b) and hmac.compare_digest(a, b)
@@ -204,6 +248,7 @@ def _read(card: Card, fcp: Fcp, fw: FileWrite) -> bytes:
 def write_file(card: Card, fw: FileWrite) -> bytes | None:
     """Select the EF, read it first when the new content depends on it, and update it.
     Returns the content it had when it was read first (else None)."""
+    _enter_application(card, fw)
     fcp = _select(card, fw.path, fw.name)
     current = _read(card, fcp, fw) if fw.read_first else None
     data = fw.content(fcp, current)
@@ -216,6 +261,7 @@ def write_file(card: Card, fw: FileWrite) -> bytes | None:
 
 def restore_file(card: Card, fw: FileWrite, old: bytes) -> None:
     """Put back the transparent content ``write_file`` returned."""
+    _enter_application(card, fw)
     _select(card, fw.path, fw.name)
     card.update_binary(old, name=f"UPDATE BINARY {fw.name} (restore)", secret=fw.secret)
 
@@ -229,6 +275,7 @@ def check_file(card: Card, fw: FileWrite,
     that reads back the same through the other proves both the write and the link.  An alias
     with a short file identifier (``short_ids``) is read by SFI, without a SELECT, when the
     card remembers the written file's FCP (:class:`~simtool.card.TrackedCard`)."""
+    _enter_application(card, fw)
     for path in fw.also_check or (fw.path,):
         sfi = (short_ids or {}).get(path)
         known = card.cached_fcp(fw.path) if isinstance(card, TrackedCard) else None

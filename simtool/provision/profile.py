@@ -108,6 +108,9 @@ class Profile:
     label_web: str | None = None  # the web address printed on the label; default: panel_url's
     #: Argon2id costs of the panel import ([panel_hash]; never below hashing's floor)
     panel_hash: HashParams = field(default_factory=HashParams)
+    #: the IMS home network domain ([network] ims_domain): the cards' ISIM gets IMPI, IMPU and
+    #: this domain (simtool.provision.ims); None: the ISIM is left as the vendor made it
+    ims_domain: str | None = None
 
     @property
     def serial_digits(self) -> int:
@@ -308,9 +311,16 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     operator = r.get(("operator",), str)
 
     network = r.get(("network",), dict)
-    r.check_keys(("network",), network, {"mcc", "mnc"})
+    r.check_keys(("network",), network, {"mcc", "mnc", "ims_domain"})
     mcc = r.digits(("network", "mcc"), range(3, 4))
     mnc = r.digits(("network", "mnc"), range(2, 4))
+    ims_domain = r.get(("network", "ims_domain"), str, None)
+    if ims_domain is not None:
+        from simtool.provision.ims import check_domain
+        try:
+            check_domain(ims_domain, mcc, mnc)
+        except DataError as exc:
+            raise r.fail(("network", "ims_domain"), str(exc)) from None
 
     iccid = r.get(("iccid",), dict)
     r.check_keys(("iccid",), iccid, {"prefix", "length"})
@@ -397,7 +407,8 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         numbers_per_account=per_account, panel_url=panel_url,
         menu=r.name(("menu",), None), services=r.name(("services",), None), source=source,
         label_sheet=label_sheet, label_border=r.get(("label", "border"), bool, False),
-        label_web=r.get(("label", "web"), str, None), panel_hash=panel_hash)
+        label_web=r.get(("label", "web"), str, None), panel_hash=panel_hash,
+        ims_domain=ims_domain)
     if profile.serial_digits < 6:
         raise r.fail(("imsi", "msin_prefix") if msin_prefix else ("iccid", "prefix"),
                      f"leaves only {profile.serial_digits} digits for the card serial "

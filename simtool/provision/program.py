@@ -52,8 +52,8 @@ __all__ = [  # the programming API in one place (some names live in .plan and .c
 
 #: The write steps, in order.  ``start`` writes nothing: it moves the record to ``writing``
 #: so that a card pulled while its EF.ICCID changes is still recognised.  ADM1 goes last.
-STEPS = ("start", "iccid", "imsi", "ki_opc", "spn", "msisdn", "ad", "acc", "plmn", "pins",
-         "adm1")
+STEPS = ("start", "iccid", "imsi", "ki_opc", "spn", "msisdn", "ad", "acc", "plmn", "isim",
+         "pins", "adm1")
 #: Marked just before the EF.ADM1 update: with it and without ``adm1`` the update's answer
 #: was lost, and which ADM1 the card holds is not known.
 ADM1_SENDING = "adm1:sending"

@@ -149,8 +149,15 @@ def parse_batch_info(text: str, source: str) -> tuple[dict[str, Any], BatchInfo]
         raise r.fail(("card", "adm_format"), f"must be one of {allowed}") from None
     type_name = r.get(("card", "type"), str, None)
     _check_card_type(r, type_name, adm_format)
+    ims_domain = r.get(("card", "ims_domain"), str, None)
+    if ims_domain is not None:
+        from simtool.provision.ims import check_domain
+        try:
+            check_domain(ims_domain, mcc, mnc)
+        except DataError as exc:
+            raise r.fail(("card", "ims_domain"), str(exc)) from None
     card = BatchCard(mcc, mnc, spn, condition, pin1_enabled,
-                     _canonical_type(type_name) if type_name else None)
+                     _canonical_type(type_name) if type_name else None, ims_domain)
     programmer = r.get(("programmer",), str, "simtool")
     if programmer not in ("simtool", "pysim"):
         raise r.fail(("programmer",), "must be simtool or pysim")
@@ -184,7 +191,7 @@ def _check_card_type(r: Any, name: str | None, adm_format: AdmFormat) -> None:
 
 REQUIRED_KEYS = ("index", "iccid", "imsi", "msisdn", "acc", "ki", "opc", "pin1", "puk1",
                  "pin2", "puk2", "adm1", "barcode", "account")
-RECORD_KEYS = frozenset(REQUIRED_KEYS + ("credentials",))
+RECORD_KEYS = frozenset(REQUIRED_KEYS + ("credentials", "impi", "impu"))
 CREDENTIAL_KEYS = frozenset(("kind", "value", "scope", "must_change", "read_only"))
 SECRET_KEYS = frozenset(("ki", "opc", "pin1", "puk1", "pin2", "puk2", "adm1", "barcode"))
 
@@ -289,7 +296,27 @@ def check_record(obj: Mapping[str, Any], where: str, info: BatchInfo) -> CardRec
         raise fail("credentials", f"must be a list, not {_json_type(creds)}")
     for n, cred in enumerate(creds):
         _check_credential(cred, f"credentials[{n}]", fail)
+    _check_ims(obj, info, fail, text)
     return record_from_json(obj, where=where)
+
+
+def _check_ims(obj: Mapping[str, Any], info: BatchInfo, fail: Any, text: Any) -> None:
+    """IMPI and IMPU: both or neither, and both when the batch names an IMS domain; each in
+    that domain and short enough for EF.IMPI / EF.IMPU (TS 31.103 §4.2.2, §4.2.4)."""
+    domain = info.card.ims_domain
+    present = [k for k in ("impi", "impu") if k in obj]
+    if domain is None:
+        if present:
+            raise fail(present[0], "the batch names no IMS domain ([card] ims_domain)")
+        return
+    for key in ("impi", "impu"):
+        if key not in obj:
+            raise fail(key, f"missing (the batch's IMS domain is {domain})")
+        value = text(key)
+        if not value.endswith("@" + domain) or len(value.encode()) > 125:
+            raise fail(key, f"{value[:60]!r} is not an identity @{domain} of at most 125 bytes")
+    if not obj["impu"].startswith(("sip:", "tel:")):
+        raise fail("impu", "must be a sip: or tel: URI (TS 23.003 §13.4)")
 
 
 _KINDS = frozenset(e.value for e in CredentialKind)

@@ -8,6 +8,11 @@ AUTN is fresh when its SQN is greater, and — when the image sets ``sqn_window`
 far ahead; otherwise the card answers a synchronisation failure with AUTS computed from the
 stored SQN.  The new SQN is written to the image before the response leaves the card.
 
+The ISIM's AUTHENTICATE in the IMS AKA context (TS 31.103 §7.1.2.1, P2 81) is the same
+Milenage run with the same key (EF.USIM_AUTH_KEY) and the same SQN state: the response is
+DB RES CK IK, never with a Kc, or DC AUTS.  :func:`milenage_aka` is the run itself, bytes in
+and bytes out; :class:`Authenticator` gives it the key and SQN state and keeps the result.
+
 SRES derivation function 1 is TS 33.102 §6.8.1.2 c2 (XOR of the RES halves); function 2,
 taken to be the first 4 bytes of RES, is an SJA2 option whose exact definition was not
 confirmed from a second source.
@@ -16,6 +21,7 @@ confirmed from a second source.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from simtool.milenage import Milenage, auts, gsm_kc, gsm_sres, opc
 
@@ -28,6 +34,44 @@ CFG_IS_OPC = 0x10
 CFG_SRES_FUNCTION_2 = 0x20
 CFG_RES_4_BYTES = 0x40
 GSM_ACCESS_SERVICE = 27      # TS 31.102 §4.2.8: Kc in the 3G AUTHENTICATE response
+
+
+class AkaOutcome(NamedTuple):
+    """The response data of an AKA run and the SQN the card keeps after it: the AUTN's SQN
+    when it was fresh (``accepted``), else the card's SQN unchanged (a sync failure)."""
+
+    response: bytes
+    sqn: int
+    accepted: bool
+
+
+def parse_rand_autn(data: bytes) -> tuple[bytes, bytes]:
+    """AUTHENTICATE data ``10 RAND 10 AUTN`` (TS 31.102 §7.1.2.1, TS 31.103 §7.1.2.1)."""
+    if len(data) != 34:
+        raise CardStatus(st.WRONG_LENGTH)
+    if data[0] != 16 or data[17] != 16:
+        raise CardStatus(st.WRONG_DATA)
+    return data[1:17], data[18:34]
+
+
+def milenage_aka(m: Milenage, k: bytes, op_c: bytes, rand: bytes, autn: bytes, sqn: int,
+                 window: int | None, *, res_length: int = 8,
+                 kc: bool = False) -> AkaOutcome:
+    """One AKA run on the card's side (TS 33.102 §6.3.3): MAC-A checked (else 98 62), the SQN
+    checked for freshness against ``sqn``, the highest accepted (and, with ``window``, at most
+    that far ahead); then ``DB`` RES CK IK [Kc when ``kc``] or ``DC 0E`` AUTS."""
+    res, ck, ik, ak = m.f2345(rand)
+    their_sqn = bytes(a ^ b for a, b in zip(autn[:6], ak))
+    if m.f1(rand, their_sqn, autn[6:8]) != autn[8:]:
+        raise CardStatus(st.AUTH_MAC_FAILURE)
+    value = int.from_bytes(their_sqn, "big")
+    if not (value > sqn and (window is None or value - sqn <= window)):
+        return AkaOutcome(b"\xdc\x0e" + auts(k, op_c, rand, sqn.to_bytes(6, "big")), sqn, False)
+    res = res[:res_length]
+    out = b"\xdb" + bytes((len(res),)) + res + b"\x10" + ck + b"\x10" + ik
+    if kc:
+        out += b"\x08" + gsm_kc(ck, ik)
+    return AkaOutcome(out, value, True)
 
 
 class Authenticator:
@@ -61,31 +105,24 @@ class Authenticator:
         return len(data) > (n - 1) // 8 and bool(data[(n - 1) // 8] & (1 << ((n - 1) % 8)))
 
     def authenticate_3g(self, data: bytes) -> bytes:
-        """P2 81: data 10 RAND 10 AUTN → DB RES CK IK [Kc], DC AUTS, or 98 62."""
-        if len(data) != 34:
-            raise CardStatus(st.WRONG_LENGTH)
-        if data[0] != 16 or data[17] != 16:
-            raise CardStatus(st.WRONG_DATA)
-        rand, autn = data[1:17], data[18:34]
+        """P2 81 in ADF.USIM: data 10 RAND 10 AUTN → DB RES CK IK [Kc], DC AUTS, or 98 62."""
+        return self._aka(data, kc=self._service(GSM_ACCESS_SERVICE))
+
+    def authenticate_ims(self, data: bytes) -> bytes:
+        """P2 81 in ADF.ISIM, the IMS AKA context (TS 31.103 §7.1.2.1): the same run, with
+        the same key and SQN state, answering DB RES CK IK (no Kc), DC AUTS, or 98 62."""
+        return self._aka(data, kc=False)
+
+    def _aka(self, data: bytes, *, kc: bool) -> bytes:
+        rand, autn = parse_rand_autn(data)
         cfg, k, op_c, m = self._keys(self._usim_key)
-        res, ck, ik, ak = m.f2345(rand)
-        sqn = bytes(a ^ b for a, b in zip(autn[:6], ak))
-        if m.f1(rand, sqn, autn[6:8]) != autn[8:]:
-            raise CardStatus(st.AUTH_MAC_FAILURE)
-        value = int.from_bytes(sqn, "big")
-        fresh = value > self.sqn and (self.window is None or value - self.sqn <= self.window)
-        if not fresh:
-            token = auts(k, op_c, rand, self.sqn.to_bytes(6, "big"))
-            return b"\xdc\x0e" + token
-        previous = self.sqn
-        self.sqn = value
-        self._commit(lambda: setattr(self, "sqn", previous))
-        if cfg & CFG_RES_4_BYTES:
-            res = res[:4]
-        out = b"\xdb" + bytes((len(res),)) + res + b"\x10" + ck + b"\x10" + ik
-        if self._service(GSM_ACCESS_SERVICE):
-            out += b"\x08" + gsm_kc(ck, ik)
-        return out
+        outcome = milenage_aka(m, k, op_c, rand, autn, self.sqn, self.window,
+                               res_length=4 if cfg & CFG_RES_4_BYTES else 8, kc=kc)
+        if outcome.accepted:
+            previous = self.sqn
+            self.sqn = outcome.sqn
+            self._commit(lambda: setattr(self, "sqn", previous))
+        return outcome.response
 
     def _sres_kc(self, rand: bytes) -> tuple[bytes, bytes]:
         cfg, _k, _op_c, m = self._keys(self._gsm_key)

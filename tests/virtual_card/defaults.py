@@ -29,6 +29,7 @@ from simtool.cardtree import USIM_AID
 from .gp import default_gp
 from .ota import default_ota
 from .layout import AUTH_GSM, AUTH_USIM, TREE, image_files, initial_value
+from .isim_defaults import isim_dir_record, tree_files
 
 ICCID = "8948011234567890128"
 IMSI = "260011234567890"
@@ -96,7 +97,7 @@ def default_contents() -> dict[str, bytes | list[bytes]]:
         + b"\x50\x04USIM"
     msisdn = number_record(MSISDN, 20)
     return {
-        "EF.DIR": [dir_record.ljust(32, b"\xff"), b"\xff" * 32],
+        "EF.DIR": [dir_record.ljust(32, b"\xff"), isim_dir_record(32)],
         "EF.ICCID": swapped_bcd(ICCID, 10),
         "EF.PL": b"plen".ljust(10, b"\xff"),
         "DF.TELECOM/EF.MSISDN": [msisdn, b"\xff" * 34],
@@ -126,6 +127,7 @@ def default_contents() -> dict[str, bytes | list[bytes]]:
         "ADF.USIM/EF.EHPLMN": hplmn.ljust(12, b"\xff"),
         "ADF.USIM/DF.GSM-ACCESS/EF.Kc": b"\xff" * 8 + b"\x07",
         "ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": b"\xff" * 8 + b"\x07",
+        **tree_files(),          # ADF.ISIM and the USIM's START-HFN, THRESHOLD, NETPAR
     }
 
 

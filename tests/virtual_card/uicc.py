@@ -98,6 +98,7 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
         self._tree = tree
         self._mf, self._usim, self._contents = card.mf, card.adf, card.contents
         self._nodes, self._stores, self._adfs = card.nodes, card.stores, card.adfs
+        self._isim = card.adfs.get("ADF.ISIM")
         self._pins = state.pins
         self._pin1, self._pin2, self._adm1 = (state.pins[n] for n in ("PIN1", "PIN2", "ADM1"))
         self._pin_commands = PinCommands(state.pins, self._commit)
@@ -506,12 +507,16 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
     # --- authentication ------------------------------------------------------------------
 
     def _authenticate(self, p1: int, p2: int, data: bytes, le: int | None, gsm: bool) -> bytes:
-        """AUTHENTICATE (TS 31.102 §7.1.2): needs ADF.USIM (or a DF in it) and PIN1."""
-        if p1 or p2 not in (0x80, 0x81):
+        """AUTHENTICATE (TS 31.102 §7.1.2; in ADF.ISIM TS 31.103 §7.1.2, the IMS AKA context
+        P2 81 only): needs the application's ADF (or a DF in it) and PIN1."""
+        isim = self._adf is not None and self._adf is self._isim
+        if p1 or p2 not in ((0x81,) if isim else (0x80, 0x81)):
             raise CardStatus(st.WRONG_P1P2)
         if self._adf is None or not self._df.is_within(self._adf):
             raise CardStatus(st.CONDITIONS_NOT_MET)
         self._require(Acc.PIN1)
+        if isim:
+            return self._auth.authenticate_ims(data)
         if p2 == 0x81:
             return self._auth.authenticate_3g(data)
         return self._auth.authenticate_gsm(data)
