@@ -1,7 +1,7 @@
 """osmocom pySim-shell on a logical channel of the virtual card: it opens channel 1 (MANAGE
-CHANNEL, the terminal's number), browses DF.SYSTEM and ADF.USIM there and reads the SJA2's
-proprietary files with ADM1, while channel 0 keeps its own selection; then it closes the channel
-and finds it gone.  Skipped unless a pySim checkout and a Python with its requirements are
+CHANNEL, the terminal's number), browses DF.SYSTEM, ADF.USIM and ADF.ISIM there and reads the
+SJA2's proprietary files with ADM1, while channel 0 keeps its own selection; then it closes the
+channel and opens it again.  Skipped unless a pySim checkout and a Python with its requirements are
 named (see tests/test_pysim_interop.py):
 
     SIMTOOL_PYSIM=/path/to/pysim SIMTOOL_PYSIM_PYTHON=/path/to/venv/bin/python pytest -k pysim
@@ -55,6 +55,10 @@ select MF/ADF.USIM
 select EF.USIM_SQN
 read_binary_decoded
 select EF.GBA_INT_KEY
+select ADF.ISIM
+select EF.ISIM_SQN
+select EF.IMPI
+read_binary_decoded
 switch_channel 0
 read_binary
 close_channel 1
@@ -69,7 +73,9 @@ echo all done
     assert "Error" not in proc.stderr and "Traceback" not in out, out
     docs = _json_objects(proc.stdout)
     fcps = [d["file_identifier"] for d in docs if isinstance(d, dict) and "file_identifier" in d]
-    assert fcps == ["6f07", "a515", "6f26", "6f23", "6f0b", "af30", "af33"], fcps
+    assert fcps == ["6f07", "a515", "6f26", "6f23", "6f0b", "af30", "af33", "af30", "6f02"], fcps
+    # ADF.ISIM on channel 1 (its EF.IMPI decoded), ADF.USIM's EF.IMSI kept on channel 0
+    assert any(isinstance(d, dict) and "nai" in d for d in docs), proc.stdout
     # EF.GP_COUNT: the SCP02 key set 20 and its sequence counter; unused records FF
     gp_count = next(d for d in docs if isinstance(d, list))
     assert gp_count[0] == {"sec_domain": 0, "key_set_version": 0x20, "counter": 0, "rfu": 0}
