@@ -36,7 +36,7 @@ from simtool.gp.commands import ISD_AID
 
 from . import status as st
 from .auth import Authenticator
-from .channels import ChannelSelection, Channels, channel_capabilities
+from .channels import INS_MANAGE_CHANNEL, ChannelSelection, Channels, channel_capabilities
 from .files import FileCommands
 from .fs import DF, EF, key_reference
 from .gp import GP_INS, SecurityDomain
@@ -121,11 +121,11 @@ class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
             0x28: (h._enable, 0x00), 0x2C: (h._unblock, 0x00), 0x88: (h._authenticate, 0x00),
             0x10: (h._terminal_profile, 0x80), 0x12: (h._fetch, 0x80),
             0x14: (h._terminal_response, 0x80), 0xC2: (h._envelope, 0x80),
-            0x70: (h._manage_channel, 0x00),
+            INS_MANAGE_CHANNEL: (h._manage_channel, 0x00),
         }
         # TS 51.011 §9.2: the same INS under CLA A0; 88 is RUN GSM ALGORITHM.
         self._gsm = {ins: handler for ins, (handler, _) in self._uicc.items()
-                     if ins not in (0xA2, 0x70)}
+                     if ins not in (0xA2, INS_MANAGE_CHANNEL)}
         self._gsm[0x88] = h._run_gsm_algorithm
         self._reset_state()
 
