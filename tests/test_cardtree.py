@@ -100,7 +100,9 @@ def test_isim_files_and_their_unique_image_keys():
     assert pcscf.node.structure is Structure.LINEAR_FIXED and pcscf.node.fid == 0x6F09
     sfis = {loc.node.name: loc.node.sfi for loc in SJA2.files() if loc.parent == "ADF.ISIM"}
     assert sfis == {"EF.IMPI": 0x02, "EF.DOMAIN": 0x05, "EF.IMPU": 0x04, "EF.AD": 0x03,
-                    "EF.ARR": 0x06, "EF.IST": 0x07, "EF.P-CSCF": None}
+                    "EF.ARR": 0x06, "EF.IST": 0x07, "EF.P-CSCF": None,
+                    # the SJA2's own (simtool.cardtypes.SJA2_ISIM_FILES)
+                    "EF.ISIM_AUTH_KEY": None, "EF.ISIM_AUTH_KEY_2G": None, "EF.ISIM_SQN": None}
     # EF.IST and the USIM's EF.IMSI are both 6F07: one path, two keys
     (ist,) = SJA2.of(EfIst)
     usim_imsi = SJA2.get("ADF.USIM/EF.IMSI")

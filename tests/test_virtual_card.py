@@ -300,13 +300,13 @@ def test_df_fcp_carries_aid_and_pin_status():
     mf = _fcp(card, "3F00")
     assert mf[0x82] == b"\x78\x21" and mf[0x83] == b"\x3f\x00"
     pins = {t.tag: t.value for t in ber_decode_all(mf[0xC6])}
-    assert pins[0x90] == b"\xe0"                      # PIN1, PIN2, ADM1 enabled
+    assert pins[0x90] == b"\xf0"                      # PIN1, PIN2, ADM1, ADM2 enabled
     resp = card.process(h(f"00A4040410{AID}00"))
     adf = {t.tag: t.value for t in ber_decode_all(ber_decode(resp[:-2])[0].value)}
     assert adf[0x84] == h(AID)
     card.process(h(f"0026000108{PIN1}"))
     mf = _fcp(card, "3F00")
-    assert {t.tag: t.value for t in ber_decode_all(mf[0xC6])}[0x90] == b"\x60"
+    assert {t.tag: t.value for t in ber_decode_all(mf[0xC6])}[0x90] == b"\x70"  # PIN1 off
 
 
 def test_gsm_df_response_counts_chv_tries():

@@ -195,6 +195,7 @@ def test_a_new_df_gets_its_own_arr_and_store_views():
     from tests.virtual_card.defaults import default_files
     from tests.virtual_card.fs import Content
     from tests.virtual_card.layout import build
+    from tests.virtual_card.views import view_stores
 
     df = DfNode("DF.TEST", 0x7F66, (
         raw("EF.ARR", 0x6F16, ALW_ADM, 56, records=7, sfi=0x06),
@@ -202,15 +203,18 @@ def test_a_new_df_gets_its_own_arr_and_store_views():
     ))
     tree = TREE.with_child("", df)
     state = default_state()
+    # the SJA2's views of the OTA, GP and SQN state (VirtualUicc hands them in)
+    views = view_stores(lambda: None, lambda: None, lambda: None)
     with pytest.raises(DataError, match="test.state"):
-        build(state.files, state.pins, state.auth, tree)
+        build(state.files, state.pins, state.auth, tree, stores=views)
     made = []
 
     def maker(name, node):
         made.append((name, node.name))
         return Content(name, data=b"\x01\x02", persistent=False)
 
-    card = build(default_files(), state.pins, state.auth, tree, stores={"test.state": maker})
+    card = build(default_files(), state.pins, state.auth, tree,
+                 stores={**views, "test.state": maker})
     assert made == [("test.state", "EF.STATE")]
     assert list(card.adfs) == ["ADF.USIM", "ADF.ISIM"] and card.adfs["ADF.USIM"] is card.adf
     arr = card.nodes["DF.TEST/EF.ARR"].content.records

@@ -35,6 +35,9 @@ UICC_COMMANDS: dict[int, tuple[str, str]] = {
     0x12: ("FETCH", f"61XX 6CXX {_STK}"),
     0x14: ("TERMINAL RESPONSE", f"6985 6A80 {_STK}"),
     0xC2: ("ENVELOPE", f"61XX 6CXX 6200 6300 9300 6A80 {_STK}"),
+    # §11.1.17: 6A81 no channel left / the one named is open; 61XX for the card-assigned
+    # number asked for without Le
+    0x70: ("MANAGE CHANNEL", "61XX 6CXX 6A81"),
 }
 UICC_UNKNOWN_INS = "6D00 6700 6800 6881 6882 6E00"
 BAD_CLASS = "6E00 6700 6800 6881 6882"

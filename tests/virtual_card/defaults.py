@@ -8,6 +8,7 @@ SPN       "Milo Telecom"
 PIN1      1234, enabled, 3 tries; PUK1 12345678, 10 tries
 PIN2      5678, 3 tries; PUK2 87654321, 10 tries
 ADM1      11223344 (8 decimal digits on key reference 0A, like an SJA2), 3 tries
+ADM2      55667788 (key reference 0B, as the SJA2 has it), 3 tries
 Ki / OPc  3GPP TS 35.208 test set 1, Milenage, for both the USIM and the GSM key file
 SQN       highest accepted 0, no upper window (any fresh SQN is accepted)
 ========  ===============================================================================
@@ -151,7 +152,7 @@ def default_image() -> dict:
     return {
         "format": "simtool-virtual-card/1",
         "pins": {"PIN1": _pin("1234", "12345678"), "PIN2": _pin("5678", "87654321"),
-                 "ADM1": _pin("11223344", None)},
+                 "ADM1": _pin("11223344", None), "ADM2": _pin("55667788", None)},
         "auth": {AUTH_USIM.split(".")[1]: dict(key), AUTH_GSM.split(".")[1]: dict(key),
                  "sqn": "000000000000", "sqn_window": None},
         "files": {path: (value.hex().upper() if isinstance(value, bytes)

@@ -50,7 +50,9 @@ from .pins import Pin
 log = logging.getLogger("tests.virtual_card")
 
 FORMAT = "simtool-virtual-card/1"
-PIN_NAMES = ("PIN1", "PIN2", "ADM1")
+PIN_NAMES = ("PIN1", "PIN2", "ADM1", "ADM2")
+#: an image written before the card had ADM2 (key reference 0B) gets the default one
+OPTIONAL_PINS = ("ADM2",)
 _TOP_KEYS = {"format", "atr", "pins", "auth", "files", "gp", "ota", "stk_menu"}
 __all__ = ["EF_MENU", "ImageState", "default_state", "load_image", "parse_image", "save_image"]
 
@@ -106,9 +108,13 @@ def parse_image(doc: object) -> ImageState:
         raise DataError("an ATR is 2..33 bytes", where="atr")
 
     pins_doc = doc.get("pins")
-    if not isinstance(pins_doc, dict) or set(pins_doc) != set(PIN_NAMES):
-        raise DataError(f"must hold exactly {', '.join(PIN_NAMES)}", where="pins")
-    pins = {name: Pin.from_json(name, pins_doc[name]) for name in PIN_NAMES}
+    required = set(PIN_NAMES) - set(OPTIONAL_PINS)
+    if not isinstance(pins_doc, dict) or not required <= set(pins_doc) <= set(PIN_NAMES):
+        raise DataError(f"must hold {', '.join(PIN_NAMES)} (ADM2 may be left out)",
+                        where="pins")
+    defaults = default_image()["pins"]
+    pins = {name: Pin.from_json(name, pins_doc[name] if name in pins_doc else defaults[name])
+            for name in PIN_NAMES}
 
     auth_doc = doc.get("auth")
     if not isinstance(auth_doc, dict) or set(auth_doc) != {"usim", "gsm", "sqn", "sqn_window"}:

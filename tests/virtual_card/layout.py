@@ -124,7 +124,9 @@ def build(files: Mapping[str, Value], pins: Mapping[str, Pin], auth: Mapping[str
     contents: dict[str, Content] = {}
     made: dict[str, Content] = {}
     keys: dict[str, str] = {}
-    for loc in tree.files():                   # the image tells files apart by key
+    for loc in tree.files():                   # the image tells its files apart by key
+        if loc.node.link is not None or loc.node.store is not None:
+            continue                           # (a link's or a store's content is elsewhere)
         other = keys.setdefault(loc.key, loc.where)
         if other != loc.where:
             raise DataError(f"has the image key {loc.key} of {other}", where=loc.where)

@@ -1,4 +1,5 @@
-"""The SJA2's PIN files in DF.SYSTEM: EF.CHV1, EF.CHV2, EF.ADM1 (the tree's ``pin.*`` stores).
+"""The SJA2's PIN files in DF.SYSTEM: EF.CHV1, EF.CHV2, EF.ADM1, EF.ADM2 (the tree's ``pin.*``
+stores).
 
 On a sysmoISIM-SJA2 the PIN, PUK and ADM values live in these proprietary transparent files
 (layout as osmocom pySim's ``sysmocom_sja2.py`` describes it; sysmocom's manual was not
@@ -10,7 +11,7 @@ updating them needs ADM1.
 Each file here is a view of the card's :class:`.pins.Pin`: reading encodes it, UPDATE BINARY
 decodes the new bytes into it, so VERIFY / UNBLOCK use what was written and the image keeps it
 in its ``pins`` section.  Bytes the Pin cannot hold (a PIN that is not 4-8 digits, a PUK that
-is not 8 digits, a counter above its maximum, a maximum outside 1..15, ADM1 disabled) are
+is not 8 digits, a counter above its maximum, a maximum outside 1..15, an ADM disabled) are
 refused with 6A80 and change nothing.
 """
 
@@ -62,7 +63,7 @@ class PinFileContent(Content):
         block = value[3:11]
         ok = 1 <= max_tries <= 15 and tries <= max_tries and block_digits(block) is not None
         enabled = not state & STATE_DISABLED
-        if pin.name == "ADM1" and not enabled:
+        if pin.name.startswith("ADM") and not enabled:
             ok = False
         puk = None
         if pin.puk is not None:

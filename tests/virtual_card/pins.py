@@ -19,8 +19,10 @@ from . import status as st
 from .status import CardStatus
 
 # TS 102 221 §9.5.1 Table 9.3 (UICC) and TS 51.011 §9.2.9 (GSM CHV numbers).
-UICC_REFS = {KeyReference.PIN1: "PIN1", KeyReference.PIN2: "PIN2", KeyReference.ADM1: "ADM1"}
-GSM_REFS = {GsmChv.CHV1: "PIN1", GsmChv.CHV2: "PIN2", KeyReference.ADM1: "ADM1"}
+UICC_REFS = {KeyReference.PIN1: "PIN1", KeyReference.PIN2: "PIN2", KeyReference.ADM1: "ADM1",
+             KeyReference.ADM2: "ADM2"}
+GSM_REFS = {GsmChv.CHV1: "PIN1", GsmChv.CHV2: "PIN2", KeyReference.ADM1: "ADM1",
+            KeyReference.ADM2: "ADM2"}
 GSM_UNBLOCK_REFS = {GSM_UNBLOCK_CHV_P2[GsmChv.CHV1]: "PIN1",
                     GSM_UNBLOCK_CHV_P2[GsmChv.CHV2]: "PIN2"}
 
@@ -179,9 +181,10 @@ class PinCommands:
         self._change(pin, apply)
 
     def set_enabled(self, key_ref: int, data: bytes, gsm: bool, enable: bool) -> None:
-        """DISABLE PIN (enable=False) / ENABLE PIN (enable=True); ADM1 cannot be disabled."""
+        """DISABLE PIN (enable=False) / ENABLE PIN (enable=True); ADM keys cannot be
+        disabled."""
         pin = self._pin(GSM_REFS if gsm else UICC_REFS, key_ref)
-        if pin.name == "ADM1" or (gsm and pin.name != "PIN1"):
+        if pin.name.startswith("ADM") or (gsm and pin.name != "PIN1"):
             raise CardStatus(st.PIN_STATUS_CONFLICT)
         if len(data) != 8:
             raise CardStatus(st.WRONG_LENGTH)

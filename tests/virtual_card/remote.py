@@ -38,28 +38,30 @@ class RemoteManagement:
                 if out[-1].sw != SW.OK:
                     break
             return out
-        saved = (self._df, self._ef, self._adf, self._record, self._pending,
-                 self._adm1.verified)
-        try:
-            self._adm1.verified = True
-            self._ef, self._record, self._pending = None, 0, b""
-            if tar == TAR_RFM_USIM:
-                self._df = self._adf = self._usim
-            else:
-                self._df, self._adf = self._mf, None
-            for apdu in apdus:
-                if apdu.ins in _NOT_RFM:
-                    out.append(ResponseApdu(b"", SW.INS_NOT_SUPPORTED))   # not file management
-                    break
-                response = Channel(_Processor(self._process)).send_raw(apdu.to_bytes())
-                data, sw = response.data, response.sw
-                if sw >> 8 == 0x91:
-                    sw = SW.OK
-                out.append(ResponseApdu(data, sw))
-                if sw != SW.OK:
-                    break
-        finally:
-            (self._df, self._ef, self._adf, self._record, self._pending,
-             self._adm1.verified) = saved
+        saved = (self._pending, self._pending_channel, self._adm1.verified)
+        if tar == TAR_RFM_USIM:
+            start, adf = self._usim, self._usim
+        else:
+            start, adf = self._mf, None
+        # the script's basic channel is a channel of its own (.channels): the terminal's
+        # channels keep their selection
+        with self.channels.isolated(start, adf):
+            try:
+                self._adm1.verified = True
+                self._pending = b""
+                for apdu in apdus:
+                    if apdu.ins in _NOT_RFM:
+                        # not file management
+                        out.append(ResponseApdu(b"", SW.INS_NOT_SUPPORTED))
+                        break
+                    response = Channel(_Processor(self._process)).send_raw(apdu.to_bytes())
+                    data, sw = response.data, response.sw
+                    if sw >> 8 == 0x91:
+                        sw = SW.OK
+                    out.append(ResponseApdu(data, sw))
+                    if sw != SW.OK:
+                        break
+            finally:
+                self._pending, self._pending_channel, self._adm1.verified = saved
         self.toolkit.menu_changed()          # EF.MENU may have changed
         return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from simtool.apdu.command import CommandApdu
@@ -35,6 +36,7 @@ from simtool.gp.commands import ISD_AID
 
 from . import status as st
 from .auth import Authenticator
+from .channels import INS_MANAGE_CHANNEL, ChannelSelection, Channels, channel_capabilities
 from .files import FileCommands
 from .fs import DF, EF, key_reference
 from .gp import GP_INS, SecurityDomain
@@ -45,6 +47,7 @@ from .pins import PinCommands
 from .remote import RemoteManagement
 from .status import CardStatus, sw_bytes
 from .toolkit import Toolkit
+from .views import view_stores
 
 log = logging.getLogger("tests.virtual_card")
 
@@ -80,7 +83,7 @@ def _available(length: int, gsm: bool) -> bytes:
     return bytes((sw1, length & 0xFF))
 
 
-class VirtualUicc(FileCommands, RemoteManagement):
+class VirtualUicc(ChannelSelection, FileCommands, RemoteManagement):
     """A virtual sysmoISIM-SJA2-like card.  ``path`` (if any) is where its image is kept;
     ``tree`` is the card tree its file system is built from (the SJA2's by default)."""
 
@@ -89,7 +92,9 @@ class VirtualUicc(FileCommands, RemoteManagement):
         self.atr = state.atr
         self._path = path
         self._state = state
-        card = build(state.files, state.pins, state.auth, tree)
+        # the stores of the SJA2 files that show the OTA, GP and SQN state (.views)
+        views = view_stores(lambda: self.isd.state, lambda: self.ota.state, lambda: self._auth)
+        card = build(state.files, state.pins, state.auth, tree, stores=views)
         self._tree = tree
         self._mf, self._usim, self._contents = card.mf, card.adf, card.contents
         self._nodes, self._stores, self._adfs = card.nodes, card.stores, card.adfs
@@ -103,6 +108,9 @@ class VirtualUicc(FileCommands, RemoteManagement):
         self.toolkit = Toolkit(self._menu_file, applet, own_number=self._own_number)
         self.isd = SecurityDomain(state.gp, self._commit, self.toolkit.menu_changed)
         self.ota = OtaReceiver(state.ota, self._run_remote_script, self._commit)
+        # the channels the ATR advertises; the applications: every ADF of the tree, in order
+        self.channels = Channels(channel_capabilities(self.atr), self._mf,
+                                 list(self._adfs.values()), [self._pin2])
         h = self
         # TS 102 221 Table 10.5: INS -> (handler, CLA group 00 or 80).
         self._uicc = {
@@ -113,9 +121,11 @@ class VirtualUicc(FileCommands, RemoteManagement):
             0x28: (h._enable, 0x00), 0x2C: (h._unblock, 0x00), 0x88: (h._authenticate, 0x00),
             0x10: (h._terminal_profile, 0x80), 0x12: (h._fetch, 0x80),
             0x14: (h._terminal_response, 0x80), 0xC2: (h._envelope, 0x80),
+            INS_MANAGE_CHANNEL: (h._manage_channel, 0x00),
         }
         # TS 51.011 §9.2: the same INS under CLA A0; 88 is RUN GSM ALGORITHM.
-        self._gsm = {ins: handler for ins, (handler, _) in self._uicc.items() if ins != 0xA2}
+        self._gsm = {ins: handler for ins, (handler, _) in self._uicc.items()
+                     if ins not in (0xA2, INS_MANAGE_CHANNEL)}
         self._gsm[0x88] = h._run_gsm_algorithm
         self._reset_state()
 
@@ -153,11 +163,9 @@ class VirtualUicc(FileCommands, RemoteManagement):
     # --- power ---------------------------------------------------------------------------
 
     def _reset_state(self) -> None:
-        self._df: DF = self._mf
-        self._ef: EF | None = None
-        self._adf: DF | None = None
-        self._record = 0
+        self.channels.reset()
         self._pending = b""
+        self._pending_channel = 0
         self.isd.reset()
         self.ota.reset()
         for pin in self._pins.values():
@@ -194,22 +202,30 @@ class VirtualUicc(FileCommands, RemoteManagement):
         cla, ins, p1, p2, data, le = (command.cla, command.ins, command.p1, command.p2,
                                       command.data, command.le)
         gsm = cla == 0xA0
+        if not gsm and cla & 0xF0 not in (0x00, 0x80):
+            return SW_CLA_NOT_SUPPORTED
+        try:                                  # the logical channel CLA names (.channels)
+            channel = self.channels.route(cla).number
+        except CardStatus:
+            return SW_CHANNEL_NOT_SUPPORTED
+        gp_class = cla & 0xFC in (0x80, 0x84)
+        if channel != self._pending_channel:
+            pending = b""
         if gsm:
             if ins == 0xC0:
-                return self._get_response(pending, p1, p2, le, True, 0)
+                return self._get_response(pending, p1, p2, le, True)
             handler = self._gsm.get(ins)
             if handler is None:
                 return SW_INS_NOT_SUPPORTED
-        elif self.isd.selected and cla in (0x80, 0x84) and ins in GP_INS:
-            handler = self._gp_command(command)
-        elif self.isd.selected and cla in (0x80, 0x84) and ins == 0xC0:
+        elif gp_class and ins in GP_INS and self._isd_here():
+            # the ISD sees the class without the channel bits (GP 2.3 §11.1.4)
+            handler = self._gp_command(replace(command, cla=cla & 0xFC))
+        elif gp_class and ins == 0xC0 and self._isd_here():
             # GET RESPONSE in the class of the GP command it completes (as simtool's channel
             # sends it after 61xx)
-            return self._get_response(pending, p1, p2, le, False, 0)
+            return self._get_response(pending, p1, p2, le, False)
         else:
             group = cla & 0xF0
-            if group not in (0x00, 0x80):
-                return SW_CLA_NOT_SUPPORTED
             if cla & 0x0C:
                 return SW_SECURE_MESSAGING_NOT_SUPPORTED
             entry = self._uicc.get(ins)
@@ -218,11 +234,9 @@ class VirtualUicc(FileCommands, RemoteManagement):
                     return SW_INS_NOT_SUPPORTED
                 if group:
                     return SW_CLA_NOT_SUPPORTED
-                return self._get_response(pending, p1, p2, le, False, cla & 0x03)
+                return self._get_response(pending, p1, p2, le, False)
             if entry[1] != group:
                 return SW_CLA_NOT_SUPPORTED
-            if cla & 0x03:
-                return SW_CHANNEL_NOT_SUPPORTED
             handler = entry[0]
         selection = self._df, self._ef, self._adf, self._record
         try:
@@ -237,7 +251,7 @@ class VirtualUicc(FileCommands, RemoteManagement):
         if out:
             if le is None or (data and le < len(out)):
                 # T=0 case 4 (TS 102 221 §7.3.1.1.4): the command ran; keep all its data
-                self._pending = out
+                self._pending, self._pending_channel = out, channel
                 return _available(len(out), gsm)
             if le < len(out):
                 if not gsm:                  # case 2, wrong Le: as if never sent (Table 7.1)
@@ -250,11 +264,10 @@ class VirtualUicc(FileCommands, RemoteManagement):
     def _ok(self) -> bytes:
         return _sw(self.toolkit.status_word())    # 91xx while a proactive command is pending
 
-    def _get_response(self, pending: bytes, p1: int, p2: int, le: int | None, gsm: bool,
-                      channel: int) -> bytes:
-        """GET RESPONSE (TS 102 221 §11.1.14 / TS 51.011 §9.2.18)."""
-        if channel:
-            return SW_CHANNEL_NOT_SUPPORTED
+    def _get_response(self, pending: bytes, p1: int, p2: int, le: int | None,
+                      gsm: bool) -> bytes:
+        """GET RESPONSE (TS 102 221 §11.1.14 / TS 51.011 §9.2.18), on the channel of the
+        command whose data it fetches."""
         if not pending:
             return _sw(SW.TECHNICAL_PROBLEM)
         if p1 or p2:                          # the data stays available for a proper retry
@@ -431,13 +444,12 @@ class VirtualUicc(FileCommands, RemoteManagement):
             if not occurrence and len(data) >= 5 and (ISD_AID.startswith(data)
                                                       or data == OP_ISD_AID):
                 fci = self.isd.select()      # GP 2.3 §11.9: the ISD becomes the application
+                self.channels.isd_channel = self.channels.current.number
                 return b"" if answer == 0x0C else fci
-            app = next((a for a in (self._usim, self._isim)
-                        if a is not None and a.aid.startswith(data)), None)
-            if occurrence or app is None:
-                raise CardStatus(st.FILE_NOT_FOUND)
-            node = self._adf = app
-            self.isd.deselect()
+            # any of the card's ADFs, by a full or right-truncated AID (TS 102 221 §11.1.1.2)
+            node = self._adf = self.channels.find_application(data, occurrence == 0x02)
+            if self._isd_here():
+                self.isd.deselect()
         elif p1 == 0x08:
             node = self._by_path(data, self._mf)
         elif p1 == 0x09:
