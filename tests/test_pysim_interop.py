@@ -52,6 +52,9 @@ def test_pysim_read_identifies_and_reads_the_virtual_card(pcsc_stack, pysim):
     assert "sysmoISIM-SJA2" in out
     assert "ICCID: 8948011234567890128" in out
     assert "IMSI: 260011234567890" in out
+    # every field read, the ISIM's too, and to the end
+    assert out.rstrip().endswith("Done !") and "Can't read" not in out, out
+    assert "IMS private user identity: 260011234567890@" in out, out
 
 
 def test_pysim_prog_programs_a_row_of_our_pysim_csv(pcsc_stack, pysim, tmp_path):
