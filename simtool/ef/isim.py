@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from simtool.apdu.tlv import ber_decode_all, ber_encode
 from simtool.ef.base import EfCodec, Structure
+from simtool.ef.services import ServiceTable
 from simtool.errors import DecodeError, EncodeError
 
 #: the tag of the NAI / URI / address data object of EF.IMPI, DOMAIN, IMPU, P-CSCF
@@ -127,7 +128,7 @@ class EfImpu(EfCodec):
 
 
 @dataclass(frozen=True)
-class EfIst(EfCodec):
+class EfIst(ServiceTable):
     """EF.IST (6F07, SFI 07 in ADF.ISIM): service n is available when bit (n-1) % 8 (b1 first)
     of byte (n-1) // 8 is set (3GPP TS 31.103 §4.2.7).  Padding is 00 (= not available)."""
 
@@ -135,32 +136,8 @@ class EfIst(EfCodec):
     FID = 0x6F07
     SFI = 0x07
     SIZE = 3
-    FILL = 0x00
     CLAUSE = "3GPP TS 31.103 §4.2.7"
-
-    services: frozenset[int] = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        out = frozenset(self.services)
-        if any(not isinstance(n, int) or n < 1 for n in out):
-            raise EncodeError(f"{self.NAME}: service numbers start at 1, got {sorted(out)}")
-        object.__setattr__(self, "services", out)
-
-    def __contains__(self, service: int) -> bool:
-        return service in self.services
-
-    def named(self) -> list[tuple[int, str]]:
-        return [(n, ISIM_SERVICES.get(n, "unknown")) for n in sorted(self.services)]
-
-    @classmethod
-    def decode(cls, data: bytes) -> EfIst:
-        bits = int.from_bytes(data, "little")
-        return cls(frozenset(i + 1 for i in range(8 * len(data)) if bits >> i & 1))
-
-    def encode(self, size: int | None = None) -> bytes:
-        top = max(self.services, default=1)
-        bits = sum(1 << (n - 1) for n in self.services)
-        return self._fit(bits.to_bytes((top + 7) // 8, "little"), size)
+    SERVICE_NAMES = ISIM_SERVICES
 
 
 class AddressType(enum.IntEnum):

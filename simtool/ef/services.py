@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar, Self
 
 from simtool.ef.base import EfCodec
 from simtool.errors import EncodeError
@@ -130,16 +131,13 @@ def _services(values, what: str) -> frozenset[int]:
 
 
 @dataclass(frozen=True)
-class EfUst(EfCodec):
-    """EF.UST (6F38 in ADF.USIM): service n is available when bit (n-1) % 8 (b1 first) of
-    byte (n-1) // 8 is set (3GPP TS 31.102 §4.2.8).  Padding is 00 (= not available)."""
+class ServiceTable(EfCodec):
+    """A service table (EF.UST, EF.IST): service n is available when bit (n-1) % 8 (b1
+    first) of byte (n-1) // 8 is set; padding 00 (not available).  ``SERVICE_NAMES`` names
+    the services."""
 
-    NAME = "EF.UST"
-    FID = 0x6F38
-    SFI = 0x04
-    SIZE = 19
     FILL = 0x00
-    CLAUSE = "3GPP TS 31.102 §4.2.8"
+    SERVICE_NAMES: ClassVar[dict[int, str]] = {}
 
     services: frozenset[int] = field(default_factory=frozenset)
 
@@ -150,10 +148,10 @@ class EfUst(EfCodec):
         return service in self.services
 
     def named(self) -> list[tuple[int, str]]:
-        return [(n, USIM_SERVICES.get(n, "unknown")) for n in sorted(self.services)]
+        return [(n, self.SERVICE_NAMES.get(n, "unknown")) for n in sorted(self.services)]
 
     @classmethod
-    def decode(cls, data: bytes) -> EfUst:
+    def decode(cls, data: bytes) -> Self:
         bits = int.from_bytes(data, "little")
         return cls(frozenset(i + 1 for i in range(8 * len(data)) if bits >> i & 1))
 
@@ -161,6 +159,19 @@ class EfUst(EfCodec):
         top = max(self.services, default=1)
         bits = sum(1 << (n - 1) for n in self.services)
         return self._fit(bits.to_bytes((top + 7) // 8, "little"), size)
+
+
+@dataclass(frozen=True)
+class EfUst(ServiceTable):
+    """EF.UST (6F38 in ADF.USIM): service n is available when bit (n-1) % 8 (b1 first) of
+    byte (n-1) // 8 is set (3GPP TS 31.102 §4.2.8).  Padding is 00 (= not available)."""
+
+    NAME = "EF.UST"
+    FID = 0x6F38
+    SFI = 0x04
+    SIZE = 19
+    CLAUSE = "3GPP TS 31.102 §4.2.8"
+    SERVICE_NAMES = USIM_SERVICES
 
 
 EfUst.EXAMPLES = (

@@ -41,6 +41,18 @@ def check_domain(domain: str, mcc: str, mnc: str) -> str:
     return domain
 
 
+def read_domain(reader, key: tuple[str, ...], mcc: str, mnc: str) -> str | None:
+    """The optional IMS domain at ``key`` of a profile or batch.toml being read (its reader's
+    ``get``/``fail`` name the line), checked against the network's MCC/MNC."""
+    domain = reader.get(key, str, None)
+    if domain is not None:
+        try:
+            check_domain(domain, mcc, mnc)
+        except DataError as exc:
+            raise reader.fail(key, str(exc)) from None
+    return domain
+
+
 def private_identity(imsi: str, domain: str) -> str:
     """The IMPI ``<IMSI>@<domain>`` (TS 23.003 §13.3)."""
     return f"{imsi}@{domain}"

@@ -29,6 +29,7 @@ from simtool.errors import DataError, EncodeError
 from simtool.pin import AdmFormat
 from simtool.provision.hashing import (MIN_MEMORY_KIB, MIN_PARALLELISM, MIN_TIME_COST,
                                        HashParams)
+from simtool.provision.ims import read_domain
 from simtool.text import encode_alpha
 
 PROFILE_FORMAT = 1
@@ -316,13 +317,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     r.check_keys(("network",), network, {"mcc", "mnc", "ims_domain"})
     mcc = r.digits(("network", "mcc"), range(3, 4))
     mnc = r.digits(("network", "mnc"), range(2, 4))
-    ims_domain = r.get(("network", "ims_domain"), str, None)
-    if ims_domain is not None:
-        from simtool.provision.ims import check_domain
-        try:
-            check_domain(ims_domain, mcc, mnc)
-        except DataError as exc:
-            raise r.fail(("network", "ims_domain"), str(exc)) from None
+    ims_domain = read_domain(r, ("network", "ims_domain"), mcc, mnc)
 
     iccid = r.get(("iccid",), dict)
     r.check_keys(("iccid",), iccid, {"prefix", "length"})

@@ -37,6 +37,7 @@ from simtool.errors import DataError
 from simtool.pin import AdmFormat
 from simtool.provision.batchdir import CardRecord, record_from_json, record_to_json
 from simtool.provision.credentials import Scope
+from simtool.provision.ims import read_domain
 from simtool.provision.plan import BatchCard
 from simtool.provision.profile import CredentialKind
 
@@ -149,13 +150,7 @@ def parse_batch_info(text: str, source: str) -> tuple[dict[str, Any], BatchInfo]
         raise r.fail(("card", "adm_format"), f"must be one of {allowed}") from None
     type_name = r.get(("card", "type"), str, None)
     _check_card_type(r, type_name, adm_format)
-    ims_domain = r.get(("card", "ims_domain"), str, None)
-    if ims_domain is not None:
-        from simtool.provision.ims import check_domain
-        try:
-            check_domain(ims_domain, mcc, mnc)
-        except DataError as exc:
-            raise r.fail(("card", "ims_domain"), str(exc)) from None
+    ims_domain = read_domain(r, ("card", "ims_domain"), mcc, mnc)
     menu = r.get(("card", "menu"), str, None)
     if menu is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", menu):
         raise r.fail(("card", "menu"), "must name a menu of provisioning/menus (a-z 0-9 - _)")
