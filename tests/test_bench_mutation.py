@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import configparser
 
-from bench.mutation import MODULES, REPO, _setup_cfg
+from bench.mutation import MODULES, NEEDS_POSTGRES, REPO, _setup_cfg
 
 
 def test_every_mutated_module_and_test_file_exists():
@@ -18,6 +18,7 @@ def test_every_mutated_module_and_test_file_exists():
         for test in files:
             assert (REPO / test).is_file(), (name, test)
         assert not any("e2e" in t for t in tests), name  # the fast tiers only
+    assert NEEDS_POSTGRES <= set(MODULES)
 
 
 def test_the_mutmut_section_names_the_module_and_its_tests():
