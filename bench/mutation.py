@@ -83,6 +83,8 @@ class Score:
     timeout: int
     seconds: float
     survivors: list[str] = field(default_factory=list)
+    # file -> (killed or timed out, mutants), when a run mutates more than one file
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -166,7 +168,8 @@ def run_module(name: str, *, children: int, keep: bool = False, show: bool = Fal
             killed=sum(v == "killed" for v in statuses.values()), survived=len(survivors),
             no_tests=sum(v == "no tests" for v in statuses.values()),
             timeout=sum(v == "timeout" for v in statuses.values()),
-            seconds=round(seconds, 1), survivors=survivors)
+            seconds=round(seconds, 1), survivors=survivors,
+            files=_per_file(paths, statuses) if len(paths) > 1 else {})
         if show:
             for key in survivors + sorted(k for k, v in statuses.items() if v == "no tests"):
                 diff = subprocess.run([*mutmut, "show", key], cwd=root, env=env,
@@ -183,6 +186,18 @@ def run_module(name: str, *, children: int, keep: bool = False, show: bool = Fal
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _per_file(paths: tuple[str, ...], statuses: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Killed (or timed out) and all mutants of each file; a mutant's key starts with its
+    module's dotted name (``simtool.provision.journal.x_schema_ddl__mutmut_5``)."""
+    files = {}
+    for path in paths:
+        module = path.removesuffix(".py").replace("/", ".") + "."
+        mine = [v for k, v in statuses.items() if k.startswith(module)
+                and "." not in k[len(module):]]
+        files[Path(path).name] = (sum(v in ("killed", "timeout") for v in mine), len(mine))
+    return files
+
+
 def _table(scores: list[Score]) -> str:
     rows = ["| module | mutants | killed | survived | no tests | score | target | time |",
             "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
@@ -191,6 +206,10 @@ def _table(scores: list[Score]) -> str:
         rows.append(f"| {s.module} | {s.mutants} | {s.killed + s.timeout} | {s.survived} | "
                     f"{s.no_tests} | {100 * s.score:.1f} % | ≥ {TARGET:.0%} {verdict} | "
                     f"{s.seconds:.0f} s |")
+        for name, (killed, mutants) in s.files.items():
+            ratio = killed / mutants if mutants else 1.0
+            rows.append(f"| – {name} | {mutants} | {killed} | {mutants - killed} | | "
+                        f"{100 * ratio:.1f} % | | |")
     return "\n".join(rows)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simtool.errors import DataError, JournalConflict
+from simtool.errors import DataError, JournalConflict, JournalUnavailable
 from simtool.provision.journal import Claim, JournalError, RecordState
 from simtool.provision.journal_open import open_journal
 from simtool.secret import Secret
@@ -666,6 +666,57 @@ def test_postgres_restart_keeps_state_and_reconnects(postgres_server, tmp_path):
         rec = j.record(first.index)  # a new connection; the committed state survived
         assert (rec.state, rec.steps, rec.station) == (S.WRITING, ("iccid",), "A")
         assert j.claim_next("A").index == 1
+
+
+def test_postgres_connection_settings(postgres_server, tmp_path):  # noqa: F811
+    """libpq waits CONNECT_TIMEOUT seconds for a server that does not answer, unless the URL
+    says otherwise; the server lists the journal's sessions as simtool-journal."""
+    url = postgres_server.create_database()
+    for extra, timeout in (("", "10"), ("&connect_timeout=3", "3")):
+        with open_journal(url + extra, tmp_path) as j:
+            j.issued_values()
+            assert j._conn.info.get_parameters()["connect_timeout"] == timeout  # noqa: SLF001
+            assert j._conn.execute("SHOW application_name").fetchone()[0] == "simtool-journal"  # noqa: SLF001,E501
+
+
+def test_postgres_errors_are_one_line_of_their_kind(postgres_server, tmp_path):  # noqa: F811
+    url = postgres_server.create_database()
+    with open_journal(url, tmp_path) as j:
+        j.load_batch("b1", make_records(1))
+    with open_journal(url, tmp_path) as j, pytest.raises(JournalConflict) as conflict:
+        j.reserve_batch("b2", lambda issued: [make_records(1)[0][1:]], attempts=1)
+    text = str(conflict.value)
+    assert text.startswith("journal database error (conflict): duplicate key value violates"
+                           " unique constraint")
+    assert "\n" not in text and "  " not in text and "DETAIL: Key (" in text
+    with open_journal(url, tmp_path, batch_id="b1") as j:
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("ALTER TABLE journal_records RENAME TO gone")
+        with pytest.raises(JournalError) as failed:
+            j.status_counts()
+    assert type(failed.value) is JournalError
+    assert str(failed.value).startswith('journal database error: relation "journal_records"'
+                                        " does not exist LINE 1: SELECT state, COUNT(*)")
+
+
+def test_postgres_unreachable_is_named_without_its_password(tmp_path):
+    nowhere = tmp_path / "no-server-here"
+    nowhere.mkdir()
+    url = f"postgresql://simtool:hunter2@/journal?host={nowhere}&port=5432"
+    with pytest.raises(JournalUnavailable) as unreachable:
+        open_journal(url, tmp_path)
+    text = str(unreachable.value)
+    assert text.startswith(f"cannot connect to the journal at postgresql://simtool:***@/journal"
+                           f"?host={nowhere}&port=5432: connection ")
+    assert f'on socket "{nowhere}/.s.PGSQL.5432" failed: No such file or directory Is' in text
+    assert "hunter2" not in text and "\n" not in text
+
+
+def test_postgres_malformed_url_is_named_without_its_password(tmp_path):
+    with pytest.raises(DataError) as malformed:
+        open_journal("postgresql://simtool:hunter2@[::1/db", tmp_path)
+    assert str(malformed.value) == ("journal URL: malformed PostgreSQL URL"
+                                    " postgresql://simtool:***@[::1/db")
 
 
 # --- PostgreSQL row locks ----------------------------------------------------------------------
