@@ -679,6 +679,29 @@ def test_postgres_connection_settings(postgres_server, tmp_path):  # noqa: F811
             assert j._conn.execute("SHOW application_name").fetchone()[0] == "simtool-journal"  # noqa: SLF001,E501
 
 
+def _journal_sessions(url: str) -> int:
+    dbname = url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                            " AND application_name = 'simtool-journal'", (dbname,)).fetchone()[0]
+
+
+def test_postgres_close_ends_the_session_and_a_later_call_opens_another(postgres_server,  # noqa: F811,E501
+                                                                         tmp_path):
+    url = postgres_server.create_database()
+    j = open_journal(url, tmp_path)
+    j.load_batch("b1", make_records(1))
+    assert _journal_sessions(url) == 1
+    j.close()
+    end = time.monotonic() + 60
+    while _journal_sessions(url):  # the server ends the backend just after the client left
+        assert time.monotonic() < end, "the journal's session outlived close()"
+        time.sleep(0.02)
+    # the object stays usable: like a dropped connection, a closed one is replaced
+    assert j.record(0).state is S.PENDING and _journal_sessions(url) == 1
+    j.close()
+
+
 def test_postgres_errors_are_one_line_of_their_kind(postgres_server, tmp_path):  # noqa: F811
     url = postgres_server.create_database()
     with open_journal(url, tmp_path) as j:
