@@ -12,6 +12,11 @@ shared machine::
     python -m bench.mutation --survivors text     # also print each survivor's diff
     python -m bench.mutation --json               # the rows as JSON (for docs/benchmarks.md)
 
+The PostgreSQL journal's tests need a server: the run starts one private server (the tests'
+own, tests/pg.py: a temporary data directory, a unix socket only) before the first module that
+needs it and stops it at the end; each mutant's test session finds it by ``SIMTOOL_PG_SOCKETS``
+and makes (and drops) databases of its own.
+
 Not part of CI: a full run takes tens of minutes.  The figures and the reasons why each
 remaining survivor is equivalent are in docs/benchmarks.md ("Mutation score").
 """
@@ -29,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -45,15 +52,22 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "hashing": (("simtool/provision/hashing.py",),
                 ("tests/test_hashing.py", "tests/test_exports.py", "-k",
                  "hash or argon2 or panel")),
-    # the PostgreSQL backend needs a server per mutant run: journal_pg.py is left out here
+    # the behaviour tests on SQLite, and the PostgreSQL row-lock tests (only PostgreSQL shows
+    # which reads take the row lock)
     "journal": (("simtool/provision/journal.py", "simtool/provision/journal_sqlite.py"),
-                ("tests/test_journal.py", "tests/test_durability.py", "-m", "not postgres",
-                 "-k", "not postgresql")),
+                ("tests/test_journal.py", "tests/test_journal_sqlite.py",
+                 "tests/test_durability.py", "-k", "not postgres")),
+    # mutmut runs, for each mutant, only the tests that call the mutated function: the SQLite
+    # tests of these files never run here
+    "journal_pg": (("simtool/provision/journal_pg.py",),
+                   ("tests/test_journal.py", "tests/test_journal_errors.py")),
     "text": (("simtool/text.py",), ("tests/test_text.py",)),
     "tlv": (("simtool/apdu/tlv.py",), ("tests/test_tlv.py",)),
     "channel": (("simtool/apdu/channel.py",), ("tests/test_channel.py",)),
     "pin": (("simtool/pin.py",), ("tests/test_pin.py",)),
 }
+# modules whose tests need the PostgreSQL server (one for the whole run)
+NEEDS_POSTGRES = frozenset({"journal", "journal_pg"})
 # what the tests read besides simtool/ and tests/
 _ALSO_COPY = ("provisioning", "pyproject.toml")
 _LINE = re.compile(r"^\s*(simtool\.\S+): (.+?)\s*$")
@@ -69,6 +83,8 @@ class Score:
     timeout: int
     seconds: float
     survivors: list[str] = field(default_factory=list)
+    # file -> (killed or timed out, mutants), when a run mutates more than one file
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -104,15 +120,36 @@ def _setup_cfg(paths: tuple[str, ...], tests: tuple[str, ...]) -> str:
             "use_git_change_detection=false\n")
 
 
-def run_module(name: str, *, children: int, keep: bool = False,
-               show: bool = False) -> Score:
+@contextmanager
+def postgres_server() -> Iterator[dict[str, str]]:
+    """The tests' private PostgreSQL server, started once; yields the environment that points
+    the tests' ``postgres_server`` fixture at it."""
+    sys.path.insert(0, str(REPO))  # tests/ is not installed
+    from tests.pg import SHARED_ENV, PostgresServer, _unavailable
+
+    why = _unavailable()
+    if why:
+        raise RuntimeError(f"the PostgreSQL journal's tests need a server: {why}")
+    root = Path(tempfile.mkdtemp(prefix="simtool-mutation-pg-"))
+    server = PostgresServer(root)
+    try:
+        server.initdb()
+        server.start()
+        yield {SHARED_ENV: str(server.sockets)}
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_module(name: str, *, children: int, keep: bool = False, show: bool = False,
+               extra_env: dict[str, str] | None = None) -> Score:
     paths, tests = MODULES[name]
     root = Path(tempfile.mkdtemp(prefix=f"simtool-mutation-{name}-"))
     try:
         _scratch_copy(root)
         (root / "setup.cfg").write_text(_setup_cfg(paths, tests), encoding="utf-8")
         mutmut = [sys.executable, "-m", "mutmut"]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(extra_env or {})}
         env.pop("CI", None)  # CI=true turns missing components into failures: not wanted here
         start = time.monotonic()
         done = subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=root,
@@ -131,7 +168,8 @@ def run_module(name: str, *, children: int, keep: bool = False,
             killed=sum(v == "killed" for v in statuses.values()), survived=len(survivors),
             no_tests=sum(v == "no tests" for v in statuses.values()),
             timeout=sum(v == "timeout" for v in statuses.values()),
-            seconds=round(seconds, 1), survivors=survivors)
+            seconds=round(seconds, 1), survivors=survivors,
+            files=_per_file(paths, statuses) if len(paths) > 1 else {})
         if show:
             for key in survivors + sorted(k for k, v in statuses.items() if v == "no tests"):
                 diff = subprocess.run([*mutmut, "show", key], cwd=root, env=env,
@@ -148,6 +186,18 @@ def run_module(name: str, *, children: int, keep: bool = False,
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _per_file(paths: tuple[str, ...], statuses: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Killed (or timed out) and all mutants of each file; a mutant's key starts with its
+    module's dotted name (``simtool.provision.journal.x_schema_ddl__mutmut_5``)."""
+    files = {}
+    for path in paths:
+        module = path.removesuffix(".py").replace("/", ".") + "."
+        mine = [v for k, v in statuses.items() if k.startswith(module)
+                and "." not in k[len(module):]]
+        files[Path(path).name] = (sum(v in ("killed", "timeout") for v in mine), len(mine))
+    return files
+
+
 def _table(scores: list[Score]) -> str:
     rows = ["| module | mutants | killed | survived | no tests | score | target | time |",
             "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
@@ -156,6 +206,10 @@ def _table(scores: list[Score]) -> str:
         rows.append(f"| {s.module} | {s.mutants} | {s.killed + s.timeout} | {s.survived} | "
                     f"{s.no_tests} | {100 * s.score:.1f} % | ≥ {TARGET:.0%} {verdict} | "
                     f"{s.seconds:.0f} s |")
+        for name, (killed, mutants) in s.files.items():
+            ratio = killed / mutants if mutants else 1.0
+            rows.append(f"| – {name} | {mutants} | {killed} | {mutants - killed} | | "
+                        f"{100 * ratio:.1f} % | | |")
     return "\n".join(rows)
 
 
@@ -181,13 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     # a terminated run still removes its scratch copy (and subprocess.run kills mutmut)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scores = []
-    for name in args.modules or list(MODULES):
-        print(f"mutating {name} ...", file=sys.stderr, flush=True)
-        score = run_module(name, children=args.children, keep=args.keep, show=args.survivors)
-        print(f"  {score.killed + score.timeout}/{score.mutants} killed "
-              f"({100 * score.score:.1f} %) in {score.seconds:.0f} s", file=sys.stderr,
-              flush=True)
-        scores.append(score)
+    with ExitStack() as stack:
+        pg_env = None
+        for name in args.modules or list(MODULES):
+            if name in NEEDS_POSTGRES and pg_env is None:
+                print("starting a private PostgreSQL server ...", file=sys.stderr, flush=True)
+                pg_env = stack.enter_context(postgres_server())
+            print(f"mutating {name} ...", file=sys.stderr, flush=True)
+            score = run_module(name, children=args.children, keep=args.keep,
+                               show=args.survivors,
+                               extra_env=pg_env if name in NEEDS_POSTGRES else None)
+            print(f"  {score.killed + score.timeout}/{score.mutants} killed "
+                  f"({100 * score.score:.1f} %) in {score.seconds:.0f} s", file=sys.stderr,
+                  flush=True)
+            scores.append(score)
     print(f"{date.today().isoformat()}, {platform.machine()}, "
           f"Python {platform.python_version()}, {os.cpu_count()} cores")
     print(_table(scores))

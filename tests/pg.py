@@ -20,12 +20,19 @@ Use it through the session fixture (import it into a test module or conftest)::
         url = postgres_server.create_database()   # a fresh, empty database
         ...
         postgres_server.restart()                 # fault tests: drop every connection
+
+A run of many short pytest sessions (``python -m bench.mutation``: one per mutant) starts one
+server itself and names its socket directory in ``SIMTOOL_PG_SOCKETS``; the fixture then uses
+that server (:class:`SharedPostgresServer`) instead of starting one per session: each session
+creates its own databases and drops them at its end, and ``restart`` ends the connections to
+them (what the fault tests need) instead of restarting a server other sessions use.
 """
 
 from __future__ import annotations
 
 import os
 import glob
+import itertools
 import pwd
 import re
 import shutil
@@ -83,9 +90,37 @@ PG_BIN = find_bindir()
 SUPERUSER = "simtool"
 PORT = 5432  # names the socket file (.s.PGSQL.5432) inside our private socket directory
 START_WAIT = 60.0  # seconds for the postmaster to accept connections before we give up
+#: The socket directory of a server that is already running (see the module docstring).
+SHARED_ENV = "SIMTOOL_PG_SOCKETS"
 
 
-class PostgresServer:
+class _Databases:
+    """Databases on a server reached through the socket directory ``sockets``."""
+
+    sockets: Path
+    _prefix = "t"
+
+    def url_for(self, dbname: str) -> str:
+        """A libpq connection URI reaching ``dbname`` through the socket directory."""
+        return (f"postgresql:///{dbname}?host={quote(str(self.sockets), safe='')}"
+                f"&port={PORT}&user={SUPERUSER}")
+
+    @property
+    def url(self) -> str:
+        return self.url_for("postgres")
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create an empty database (named ``t1``, ``t2``, ... by default); return its URL."""
+        import psycopg
+
+        self._databases += 1
+        name = name or f"{self._prefix}{self._databases}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url_for(name)
+
+
+class PostgresServer(_Databases):
     """One postmaster over one data directory under ``root``."""
 
     def __init__(self, root: Path) -> None:
@@ -101,15 +136,6 @@ class PostgresServer:
             self._as_user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
             for path in (root, *root.rglob("*")):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
-
-    def url_for(self, dbname: str) -> str:
-        """A libpq connection URI reaching ``dbname`` through the socket directory."""
-        return (f"postgresql:///{dbname}?host={quote(str(self.sockets), safe='')}"
-                f"&port={PORT}&user={SUPERUSER}")
-
-    @property
-    def url(self) -> str:
-        return self.url_for("postgres")
 
     def initdb(self) -> None:
         self.sockets.mkdir()
@@ -164,15 +190,42 @@ class PostgresServer:
         self.stop()
         self.start()
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create an empty database (named ``t1``, ``t2``, ... by default); return its URL."""
+
+
+class SharedPostgresServer(_Databases):
+    """A server another process runs (a :class:`PostgresServer`), used by one test session.
+
+    Its databases are named after this process and object (``s<pid>_<n>_1``, ...), so
+    sessions that follow one another or run side by side, and the fixture's instances in one
+    session (a module that imports it has its own), never meet; :meth:`drop_databases`
+    removes them."""
+
+    _instances = itertools.count(1)
+
+    def __init__(self, sockets: Path) -> None:
+        self.sockets = sockets
+        self._prefix = f"s{os.getpid()}_{next(self._instances)}_"
+        self._databases = 0
+
+    def restart(self) -> None:
+        """What a restart does to this session: every connection to its databases ends
+        (``pg_terminate_backend`` waits up to 10 s for each to go)."""
         import psycopg
 
-        self._databases += 1
-        name = name or f"t{self._databases}"
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url_for(name)
+            conn.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                         " WHERE starts_with(datname, %s) AND pid <> pg_backend_pid()",
+                         (self._prefix,))
+
+    def drop_databases(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            names = [row[0] for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
+                (self._prefix,))]
+            for name in names:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _unavailable() -> str | None:
@@ -191,7 +244,15 @@ def _unavailable() -> str | None:
 @pytest.fixture(scope="session")
 def postgres_server():
     """A running private PostgreSQL server for the whole test session (skips if not installed,
-    fails under CI=true)."""
+    fails under CI=true); the one named by ``SIMTOOL_PG_SOCKETS`` if set."""
+    shared = os.environ.get(SHARED_ENV)
+    if shared:
+        server = SharedPostgresServer(Path(shared))
+        try:
+            yield server
+        finally:
+            server.drop_databases()
+        return
     why = _unavailable()
     if why:
         missing(why)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import configparser
 
-from bench.mutation import MODULES, REPO, _setup_cfg
+from bench.mutation import MODULES, NEEDS_POSTGRES, REPO, _per_file, _setup_cfg
 
 
 def test_every_mutated_module_and_test_file_exists():
@@ -18,6 +18,7 @@ def test_every_mutated_module_and_test_file_exists():
         for test in files:
             assert (REPO / test).is_file(), (name, test)
         assert not any("e2e" in t for t in tests), name  # the fast tiers only
+    assert NEEDS_POSTGRES <= set(MODULES)
 
 
 def test_the_mutmut_section_names_the_module_and_its_tests():
@@ -30,3 +31,14 @@ def test_the_mutmut_section_names_the_module_and_its_tests():
     assert section["pytest_add_cli_args_test_selection"].split("\n")[1:] == [
         "tests/test_pin.py", "-k", "not slow"]
     assert section["use_git_change_detection"] == "false"
+
+
+def test_a_run_over_two_files_is_scored_per_file_too():
+    statuses = {
+        "simtool.provision.journal.x_schema_ddl__mutmut_5": "survived",
+        "simtool.provision.journal.xǁJournalǁ_set__mutmut_3": "killed",
+        "simtool.provision.journal_sqlite.x__journal_error__mutmut_1": "timeout",
+        "simtool.provision.journal_sqlite.x__journal_error__mutmut_2": "no tests",
+    }
+    assert _per_file(("simtool/provision/journal.py", "simtool/provision/journal_sqlite.py"),
+                     statuses) == {"journal.py": (1, 2), "journal_sqlite.py": (1, 2)}
