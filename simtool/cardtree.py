@@ -13,8 +13,10 @@ keeps only contents and counters), the SJA2 driver's write plan finds where a co
 card type) and all three see it.
 
 Sources: ETSI TS 102 221 §13 (MF files), 3GPP TS 31.102 §4.2/§4.4 (ADF.USIM; every file it
-marks mandatory is here), TS 31.103 §4.2 (ADF.ISIM), TS 51.011 §10 (DF.GSM, DF.TELECOM); sizes
-follow a real sysmoISIM-SJA2 where tools depend on them.
+marks mandatory is here), TS 31.103 §4.2 (ADF.ISIM), TS 51.011 §10 (DF.GSM, DF.TELECOM),
+3GPP2 C.S0023 (DF.CDMA).  The tree holds every DF and EF a real sysmoISIM-SJA2 has (its
+pySim-shell export), with that card's sizes and record counts; simtool's own sizes only where a
+codec or a profile needs them (EF.DIR, EF.ADN, EF.MSISDN, the ISIM identities).
 """
 
 from __future__ import annotations
