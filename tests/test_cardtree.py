@@ -102,7 +102,11 @@ def test_isim_files_and_their_unique_image_keys():
     assert sfis == {"EF.IMPI": 0x02, "EF.DOMAIN": 0x05, "EF.IMPU": 0x04, "EF.AD": 0x03,
                     "EF.ARR": 0x06, "EF.IST": 0x07, "EF.P-CSCF": None,
                     # the SJA2's own (simtool.cardtypes.SJA2_ISIM_FILES)
-                    "EF.ISIM_AUTH_KEY": None, "EF.ISIM_AUTH_KEY_2G": None, "EF.ISIM_SQN": None}
+                    "EF.ISIM_AUTH_KEY": None, "EF.ISIM_AUTH_KEY_2G": None, "EF.ISIM_SQN": None,
+                    # the optional files a real SJA2 has (no SFI in TS 31.103)
+                    "EF.GBABP": None, "EF.GBANL": None, "EF.NAFKCA": None, "EF.UICCIARI": None,
+                    "EF.FromPreferred": None, "EF.IMSConfigData": None,
+                    "EF.XCAPConfigData": None}
     # EF.IST and the USIM's EF.IMSI are both 6F07: one path, two keys
     (ist,) = SJA2.of(EfIst)
     usim_imsi = SJA2.get("ADF.USIM/EF.IMSI")
@@ -126,3 +130,23 @@ def test_every_file_ts_31_102_marks_mandatory_is_in_adf_usim():
         0x0F, 6, Acc.PIN1, Acc.PIN1)
     assert (threshold.sfi, threshold.size, threshold.access.update) == (0x10, 3, Acc.ADM1)
     assert netpar.sfi is None and netpar.size >= 46     # §4.2.57: at least 46 bytes
+
+
+def test_optional_usim_files_have_the_sfis_of_ts_31_102():
+    # TS 31.102 §4.2 file tables: ACM 1C, CBMID 0E, ICI 14, OCI 15, CCP2 16, EPSNSC 18,
+    # PNN 19, OPL 1A, SPDI 1B, EPSLOCI 1E; §4.4.11: DF.5GS's files 01..0A in FID order
+    from simtool.ef import Structure
+
+    usim = {loc.node.name: loc.node for loc in SJA2.files() if loc.parent == "ADF.USIM"}
+    sfis = {name: usim[name].sfi for name in (
+        "EF.ACM", "EF.CBMID", "EF.ICI", "EF.OCI", "EF.CCP2", "EF.EPSNSC", "EF.PNN", "EF.OPL",
+        "EF.SPDI", "EF.EPSLOCI")}
+    assert sfis == {"EF.ACM": 0x1C, "EF.CBMID": 0x0E, "EF.ICI": 0x14, "EF.OCI": 0x15,
+                    "EF.CCP2": 0x16, "EF.EPSNSC": 0x18, "EF.PNN": 0x19, "EF.OPL": 0x1A,
+                    "EF.SPDI": 0x1B, "EF.EPSLOCI": 0x1E}
+    assert usim["EF.ACM"].structure is Structure.CYCLIC
+    fivegs = [loc.node for loc in SJA2.files() if loc.parent == "ADF.USIM/DF.5GS"]
+    assert [(n.fid, n.sfi) for n in fivegs] == [(0x4F00 + i, i) for i in range(1, 11)]
+    # one file at two places: DF.TELECOM's EF.SMS is the USIM's (same node, two contents)
+    assert SJA2.get("DF.TELECOM/EF.SMS").node == SJA2.get("ADF.USIM/EF.SMS").node
+    assert SJA2.get("DF.TELECOM/EF.SMS").key != SJA2.get("ADF.USIM/EF.SMS").key

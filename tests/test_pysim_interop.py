@@ -31,9 +31,9 @@ def pysim():
     if not PYSIM or not PYSIM_PYTHON or not Path(PYSIM, "pySim-read.py").is_file():
         pytest.skip("set SIMTOOL_PYSIM (a pySim checkout) and SIMTOOL_PYSIM_PYTHON to run")
 
-    def run(tool: str, *args: str) -> subprocess.CompletedProcess:
+    def run(tool: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([PYSIM_PYTHON, str(Path(PYSIM, tool)), *args], cwd=PYSIM,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=timeout)
     return run
 
 

@@ -94,29 +94,29 @@ def test_a_file_removed_from_the_tree_is_gone_from_the_card():
 
 
 def test_a_file_added_to_the_tree_is_there_erased_with_its_access():
-    tree = (TREE.with_child("DF.GSM", raw("EF.NEW", 0x6FC9, PIN_PIN, 4, records=3, sfi=None))
-            .with_child("DF.TELECOM", raw("EF.NEW", 0x6FC9, ALW_ADM, 5)))
+    tree = (TREE.with_child("DF.GSM", raw("EF.NEW", 0x6F9A, PIN_PIN, 4, records=3, sfi=None))
+            .with_child("DF.TELECOM", raw("EF.NEW", 0x6F9A, ALW_ADM, 5)))
     card = VirtualUicc(default_state(), tree=tree)
-    assert send(card, "00A4080C047F106FC9") == "9000"
+    assert send(card, "00A4080C047F106F9A") == "9000"
     assert send(card, "00B0000005") == "FFFFFFFFFF9000"
     assert send(card, "00D6000001AA") == "6982"
-    assert send(card, "00A4080C047F206FC9") == "9000"
+    assert send(card, "00A4080C047F206F9A") == "9000"
     assert send(card, "00B2010404") == "6982"
     assert send(card, f"0020000108{PIN1}") == "9000"
     assert send(card, "00B2030404") == "FFFFFFFF9000"
     assert send(card, "00DC020404AABBCCDD") == "9000"
     assert send(card, "00B2020404") == "AABBCCDD9000"
-    assert card.image_state().files["3F00/7F20/6FC9"][1] == h("AABBCCDD")
+    assert card.image_state().files["3F00/7F20/6F9A"][1] == h("AABBCCDD")
 
 
 def test_a_cyclic_file_has_its_descriptor():
-    tree = TREE.with_child("DF.GSM", raw("EF.CYC", 0x6FCA, PIN_PIN, 3, records=2,
+    tree = TREE.with_child("DF.GSM", raw("EF.CYC", 0x6F9B, PIN_PIN, 3, records=2,
                                          structure=Structure.CYCLIC))
     card = VirtualUicc(default_state(), tree=tree)
-    resp = send(card, "00A40804047F206FCA00")
+    resp = send(card, "00A40804047F206F9B00")
     assert resp.startswith("62") and "820546210003" in resp and resp.endswith("9000")
     assert send(card, "A0A40000027F20")[:2] == "9F"
-    gsm = card.process(h("A0A40000026FCA"))
+    gsm = card.process(h("A0A40000026F9B"))
     assert gsm[:1] == b"\x9f"
     assert card.process(h("A0C000000F"))[13] == 0x03               # TS 51.011 §9.2.1: cyclic
 
@@ -124,11 +124,11 @@ def test_a_cyclic_file_has_its_descriptor():
 def test_a_cyclic_file_writes_its_oldest_record_as_record_1():
     """TS 102 221 §11.1.6: UPDATE RECORD of a cyclic EF is PREVIOUS only; the oldest record
     is overwritten and becomes record 1; NEXT / PREVIOUS go round the ring."""
-    tree = TREE.with_child("DF.GSM", raw("EF.CYC", 0x6FCA, PIN_PIN, 2, records=3,
+    tree = TREE.with_child("DF.GSM", raw("EF.CYC", 0x6F9B, PIN_PIN, 2, records=3,
                                          structure=Structure.CYCLIC))
     card = VirtualUicc(default_state(), tree=tree)
     for apdu, answer in [
-            (f"0020000108{PIN1}", "9000"), ("00A4080C047F206FCA", "9000"),
+            (f"0020000108{PIN1}", "9000"), ("00A4080C047F206F9B", "9000"),
             ("00DC01040211AA", "6A86"), ("00DC00040211AA", "6A86"),
             ("00DC00030211AA", "9000"), ("00DC00030222BB", "9000"),
             ("00B2010402", "22BB9000"), ("00B2020402", "11AA9000"),
@@ -137,7 +137,7 @@ def test_a_cyclic_file_writes_its_oldest_record_as_record_1():
             ("00B2000202", "FFFF9000"), ("00B2000202", "22BB9000"),    # round the ring
             ("00B2000302", "FFFF9000")]:
         assert send(card, apdu) == answer, apdu
-    assert card.image_state().files["3F00/7F20/6FCA"] == [h("22BB"), h("11AA"), h("FFFF")]
+    assert card.image_state().files["3F00/7F20/6F9B"] == [h("22BB"), h("11AA"), h("FFFF")]
 
 
 def test_an_unknown_store_stops_the_card_naming_it():
@@ -157,7 +157,7 @@ def test_a_store_of_the_wrong_size_stops_the_card():
 
 def test_an_access_rule_not_in_ef_arr_stops_the_card():
     odd = Access(Acc.PIN2, Acc.ADM1)
-    tree = TREE.with_child("DF.GSM", raw("EF.ODD", 0x6FCC, odd, 2))
+    tree = TREE.with_child("DF.GSM", raw("EF.ODD", 0x6F9C, odd, 2))
     with pytest.raises(DataError, match="DF.GSM/EF.ODD"):
         VirtualUicc(default_state(), tree=tree)
 

@@ -128,7 +128,35 @@ def default_contents() -> dict[str, bytes | list[bytes]]:
         "ADF.USIM/DF.GSM-ACCESS/EF.Kc": b"\xff" * 8 + b"\x07",
         "ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": b"\xff" * 8 + b"\x07",
         **tree_files(),          # ADF.ISIM and the USIM's START-HFN, THRESHOLD, NETPAR
+        **_empty_values(),
     }
+
+
+def _empty_values() -> dict[str, bytes | list[bytes]]:
+    """Files whose spec gives "nothing yet" a value other than all FF: no charge counted
+    and no limit (TS 31.102 §4.2.6/7, TS 51.011 §10.3.6/7), no call time (§4.2.35/36),
+    locations "not updated" (TS 31.102 §4.2.23/91, §4.4.11.2/3; TS 51.011 §10.3.33),
+    phone book counters at 0 (TS 31.102 §4.4.2.12-14), no investigation scan (§4.4.3.5)."""
+    not_updated_gprs = bytes.fromhex("FFFFFFFFFFFFFFFFFF000000FF01")
+    not_updated_5gs = b"\xff" * 19 + b"\x01"
+    values: dict[str, bytes | list[bytes]] = {
+        "DF.GSM/EF.LOCIGPRS": not_updated_gprs,
+        "DF.GSM/EF.InvScan": b"\x00",
+        "ADF.USIM/EF.ICT": [b"\x00" * 3],
+        "ADF.USIM/EF.OCT": [b"\x00" * 3],
+        # GUTI and TAI absent, EPS update status 01 "not updated"
+        "ADF.USIM/EF.EPSLOCI": b"\xff" * 12 + bytes.fromhex("FFFFFF000001"),
+        "ADF.USIM/DF.GSM-ACCESS/EF.InvScan": b"\x00",
+        "ADF.USIM/DF.5GS/EF.5GS3GPPLOCI": not_updated_5gs,
+        "ADF.USIM/DF.5GS/EF.5GSN3GPPLOCI": not_updated_5gs,
+        "DF.TELECOM/DF.PHONEBOOK/EF.PSC": b"\x00" * 4,
+        "DF.TELECOM/DF.PHONEBOOK/EF.CC": b"\x00" * 2,
+        "DF.TELECOM/DF.PHONEBOOK/EF.PUID": b"\x00" * 2,
+    }
+    for df in ("DF.GSM", "ADF.USIM"):
+        values[f"{df}/EF.ACMmax"] = b"\x00" * 3
+        values[f"{df}/EF.ACM"] = [b"\x00" * 3] * 20
+    return values
 
 
 def default_files() -> dict[str, bytes | list[bytes]]:
