@@ -70,7 +70,7 @@ def test_registry_entries_are_complete(name):
     cls = EF_CODECS[name]
     assert issubclass(cls, EfCodec) and cls.NAME == name
     assert 0x2F00 <= cls.FID <= 0x6FFF and cls.SIZE > 0
-    assert not hasattr(cls, "LOCATIONS"), "where a file lives is the card tree's (cardtree.py)"
+    assert not hasattr(cls, "LOCATIONS"), "where a file lives is the card tree's (simtool/cardtree/)"
     assert cls.EXAMPLES, "every codec carries worked examples"
     assert cls.CLAUSE and cls.CLAUSE.split()[0] in (cls.__doc__ or "") + cls.CLAUSE
 

@@ -1,5 +1,5 @@
 """Each FID of the card tree is written once in simtool/: in its codec class (simtool.ef) or
-in the tree itself (simtool/cardtree.py, simtool/cardtypes.py), never copied into a driver,
+in the tree itself (simtool/cardtree/, simtool/cardtypes.py), never copied into a driver,
 ``info`` or the CLI.
 
 A FID that several files share is written once per file: EF.UST and EF.SST (both 6F38) have a
@@ -82,11 +82,11 @@ def test_each_fid_of_the_tree_is_written_once_per_file(fid):
     files = sorted(str(getattr(f, "NAME", f)) for f in FILES[fid])
     assert len(where) == len(FILES[fid]), (
         f"{fid:04X} ({', '.join(files)}) is written {len(where)} times in simtool/, "
-        f"{len(FILES[fid])} expected (the codec class or cardtree.py/cardtypes.py): {where}")
+        f"{len(FILES[fid])} expected (the codec class or simtool/cardtree/ or cardtypes.py): {where}")
 
 
 def test_the_literals_are_in_the_codecs_or_the_tree():
-    allowed = ("simtool/ef/", "simtool/cardtree.py", "simtool/cardtypes.py")
+    allowed = ("simtool/ef/", "simtool/cardtree/", "simtool/cardtypes.py")
     stray = {f"{fid:04X}": [w for w in LITERALS.get(fid, []) if not w.startswith(allowed)]
              for fid in FILES}
     assert not {fid: w for fid, w in stray.items() if w}
