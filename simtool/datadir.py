@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import tomllib
 from pathlib import Path
 
+from simtool.errors import DataError
+
 ENV_VAR = "SIMTOOL_PROVISIONING"
+#: a data file's name, as a profile names its menu or texts
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 RESOURCE_PACKAGE = "simtool.operator_data"
 
 
@@ -30,3 +36,25 @@ def provisioning_dir() -> Path:
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
     return Path(__file__).resolve().parent.parent / "provisioning"
+
+
+def named_file(folder: Path, name: str, what: str) -> Path:
+    """``folder/<name>.toml``; an error naming the files there when there is none."""
+    if not _NAME.fullmatch(name):
+        raise DataError(f"{name!r} is not a {what} name (lower-case letters, digits, - _)")
+    path = folder / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.toml"))
+        raise DataError(f"no {what} {name!r} (known: {', '.join(known) or 'none'})",
+                        where=str(path))
+    return path
+
+
+def read_toml(path: str | Path, what: str) -> dict:
+    """A TOML data file's table; a one-line error naming the file when it cannot be read."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"not valid TOML: {exc}", where=str(path)) from None

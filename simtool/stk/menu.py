@@ -19,13 +19,12 @@ Menus live in ``provisioning/menus/<name>.toml``; :func:`load_menu` reads one an
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simtool.datadir import provisioning_dir
+from simtool.datadir import named_file, provisioning_dir, read_toml
 from simtool.errors import DataError, EncodeError
 
 INPUT_FORMATS = ("digits", "phone", "hhmm", "trunk")
@@ -213,26 +212,12 @@ def menus_dir() -> Path:
 
 def load_named_menu(name: str) -> Menu:
     """``provisioning/menus/<name>.toml`` (the ``menu = "<name>"`` of a profile)."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
-        raise DataError(f"{name!r} is not a menu name (lower-case letters, digits, - _)")
-    path = menus_dir() / f"{name}.toml"
-    if not path.is_file():
-        known = sorted(p.stem for p in menus_dir().glob("*.toml"))
-        raise DataError(f"no menu {name!r} (known: {', '.join(known) or 'none'})",
-                        where=str(path))
-    return load_menu(path)
+    return load_menu(named_file(menus_dir(), name, "menu"))
 
 
 def load_menu(path: str | Path) -> Menu:
     """Read ``provisioning/menus/<name>.toml``."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(f"cannot read menu: {exc.strerror}", where=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid TOML: {exc}", where=str(path)) from None
-    return Menu.from_dict(data, source=str(path))
+    return Menu.from_dict(read_toml(path, "menu"), source=str(path))
 
 
 # --- parsing -------------------------------------------------------------------------------

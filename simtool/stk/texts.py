@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from simtool.datadir import provisioning_dir
+from simtool.datadir import named_file, provisioning_dir, read_toml
 from simtool.errors import DataError
 
 DEFAULT_LANGUAGE = "pl"
@@ -79,34 +77,17 @@ class Texts:
     handset: HandsetTexts
 
 
-_LANGUAGE = re.compile(r"[a-z][a-z0-9_-]*")
-
-
 def texts_dir() -> Path:
     return provisioning_dir() / "texts"
 
 
 def load_named_texts(language: str) -> Texts:
     """``provisioning/texts/<language>.toml``."""
-    if not _LANGUAGE.fullmatch(language):
-        raise DataError(f"{language!r} is not a texts name (lower-case letters, digits, - _)")
-    path = texts_dir() / f"{language}.toml"
-    if not path.is_file():
-        known = sorted(p.stem for p in texts_dir().glob("*.toml"))
-        raise DataError(f"no texts {language!r} (known: {', '.join(known) or 'none'})",
-                        where=str(path))
-    return load_texts(path)
+    return load_texts(named_file(texts_dir(), language, "texts"))
 
 
 def load_texts(path: str | Path) -> Texts:
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise DataError(f"cannot read texts: {exc.strerror}", where=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid TOML: {exc}", where=str(path)) from None
-    return texts_from_dict(data, where=str(path))
+    return texts_from_dict(read_toml(path, "texts"), where=str(path))
 
 
 def texts_from_dict(data: Mapping[str, Any], *, where: str = "texts") -> Texts:
