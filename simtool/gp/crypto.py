@@ -72,28 +72,28 @@ def des_ecb(key: bytes, data: bytes) -> bytes:
     return tdes_ecb(bytes(key[:8]), data)
 
 
+def _run(algorithm, mode, data: bytes, what: str, *, decrypt: bool = False) -> bytes:
+    """One cipher pass over whole blocks of ``data`` (``what`` names it in the error)."""
+    _check(data, algorithm.block_size // 8, what)
+    cipher = Cipher(algorithm, mode)
+    op = cipher.decryptor() if decrypt else cipher.encryptor()
+    return op.update(bytes(data)) + op.finalize()
+
+
 def tdes_ecb(key: bytes, data: bytes) -> bytes:
-    _check(data, 8, "3DES-ECB")
-    enc = Cipher(_tdes_key(key), modes.ECB()).encryptor()
-    return enc.update(bytes(data)) + enc.finalize()
+    return _run(_tdes_key(key), modes.ECB(), data, "3DES-ECB")
 
 
 def tdes_ecb_decrypt(key: bytes, data: bytes) -> bytes:
-    _check(data, 8, "3DES-ECB")
-    dec = Cipher(_tdes_key(key), modes.ECB()).decryptor()
-    return dec.update(bytes(data)) + dec.finalize()
+    return _run(_tdes_key(key), modes.ECB(), data, "3DES-ECB", decrypt=True)
 
 
 def tdes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:
-    _check(data, 8, "3DES-CBC")
-    enc = Cipher(_tdes_key(key), modes.CBC(bytes(iv))).encryptor()
-    return enc.update(bytes(data)) + enc.finalize()
+    return _run(_tdes_key(key), modes.CBC(bytes(iv)), data, "3DES-CBC")
 
 
 def tdes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(8)) -> bytes:
-    _check(data, 8, "3DES-CBC")
-    dec = Cipher(_tdes_key(key), modes.CBC(bytes(iv))).decryptor()
-    return dec.update(bytes(data)) + dec.finalize()
+    return _run(_tdes_key(key), modes.CBC(bytes(iv)), data, "3DES-CBC", decrypt=True)
 
 
 def _aes(key: bytes) -> algorithms.AES:
@@ -103,21 +103,15 @@ def _aes(key: bytes) -> algorithms.AES:
 
 
 def aes_ecb(key: bytes, data: bytes) -> bytes:
-    _check(data, 16, "AES-ECB")
-    enc = Cipher(_aes(key), modes.ECB()).encryptor()
-    return enc.update(bytes(data)) + enc.finalize()
+    return _run(_aes(key), modes.ECB(), data, "AES-ECB")
 
 
 def aes_cbc_encrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
-    _check(data, 16, "AES-CBC")
-    enc = Cipher(_aes(key), modes.CBC(bytes(iv))).encryptor()
-    return enc.update(bytes(data)) + enc.finalize()
+    return _run(_aes(key), modes.CBC(bytes(iv)), data, "AES-CBC")
 
 
 def aes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = bytes(16)) -> bytes:
-    _check(data, 16, "AES-CBC")
-    dec = Cipher(_aes(key), modes.CBC(bytes(iv))).decryptor()
-    return dec.update(bytes(data)) + dec.finalize()
+    return _run(_aes(key), modes.CBC(bytes(iv)), data, "AES-CBC", decrypt=True)
 
 
 def aes_cmac(key: bytes, data: bytes) -> bytes:
